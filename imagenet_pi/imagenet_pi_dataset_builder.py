@@ -1,0 +1,222 @@
+"""The `imagenet_pi` TFDS builder: configs, features and splits. It joins, nothing more.
+
+Images come from `ilsvrc`, annotator labels and confidences from `annotations`,
+and the files behind them from `annotation_files`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+from collections.abc import Iterator
+
+import numpy as np
+import tensorflow_datasets as tfds
+from etils import epath
+from tensorflow_datasets.core import registered
+
+from imagenet_pi import annotation_files, annotations, ilsvrc, join, synsets, upstream
+
+# TFDS ships a config-less builder of the same name. Import it first so that it can
+# never register after ours (that would raise "already registered"), then take its place.
+importlib.import_module("tensorflow_datasets.datasets.imagenet_pi.imagenet_pi_dataset_builder")
+
+_PACKAGE_DIR = epath.Path(__file__).parent
+_HOMEPAGE = "https://github.com/google-research-datasets/imagenet_pi/"
+
+_DESCRIPTION = """\
+ImageNet-PI is ILSVRC2012 relabelled by 16 pretrained `tf.keras.applications`
+models. Each image carries 16 noisy annotator labels (each drawn from the model's
+predictive distribution tempered by a random temperature T ~ Gamma(1, rate=beta)),
+the 16 models' confidences in the labels they gave, and a 16x2 table of annotator
+features (normalised model accuracy and log parameter count). This privileged
+information (PI) is available at training time only. `clean_label` is the
+original ILSVRC2012 label.
+"""
+
+_CITATION = """\
+@inproceedings{ortizjimenez2023when,
+  title     = {When does Privileged Information Explain Away Label Noise?},
+  author    = {Ortiz-Jimenez, Guillermo and Collier, Mark and Nawalgaria, Anant and
+               D'Amour, Alexander and Berent, Jesse and Jenatton, Rodolphe and
+               Kokiopoulou, Effrosyni},
+  booktitle = {International Conference on Machine Learning (ICML)},
+  year      = {2023},
+}
+"""
+
+MANUAL_DOWNLOAD_INSTRUCTIONS = f"""\
+Put the two ILSVRC2012 archives, as downloaded and unextracted, in the manual_dir
+(default: ~/tensorflow_datasets/downloads/manual/):
+
+  <manual_dir>/{upstream.TRAIN_TAR}   (147,897,477,120 bytes)
+  <manual_dir>/{upstream.VAL_TAR}     (6,744,924,160 bytes)
+
+Register at https://image-net.org/download-images to get them.
+
+The ImageNet-PI CSVs are downloaded from the upstream repository and checked
+against pinned sha256 sums. If that download fails (GitHub's LFS quota), clone
+https://github.com/google-research-datasets/imagenet_pi with git lfs installed and
+put the clone at <manual_dir>/imagenet_pi/ (so that
+<manual_dir>/imagenet_pi/high_noise/labels/train.csv exists); those files are then
+used and nothing is downloaded.
+"""
+
+
+@dataclasses.dataclass(eq=False)
+class ImagenetPiConfig(tfds.core.BuilderConfig):
+    """A noise level of ImageNet-PI.
+
+    Attributes:
+      beta: rate of the Gamma(1, beta) temperature distribution (E[T] = 1 / beta).
+      annotations_dir: a folder in the upstream layout (`labels/`, `confidences/`,
+        `annotator_features.csv`) to build from; None for the released configs,
+        whose files are found in the manual_dir or downloaded.
+    """
+
+    beta: float | None = None
+    annotations_dir: str | None = None
+
+
+def _released_config(name: str) -> ImagenetPiConfig:
+    level = upstream.NOISE_LEVELS[name]
+    return ImagenetPiConfig(
+        name=name,
+        description=(
+            f"Annotator labels sampled with beta = {level.beta} (temperatures with mean "
+            f"{1 / level.beta:g}); {level.expected_agreement:.1%} of them equal the clean label."
+        ),
+        beta=level.beta,
+    )
+
+
+class Builder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
+    """ImageNet-PI: ILSVRC2012 with 16 annotator labels, confidences and annotator features."""
+
+    VERSION = tfds.core.Version("2.0.0")
+    RELEASE_NOTES = {
+        "2.0.0": (
+            "Configs high_noise and low_noise; annotator_features per example and in "
+            "metadata; strict join of images and annotations; PI CSVs downloaded with "
+            "pinned checksums or read from a clone in manual_dir."
+        ),
+        "1.0.0": "TFDS's original release (no configs, no annotator features).",
+    }
+    BUILDER_CONFIGS = [_released_config(name) for name in upstream.NOISE_LEVELS]
+    DEFAULT_BUILDER_CONFIG_NAME = "high_noise"
+    MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
+
+    @tfds.core.utils.classproperty
+    @classmethod
+    def _checksums_path(cls) -> epath.Path:
+        # An installed package carries its own copy; a source checkout has it at the root.
+        installed = _PACKAGE_DIR / "checksums.tsv"
+        return installed if installed.exists() else _PACKAGE_DIR.parent / "checksums.tsv"
+
+    def _info(self) -> tfds.core.DatasetInfo:
+        num = upstream.NUM_ANNOTATORS
+        return self.dataset_info_from_configs(
+            description=_DESCRIPTION,
+            features=tfds.features.FeaturesDict(
+                {
+                    "image": tfds.features.Image(encoding_format="jpeg"),
+                    "file_name": tfds.features.Text(),
+                    "clean_label": tfds.features.ClassLabel(
+                        names_file=os.fspath(synsets.synsets_path())
+                    ),
+                    "annotator_labels": tfds.features.Tensor(shape=(num,), dtype=np.int64),
+                    "annotator_confidences": tfds.features.Tensor(shape=(num,), dtype=np.float32),
+                    "annotator_features": tfds.features.Tensor(
+                        shape=(num, upstream.NUM_ANNOTATOR_FEATURES), dtype=np.float32
+                    ),
+                }
+            ),
+            supervised_keys=("image", "annotator_labels"),
+            homepage=_HOMEPAGE,
+            citation=_CITATION,
+            metadata=tfds.core.MetadataDict(),
+        )
+
+    def _split_generators(self, dl_manager: tfds.download.DownloadManager):
+        manual_dir = os.fspath(dl_manager.manual_dir)  # raises with the instructions if absent
+        files, annotations_source = annotation_files.resolve(
+            self.builder_config.name,
+            annotations_dir=self.builder_config.annotations_dir,
+            manual_dir=manual_dir,
+            download=dl_manager.download,
+        )
+        annotator_features = annotations.read_annotator_features(
+            files[upstream.ANNOTATOR_FEATURES_RELPATH]
+        )
+        split_annotations = {
+            split: annotations.read_split_files(
+                files[upstream.csv_relpath("labels", split)],
+                files[upstream.csv_relpath("confidences", split)],
+            )
+            for split in upstream.SPLITS
+        }
+        images = ilsvrc.TarSource.in_dir(manual_dir)
+        self.info.metadata.update(
+            annotator_features=annotator_features.tolist(),
+            beta=self.builder_config.beta,
+            annotations_source=annotations_source,
+            images_source=images.description,
+        )
+        # Validation first: it is small, so a mismatch with the CSVs shows within minutes.
+        return {
+            split: self._generate_examples(
+                ilsvrc.iter_split(images, split),
+                join.Join(
+                    split_annotations[split],
+                    images_source=images.location(split),
+                    annotations_source=files[upstream.csv_relpath("labels", split)],
+                ),
+                annotator_features,
+            )
+            for split in ("validation", "train")
+        }
+
+    def _generate_examples(
+        self,
+        images: Iterator[ilsvrc.ImageRecord],
+        image_join: join.Join,
+        annotator_features: np.ndarray,
+    ):
+        split_annotations = image_join.annotations
+        for record in images:
+            row = image_join.claim(record.file_name)
+            if row is None:
+                continue
+            yield (
+                record.file_name,
+                {
+                    "image": record.image,
+                    "file_name": record.file_name,
+                    "clean_label": record.synset,
+                    "annotator_labels": split_annotations.labels[row].astype(np.int64),
+                    "annotator_confidences": split_annotations.confidences[row],
+                    "annotator_features": annotator_features,
+                },
+            )
+        image_join.check_complete()
+
+
+def annotator_features(builder: tfds.core.DatasetBuilder) -> np.ndarray:
+    """The `(16, 2) float32` annotator features of a built config, read from its metadata."""
+    features = builder.info.metadata.get("annotator_features")
+    if features is None:
+        raise ValueError(
+            f"{builder.info.full_name} at {builder.data_dir} has no annotator_features in its "
+            "metadata: build it with this package (`tfds build imagenet_pi/<config> "
+            "--imports imagenet_pi`)."
+        )
+    return np.asarray(features, np.float32)
+
+
+def _register(builder_cls: type[Builder]) -> None:
+    """Makes `builder_cls` the one `tfds.builder("imagenet_pi")` resolves to."""
+    registered._DATASET_REGISTRY[builder_cls.name] = builder_cls
+
+
+_register(Builder)

@@ -1,0 +1,78 @@
+"""The ILSVRC2012 class list and the official validation ground truth.
+
+Both tables ship with tensorflow-datasets (`datasets/imagenet2012/labels.txt`, the
+1000 sorted synset ids, and `validation_labels.txt`, the synset of each
+validation image in the order of the sorted file names).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import numpy as np
+from etils import epath
+
+VALIDATION_NAME_PATTERN = re.compile(r"^ILSVRC2012_val_(\d{8})\.JPEG$")
+
+
+def _tfds_table(name: str) -> list[str]:
+    import tensorflow_datasets as tfds
+
+    path = tfds.core.tfds_path(f"datasets/imagenet2012/{name}")
+    return epath.Path(path).read_text().split()
+
+
+def synsets_path() -> epath.Path:
+    """Path of the 1000 sorted synset ids, usable as a `ClassLabel` names file."""
+    import tensorflow_datasets as tfds
+
+    return epath.Path(tfds.core.tfds_path("datasets/imagenet2012/labels.txt"))
+
+
+@functools.cache
+def synsets() -> tuple[str, ...]:
+    """The 1000 ILSVRC2012 synset ids, sorted: class index i is `synsets()[i]`."""
+    return tuple(_tfds_table("labels.txt"))
+
+
+@functools.cache
+def _synset_index() -> dict[str, int]:
+    return {synset: i for i, synset in enumerate(synsets())}
+
+
+def class_index(synset: str) -> int:
+    """Class index (0..999) of a synset id such as `n01440764`."""
+    try:
+        return _synset_index()[synset]
+    except KeyError:
+        raise ValueError(
+            f"{synset!r} is not one of the 1000 ILSVRC2012 synsets (expected an id such as "
+            "'n01440764')."
+        ) from None
+
+
+@functools.cache
+def _validation_synsets() -> tuple[str, ...]:
+    return tuple(_tfds_table("validation_labels.txt"))
+
+
+def validation_synset(file_name: str) -> str:
+    """Ground-truth synset of a validation image such as `ILSVRC2012_val_00000001.JPEG`.
+
+    The official ground truth lists the images in file-name order, so image number k
+    (1-based) is line k; this holds for any subset of the 50,000 images.
+    """
+    match = VALIDATION_NAME_PATTERN.match(file_name)
+    truth = _validation_synsets()
+    if not match or not 1 <= int(match.group(1)) <= len(truth):
+        raise ValueError(
+            f"{file_name!r} is not an ILSVRC2012 validation image name (expected "
+            f"'ILSVRC2012_val_00000001.JPEG' ... 'ILSVRC2012_val_{len(truth):08d}.JPEG')."
+        )
+    return truth[int(match.group(1)) - 1]
+
+
+def validation_class_indices(file_names: list[str]) -> np.ndarray:
+    """Ground-truth class indices of validation images, `(len(file_names),) int64`."""
+    return np.array([class_index(validation_synset(name)) for name in file_names], np.int64)

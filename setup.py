@@ -1,0 +1,59 @@
+"""imagenet_pi: the ImageNet-PI dataset for TensorFlow Datasets and JAX."""
+
+import os
+import pathlib
+import shutil
+
+from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
+
+_ROOT = os.path.dirname(os.path.abspath(__file__))
+
+
+class BuildPyWithChecksums(build_py):
+    """Ships the repository's `checksums.tsv` inside the package, where TFDS looks for it."""
+
+    def run(self):
+        super().run()
+        target = os.path.join(self.build_lib, "imagenet_pi", "checksums.tsv")
+        shutil.copyfile(os.path.join(_ROOT, "checksums.tsv"), target)
+
+
+_TEST_EXTRAS = [
+    "pytest>=8",
+    "pytest-xdist>=3",
+    "scipy>=1.11",
+    "ruff>=0.6",
+]
+
+setup(
+    name="imagenet_pi",
+    version="0.1.0",
+    description="ImageNet-PI (ILSVRC2012 with privileged information) for TFDS and JAX",
+    long_description=pathlib.Path(_ROOT, "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["imagenet_pi", "imagenet_pi.*"]),
+    cmdclass={"build_py": BuildPyWithChecksums},
+    install_requires=[
+        "tensorflow>=2.16",
+        "tensorflow-datasets>=4.9.9,<5",
+        "numpy>=1.24",
+        "etils[epath,epy]>=1.5",
+        "pyarrow>=14",
+        "pillow>=10",
+        "tqdm>=4.60",
+        # TFDS needs these for download_and_prepare, the `tfds` command and tfds.testing,
+        # but does not declare them (see README, "TFDS quirks").
+        "importlib_resources>=5",
+        "apache-beam>=2.50",
+        "mlcroissant>=1.0",
+        "dill>=0.3",
+        "array-record>=0.5",
+    ],
+    extras_require={
+        "test": _TEST_EXTRAS,
+    },
+    entry_points={"console_scripts": ["imagenet-pi=imagenet_pi.cli:main"]},
+)

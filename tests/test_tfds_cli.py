@@ -1,0 +1,33 @@
+"""The real `tfds build` command builds imagenet_pi once `--imports imagenet_pi` is given."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import tensorflow_datasets as tfds
+
+import imagenet_pi  # noqa: F401  (registers the builder for tfds.load below)
+from imagenet_pi import fake_data
+
+
+def test_tfds_build_command_builds_a_loadable_dataset(small_sample, tmp_path):
+    manual_dir, sample = small_sample
+    tfds_command = os.path.join(os.path.dirname(sys.executable), "tfds")
+    result = subprocess.run(
+        [
+            tfds_command, "build", "imagenet_pi/low_noise",
+            "--imports", "imagenet_pi",
+            "--manual_dir", manual_dir,
+            "--data_dir", str(tmp_path),
+        ],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-4000:]
+    builder = tfds.builder("imagenet_pi/low_noise", data_dir=str(tmp_path))
+    assert builder.is_prepared()
+    assert builder.info.splits["train"].num_examples == len(sample.train_file_names)
+    assert (
+        builder.info.splits["validation"].num_examples == fake_data.SMALL_SAMPLE["num_validation"]
+    )
