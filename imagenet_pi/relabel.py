@@ -59,7 +59,12 @@ def _check_beta(beta: float) -> float:
 
 
 def _seed_entropy(seed: Seed) -> tuple[int, ...]:
-    entropy = (seed,) if isinstance(seed, int | np.integer) else tuple(seed)
+    if isinstance(seed, int | np.integer):
+        entropy = (seed,)
+    elif isinstance(seed, Sequence | np.ndarray) and not isinstance(seed, str | bytes):
+        entropy = tuple(seed)
+    else:
+        entropy = ()
     if not entropy or not all(isinstance(s, int | np.integer) and s >= 0 for s in entropy):
         raise ValueError(f"seed must be an int >= 0 or a sequence of them, got {seed!r}")
     return tuple(int(s) for s in entropy)
@@ -73,7 +78,8 @@ def split_seed(seed: Seed, split: str) -> tuple[int, ...]:
 def block_generator(seed: Seed, annotator: int, block: int) -> np.random.Generator:
     """The random stream of one annotator on rows `block * SAMPLING_BLOCK_ROWS` onwards.
 
-    Equal to `SeedSequence(seed).spawn(...)[annotator].spawn(...)[block]` (PCG64).
+    Equal to `SeedSequence(seed).spawn(...)[annotator].spawn(...)[block]` (PCG64). As with
+    any `SeedSequence`, trailing zeros of a sequence seed do not count: `(7, 0)` is `7`.
     """
     sequence = np.random.SeedSequence(_seed_entropy(seed), spawn_key=(annotator, block))
     return np.random.Generator(np.random.PCG64(sequence))
@@ -241,7 +247,7 @@ def _relabel_rows(
     """Relabels rows `start:stop` of one annotator into `labels_out`/`confidences_out`.
 
     `start` is a multiple of `SAMPLING_BLOCK_ROWS`; each block uses its own generator, which
-    draws the block's temperatures first, then one uniform per row for the labels.
+    draws `SAMPLING_BLOCK_ROWS` temperatures, then as many uniforms (one a row, for the label).
     """
     from_logits = process.from_logits
     for block_start in range(start, stop, SAMPLING_BLOCK_ROWS):
@@ -249,8 +255,9 @@ def _relabel_rows(
         block = np.array(values[block_start:block_stop], dtype=_working_dtype(values.dtype))
         log_probs = _log_probabilities(block, name, block_start, from_logits=from_logits)
         rng = block_generator(process.seed, annotator, block_start // SAMPLING_BLOCK_ROWS)
-        temperatures = sample_temperatures(rng, process.beta, len(block))
-        uniforms = rng.random(len(block))
+        # Whole-block draws: a row's draws do not depend on how many rows follow it.
+        temperatures = sample_temperatures(rng, process.beta, SAMPLING_BLOCK_ROWS)[: len(block)]
+        uniforms = rng.random(SAMPLING_BLOCK_ROWS)[: len(block)]
         labels = _sample_categorical(_tempered_weights(log_probs, temperatures), uniforms)
         rows = np.arange(len(block))
         confidences = np.exp(log_probs[rows, labels]) if from_logits else block[rows, labels]
@@ -510,25 +517,41 @@ def write_relabelled_config(
 ) -> None:
     """Writes a config folder in the upstream layout (readable as a custom builder config).
 
+    Rows are written in the order given; `annotations.read_split` returns them sorted by
+    file name.
+
     Args:
       out_dir: the config folder; gets `labels/<split>.csv`, `confidences/<split>.csv` and
         `annotator_features.csv`.
-      splits: split name -> (file names `(N,)`, labels `(N, A)`, confidences `(N, A)`).
-      annotator_features: `(A, 2)` float, row `a` describing annotator (column) `a`.
+      splits: split name ('train', 'validation') -> (file names `(N,)`, labels `(N, 16)` class
+        indices in [0, 1000), confidences `(N, 16)` in [0, 1]).
+      annotator_features: `(16, 2)` float, row `a` describing annotator (column) `a`.
     """
+    num_annotators = upstream.NUM_ANNOTATORS
     annotator_features = np.asarray(annotator_features, np.float32)
-    if annotator_features.ndim != 2 or annotator_features.shape[1] != 2:
+    if annotator_features.shape != (num_annotators, upstream.NUM_ANNOTATOR_FEATURES):
         raise ValueError(
-            f"annotator_features: expected shape (num_annotators, 2), "
-            f"found {annotator_features.shape}"
+            f"annotator_features: expected shape ({num_annotators}, "
+            f"{upstream.NUM_ANNOTATOR_FEATURES}) (an ImageNet-PI config has {num_annotators} "
+            f"annotators), found {annotator_features.shape}"
         )
-    for split, (file_names, labels, confidences) in splits.items():
-        if np.shape(labels)[1:] != (len(annotator_features),):
+    for split, (_, labels, _) in splits.items():
+        if split not in upstream.SPLITS:
+            raise ValueError(f"splits: expected names in {upstream.SPLITS}, found {split!r}")
+        labels = np.asarray(labels)
+        if labels.ndim != 2 or labels.shape[1] != num_annotators:
             raise ValueError(
-                f"{split}: expected labels of shape (N, {len(annotator_features)}) (one column "
-                f"per row of annotator_features), found {np.shape(labels)}"
+                f"{split}: expected labels of shape (N, {num_annotators}) (an ImageNet-PI config "
+                f"has {num_annotators} annotators), found {labels.shape}"
             )
-        annotations.write_split(out_dir, split, list(file_names), labels, confidences)
+        if labels.size and not (labels.min() >= 0 and labels.max() < upstream.NUM_CLASSES):
+            raise ValueError(
+                f"{split}: expected labels in [0, {upstream.NUM_CLASSES}) (ILSVRC2012 classes), "
+                f"found [{labels.min()}, {labels.max()}]; predictions must have "
+                f"{upstream.NUM_CLASSES} columns in sorted-synset order"
+            )
+    for split, (file_names, labels, confidences) in splits.items():
+        annotations.write_split(out_dir, split, file_names, labels, confidences)
     annotations.write_annotator_features(out_dir, annotator_features)
 
 
@@ -580,35 +603,61 @@ def relabel_config(
 ) -> None:
     """Relabels every split of `predictions_dir` and writes a config folder to `out_dir`.
 
-    `predictions_dir/<split>/` holds `file_names.txt` and `<Model>.npy` for each of `models`
-    (column `a` of the output is `models[a]`). Each split uses the seed `split_seed(seed, split)`.
+    `predictions_dir/<split>/` holds `file_names.txt` and `<Model>.npy` for each of the 16
+    `models` (column `a` of the output is `models[a]`), `(N, 1000)` probabilities (or logits
+    with `from_logits`). Each split uses the seed `split_seed(seed, split)`.
 
     Without `annotator_features`, they are computed from each model's top-1 accuracy on
     `accuracy_split` (needs `<accuracy_split>/clean_labels.npy`) and its parameter count
     (`<accuracy_split>/parameter_counts.json`), as `imagenet_pi.annotator_models` writes them.
     """
     predictions_dir = pathlib.Path(predictions_dir)
-    if not models:
-        raise ValueError("models: expected at least one annotator model name, found none")
-    relabelled = {}
-    for split in splits:
-        split_dir = predictions_dir / split
-        paths = [predictions_path(split_dir, model) for model in models]
-        missing = [str(path) for path in paths if not path.is_file()]
-        if missing:
-            raise FileNotFoundError(
-                f"{split_dir}: expected one .npy of predictions per annotator model, "
-                f"missing {missing}"
-            )
-        file_names = read_file_names(split_dir)
-        labels, confidences = relabel_split(
-            paths, file_names, beta, split_seed(seed, split), from_logits=from_logits,
-            chunk_size=chunk_size, num_workers=num_workers, progress=progress,
-        )  # fmt: skip
-        relabelled[split] = (file_names, labels, confidences)
+    if len(models) != upstream.NUM_ANNOTATORS:
+        raise ValueError(
+            f"models: expected {upstream.NUM_ANNOTATORS} annotator model names (one per column "
+            f"of an ImageNet-PI config), found {len(models)}"
+        )
+    unknown = [split for split in splits if split not in upstream.SPLITS]
+    if unknown:
+        raise ValueError(f"splits: expected names in {upstream.SPLITS}, found {unknown}")
+    if not splits:
+        raise ValueError(f"splits: expected at least one of {upstream.SPLITS}, found none")
+    # Everything cheap is checked before the long relabelling starts.
+    split_paths = {split: _model_paths(predictions_dir / split, models) for split in splits}
+    split_file_names = {split: read_file_names(predictions_dir / split) for split in splits}
     if annotator_features is None:
         annotator_features = _features_from_predictions(predictions_dir / accuracy_split, models)
+    annotator_features = np.asarray(annotator_features, np.float32)
+    expected_shape = (upstream.NUM_ANNOTATORS, upstream.NUM_ANNOTATOR_FEATURES)
+    if annotator_features.shape != expected_shape:
+        raise ValueError(
+            f"annotator_features: expected shape {expected_shape}, found {annotator_features.shape}"
+        )
+    relabelled = {}
+    for split in splits:
+        labels, confidences = relabel_split(
+            split_paths[split],
+            split_file_names[split],
+            beta,
+            split_seed(seed, split),
+            from_logits=from_logits,
+            chunk_size=chunk_size,
+            num_workers=num_workers,
+            progress=progress,
+        )
+        relabelled[split] = (split_file_names[split], labels, confidences)
     write_relabelled_config(out_dir, relabelled, annotator_features)
+
+
+def _model_paths(split_dir: pathlib.Path, models: Sequence[str]) -> list[pathlib.Path]:
+    paths = [predictions_path(split_dir, model) for model in models]
+    missing = [path.name for path in paths if not path.is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{split_dir}: expected one <Model>.npy of predictions per annotator model, "
+            f"missing {missing}"
+        )
+    return paths
 
 
 def _features_from_predictions(split_dir: pathlib.Path, models: Sequence[str]) -> np.ndarray:
@@ -619,8 +668,7 @@ def _features_from_predictions(split_dir: pathlib.Path, models: Sequence[str]) -
             "not found; pass annotator features explicitly (e.g. the upstream "
             "annotator_features.csv) or predict a split that has labels"
         )
+    parameter_counts = read_parameter_counts(split_dir, models)
     clean_labels = np.load(clean_labels_path, allow_pickle=False)
-    accuracies = annotator_accuracies(
-        [predictions_path(split_dir, model) for model in models], clean_labels
-    )
-    return annotator_features_from_accuracy(accuracies, read_parameter_counts(split_dir, models))
+    accuracies = annotator_accuracies(_model_paths(split_dir, models), clean_labels)
+    return annotator_features_from_accuracy(accuracies, parameter_counts)
