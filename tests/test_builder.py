@@ -35,7 +35,6 @@ class ImagenetPiFromCloneInManualDirTest(tfds.testing.DatasetBuilderTestCase):
     DATASET_CLASS = imagenet_pi.Builder
     SPLITS = {"train": _NUM_TRAIN, "validation": _NUM_VALIDATION}
     BUILDER_CONFIG_NAMES_TO_TEST = ["high_noise", "low_noise"]
-    test_session = None  # tf.test.TestCase's, which only skips itself
 
     @classmethod
     def setUpClass(cls):
@@ -54,7 +53,6 @@ class ImagenetPiDownloadedCsvsTest(tfds.testing.DatasetBuilderTestCase):
     DATASET_CLASS = imagenet_pi.Builder
     SPLITS = {"train": _NUM_TRAIN, "validation": _NUM_VALIDATION}
     BUILDER_CONFIG_NAMES_TO_TEST = ["high_noise"]
-    test_session = None  # tf.test.TestCase's, which only skips itself
     DL_DOWNLOAD_RESULT = {
         rel: os.path.join("downloads", "high_noise", rel) for rel in upstream.config_relpaths()
     }
