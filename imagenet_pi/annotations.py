@@ -1,0 +1,564 @@
+"""ImageNet-PI annotation CSVs -> validated numpy arrays.
+
+Upstream ships, per config (`high_noise`, `low_noise`), one labels CSV and one
+confidences CSV per split, rows `<file name>,<v1>,...,<v16>` without a header,
+plus `annotator_features.csv` (16 rows of 2 floats). This module reads them into
+numpy arrays sorted by file name, checks them, and writes files in the same
+format (for synthetic data and re-sampled labels).
+
+Reading is one multithreaded pyarrow CSV parse per file with fixed column types;
+all checks are vectorised. Line numbers in error messages are 1-based line
+numbers of the file, found again by a slow scan that only runs on error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+from collections.abc import Sequence
+from typing import BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+from etils import epath
+
+from imagenet_pi import upstream
+
+PathLike = str | os.PathLike
+
+UPSTREAM_REPO_URL = "https://github.com/google-research-datasets/imagenet_pi"
+
+_NAME_COLUMN = "file_name"
+_VALUE_COLUMNS = tuple(f"annotator_{i}" for i in range(upstream.NUM_ANNOTATORS))
+_NUM_FIELDS = 1 + upstream.NUM_ANNOTATORS
+_MAX_NAMES_SHOWN = 5
+_WRITE_CHUNK_ROWS = 1 << 16
+
+
+class AnnotationError(ValueError):
+    """An ImageNet-PI annotation file is missing, incomplete or malformed."""
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SplitAnnotations:
+    """The 16 annotator labels and confidences of every image of one split.
+
+    Rows are sorted by file name and file names are unique, so a row is found
+    by binary search.
+
+    Attributes:
+      file_names: (num_examples,) numpy str array ('U'), e.g. 'n02097047_2079.JPEG'.
+      labels: (num_examples, 16) int16, class indices in 0..999 (sorted synset ids).
+      confidences: (num_examples, 16) float32 in [0, 1], each annotator's confidence
+        in the label it gave.
+    """
+
+    file_names: np.ndarray
+    labels: np.ndarray
+    confidences: np.ndarray
+
+    def __post_init__(self) -> None:
+        num_examples = len(self.file_names)
+        shape = (num_examples, upstream.NUM_ANNOTATORS)
+        if self.file_names.ndim != 1 or self.file_names.dtype.kind != "U":
+            raise ValueError(f"file_names must be a 1-D str array, got {self.file_names.dtype}")
+        if self.labels.shape != shape or self.confidences.shape != shape:
+            raise ValueError(
+                f"labels and confidences must have shape {shape}, got "
+                f"{self.labels.shape} and {self.confidences.shape}"
+            )
+
+    def __len__(self) -> int:
+        return len(self.file_names)
+
+    def names(self) -> list[str]:
+        """The file names as a list of Python str, in row order."""
+        return self.file_names.tolist()
+
+    def rows(self, file_names: Sequence[str] | np.ndarray) -> np.ndarray:
+        """Rows of `file_names`: (len(file_names),) int64, -1 where a name is absent."""
+        query = np.asarray(file_names)
+        if query.dtype.kind == "S" or query.dtype == object:
+            query = np.array([_as_str(name) for name in query.tolist()], dtype=str)
+        query = query.astype(str, copy=False).reshape(-1)
+        if len(self) == 0 or len(query) == 0:
+            return np.full(len(query), -1, np.int64)
+        index = np.searchsorted(self.file_names, query)
+        index = np.minimum(index, len(self) - 1)
+        return np.where(self.file_names[index] == query, index, -1).astype(np.int64)
+
+    def row(self, file_name: str) -> int:
+        """The row of one file name; KeyError if it has no annotations."""
+        file_name = _as_str(file_name)
+        index = int(np.searchsorted(self.file_names, file_name))
+        if index < len(self) and self.file_names[index] == file_name:
+            return index
+        example = f", e.g. {self.file_names[0]!r}" if len(self) else ""
+        raise KeyError(
+            f"{file_name!r} has no ImageNet-PI annotations "
+            f"({len(self)} annotated file names{example})"
+        )
+
+    def subset(self, rows: slice | Sequence[int] | np.ndarray) -> SplitAnnotations:
+        """The annotations of some rows (a slice, row indices or a boolean mask).
+
+        Rows are taken in increasing order, each once, so the result is again
+        sorted by file name. Negative indices are refused (`rows()` uses -1 for
+        absent names).
+        """
+        if isinstance(rows, slice):
+            index = np.arange(len(self))[rows]
+        else:
+            index = np.asarray(rows)
+            if index.dtype == bool:
+                index = np.flatnonzero(index)
+            elif index.size and index.min() < 0:
+                raise ValueError(f"row indices must be >= 0, got {int(index.min())}")
+        index = np.unique(index.astype(np.int64))
+        return SplitAnnotations(
+            file_names=self.file_names[index],
+            labels=self.labels[index],
+            confidences=self.confidences[index],
+        )
+
+
+def read_split(config_dir: PathLike, split: str) -> SplitAnnotations:
+    """Reads `labels/<split>.csv` and `confidences/<split>.csv` of a config folder.
+
+    Args:
+      config_dir: a folder in the upstream layout, e.g. a clone's `high_noise/`.
+      split: 'train' or 'validation'.
+
+    Returns:
+      The split's annotations, rows sorted by file name.
+
+    Raises:
+      AnnotationError: a file is missing, an LFS pointer, empty or malformed, or
+        the two files do not annotate the same images.
+    """
+    config_dir = epath.Path(config_dir)
+    return read_split_files(
+        config_dir / upstream.csv_relpath("labels", split),
+        config_dir / upstream.csv_relpath("confidences", split),
+    )
+
+
+def read_split_files(labels_csv: PathLike, confidences_csv: PathLike) -> SplitAnnotations:
+    """Reads one split from explicit labels and confidences CSV paths.
+
+    Same as `read_split`, for files that are not in the upstream layout (the TFDS
+    download manager stores downloads under hashed names).
+    """
+    # The bigger file first, so pyarrow's buffers are released before numpy's grow.
+    confidences_names, confidences = _read_values_csv(confidences_csv, "confidences")
+    _check_confidence_range(confidences, confidences_csv)
+    labels_names, labels = _read_values_csv(labels_csv, "labels")
+    _check_label_range(labels, labels_csv)
+
+    names = _name_matrix(labels_names)
+    order = _sorted_order(names, labels_csv)
+    if labels_names.equals(confidences_names):  # Same rows in the same order: the usual case.
+        confidences_order = order
+    else:
+        other_names = _name_matrix(confidences_names)
+        confidences_order = _sorted_order(other_names, confidences_csv)
+        _check_same_names(
+            labels_csv,
+            _take(names, order),
+            confidences_csv,
+            _take(other_names, confidences_order),
+        )
+        del other_names
+    del labels_names, confidences_names
+    pa.default_memory_pool().release_unused()
+    # One array at a time, so that at most one unsorted copy is alive.
+    confidences = _take(confidences, confidences_order)
+    labels = _take(labels, order)
+    file_names = _to_str(_take(names, order))
+    return SplitAnnotations(file_names=file_names, labels=labels, confidences=confidences)
+
+
+def read_annotator_features(config_dir_or_csv: PathLike) -> np.ndarray:
+    """Reads `annotator_features.csv`: (16, 2) float32.
+
+    Row i describes the annotator of CSV column i: (normalised accuracy,
+    normalised log parameter count).
+
+    Args:
+      config_dir_or_csv: a config folder or the path of the CSV itself.
+    """
+    path = epath.Path(config_dir_or_csv)
+    if path.is_dir():
+        path = path / upstream.ANNOTATOR_FEATURES_RELPATH
+    _check_readable(path)
+    lines = path.read_bytes().splitlines()
+    expected_shape = (upstream.NUM_ANNOTATORS, upstream.NUM_ANNOTATOR_FEATURES)
+    if len(lines) != expected_shape[0]:
+        raise AnnotationError(
+            f"{path}: expected {expected_shape[0]} lines (one per annotator), found {len(lines)}."
+        )
+    features = np.empty(expected_shape, np.float32)
+    for line_number, line in enumerate(lines, 1):
+        fields = line.split(b",")
+        if len(fields) != expected_shape[1]:
+            raise AnnotationError(
+                f"{path}, line {line_number}: expected {expected_shape[1]} comma-separated "
+                f"numbers, found {len(fields)} fields: {_show(line)}."
+            )
+        for column, text in enumerate(fields):
+            try:
+                value = float(text)
+            except ValueError:
+                raise AnnotationError(
+                    f"{path}, line {line_number}: field {column + 1} is not a number: "
+                    f"{_show(text)}."
+                ) from None
+            if not np.isfinite(value):
+                raise AnnotationError(
+                    f"{path}, line {line_number}: field {column + 1} is not finite: {_show(text)}."
+                )
+            features[line_number - 1, column] = value
+    return features
+
+
+def write_split(
+    config_dir: PathLike,
+    split: str,
+    file_names: Sequence[str] | np.ndarray,
+    labels: np.ndarray,
+    confidences: np.ndarray,
+) -> None:
+    """Writes `labels/<split>.csv` and `confidences/<split>.csv` in the upstream format.
+
+    Rows are written in the given order, without a header: the file name, then 16
+    labels as integers or 16 confidences as `repr(float)` (full float64 precision).
+    Values are written as given, without range checks, so tests can write bad files.
+
+    Args:
+      config_dir: the config folder; sub-folders are created.
+      split: 'train' or 'validation'.
+      file_names: (num_examples,) str or bytes.
+      labels: (num_examples, 16) integers.
+      confidences: (num_examples, 16) floats.
+    """
+    names = [_as_str(name) for name in np.asarray(file_names).reshape(-1).tolist()]
+    labels = np.asarray(labels)
+    confidences = np.asarray(confidences, dtype=np.float64)
+    shape = (len(names), upstream.NUM_ANNOTATORS)
+    if labels.shape != shape or confidences.shape != shape:
+        raise ValueError(
+            f"labels and confidences must have shape {shape}, got "
+            f"{labels.shape} and {confidences.shape}"
+        )
+    if labels.dtype.kind not in "iu":
+        raise ValueError(f"labels must be integers, got {labels.dtype}")
+    for name in names:
+        if "," in name or "\n" in name or "\r" in name:
+            raise ValueError(f"file names cannot hold commas or line breaks: {name!r}")
+
+    config_dir = epath.Path(config_dir)
+    for kind, values, to_text in (
+        ("labels", labels.astype(np.int64), str),
+        ("confidences", confidences, repr),
+    ):
+        path = config_dir / upstream.csv_relpath(kind, split)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as f:
+            for start in range(0, len(names), _WRITE_CHUNK_ROWS):
+                stop = start + _WRITE_CHUNK_ROWS
+                rows = values[start:stop].tolist()
+                lines = (
+                    f"{name},{','.join(map(to_text, row))}\n"
+                    for name, row in zip(names[start:stop], rows)
+                )
+                f.write("".join(lines).encode("utf-8"))
+
+
+def write_annotator_features(config_dir: PathLike, features: np.ndarray) -> None:
+    """Writes `annotator_features.csv`: 16 lines `<accuracy>,<log parameter count>`.
+
+    Args:
+      config_dir: the config folder (created if absent).
+      features: (16, 2) floats, written as `repr(float)`.
+    """
+    features = np.asarray(features, dtype=np.float64)
+    expected_shape = (upstream.NUM_ANNOTATORS, upstream.NUM_ANNOTATOR_FEATURES)
+    if features.shape != expected_shape:
+        raise ValueError(f"features must have shape {expected_shape}, got {features.shape}")
+    path = epath.Path(config_dir) / upstream.ANNOTATOR_FEATURES_RELPATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = "".join(",".join(map(repr, row)) + "\n" for row in features.tolist())
+    path.write_bytes(lines.encode("utf-8"))
+
+
+# Reading one CSV.
+
+
+def _read_values_csv(path: PathLike, kind: str) -> tuple[pa.BinaryArray, np.ndarray]:
+    """Parses a labels or confidences CSV, rows in file order.
+
+    Returns:
+      names: (num_rows,) pyarrow binary, the file names.
+      values: (num_rows, 16) int16 for labels, float32 for confidences.
+    """
+    path = epath.Path(path)
+    _check_readable(path)
+    # Confidences are parsed as float64 then rounded: float32(float64(text)) is what
+    # float64-based readers give, and differs from a direct float32 parse on ties.
+    parse_type, dtype = (pa.int16(), np.int16) if kind == "labels" else (pa.float64(), np.float32)
+    try:
+        table = _parse_file(path, parse_type)
+    except pa.ArrowInvalid as error:
+        raise _malformed_file_error(path, kind, parse_type, error) from None
+    if table.num_rows == 0:
+        raise AnnotationError(f"{path} has no rows.")
+
+    names = table.column(_NAME_COLUMN).combine_chunks()
+    values = np.empty((table.num_rows, upstream.NUM_ANNOTATORS), dtype)
+    batches = table.drop_columns([_NAME_COLUMN]).to_batches()
+    del table
+    start = 0
+    for i, batch in enumerate(batches):
+        values[start : start + batch.num_rows] = batch.to_tensor(row_major=True).to_numpy()
+        start += batch.num_rows
+        batches[i] = None  # Frees the parsed columns as they are copied.
+    pa.default_memory_pool().release_unused()
+
+    empty = np.flatnonzero(np.diff(_offsets(names)) == 0)
+    if empty.size:
+        raise AnnotationError(f"{path}, line {empty[0] + 1}: the file name is empty.")
+    return names, values
+
+
+def _parse(source: str | io.IOBase | BinaryIO, value_type: pa.DataType) -> pa.Table:
+    """One multithreaded pyarrow parse: a binary name column and 16 value columns."""
+    return pa_csv.read_csv(
+        source,
+        read_options=pa_csv.ReadOptions(column_names=(_NAME_COLUMN, *_VALUE_COLUMNS)),
+        # Every line is a row (no quoting, blank lines kept), so row i is line i + 1.
+        parse_options=pa_csv.ParseOptions(quote_char=False, ignore_empty_lines=False),
+        convert_options=pa_csv.ConvertOptions(
+            column_types={_NAME_COLUMN: pa.binary(), **dict.fromkeys(_VALUE_COLUMNS, value_type)},
+            null_values=[],
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+
+
+def _parse_file(path: epath.Path, value_type: pa.DataType) -> pa.Table:
+    """`_parse` of a file; local paths are read by pyarrow itself, others through epath."""
+    local_path = os.fspath(path)
+    if "://" not in local_path:
+        return _parse(local_path, value_type)
+    with path.open("rb") as f:
+        return _parse(f, value_type)
+
+
+def _name_matrix(array: pa.BinaryArray) -> np.ndarray:
+    """pyarrow binary -> (len, width) uint8, NUL-padded, width a multiple of 8.
+
+    Row i viewed as bytes ('S<width>') is name i; viewed as big-endian uint64
+    words it sorts in the same order, which `_sorted_order` uses.
+    """
+    offsets = _offsets(array)
+    lengths = np.diff(offsets)
+    width = -(-max(int(lengths.max(initial=0)), 1) // 8) * 8
+    data = np.frombuffer(array.buffers()[2] or b"", np.uint8)[offsets[0] : offsets[-1]]
+    names = np.zeros((len(array), width), np.uint8)
+    names[np.arange(width) < lengths[:, None]] = data
+    return names
+
+
+def _offsets(array: pa.BinaryArray) -> np.ndarray:
+    """(len + 1,) int32 start of each value of a binary array in its data buffer."""
+    return np.frombuffer(array.buffers()[1], np.int32, len(array) + 1, array.offset * 4)
+
+
+def _as_bytes(names: np.ndarray) -> np.ndarray:
+    """(num_rows, width) uint8 name matrix -> (num_rows,) 'S<width>' view."""
+    return names.view(f"S{names.shape[1]}").reshape(-1)
+
+
+def _to_str(names: np.ndarray) -> np.ndarray:
+    """(num_rows, width) uint8 name matrix -> (num_rows,) 'U' array of the names."""
+    width = max(int(np.count_nonzero(names.any(axis=0))), 1)
+    if names.max(initial=0) < 128:  # ASCII: bytes are code points, no decoding needed.
+        return names[:, :width].astype(np.uint32).view(f"U{width}").reshape(-1)
+    return np.char.decode(_as_bytes(names), "utf-8")
+
+
+# Checks.
+
+
+def _check_readable(path: epath.Path) -> None:
+    """Refuses a missing file, an empty file and a Git LFS pointer."""
+    if not path.exists():
+        raise AnnotationError(
+            f"ImageNet-PI annotation file not found: {path}. The imagenet_pi builder downloads "
+            f"the annotation CSVs from the upstream Git LFS URLs ({upstream.LFS_URL_ROOT}/"
+            f"<config>/...). To provide them by hand, clone {UPSTREAM_REPO_URL} with Git LFS "
+            "installed (`git lfs install`, then `git clone`) and put the clone (or its "
+            "high_noise/ and low_noise/ folders) in manual_dir."
+        )
+    with path.open("rb") as f:
+        head = f.read(len(upstream.LFS_POINTER_PREFIX))
+    if not head:
+        raise AnnotationError(f"{path} is empty; expected ImageNet-PI annotation rows.")
+    if head == upstream.LFS_POINTER_PREFIX:
+        raise AnnotationError(
+            f"{path} is a Git LFS pointer, not the data: the clone was made without Git LFS. "
+            "Run `git lfs install` and then `git lfs pull` in the clone of "
+            f"{UPSTREAM_REPO_URL} to fetch the real files."
+        )
+
+
+def _check_label_range(labels: np.ndarray, path: PathLike) -> None:
+    """Labels are class indices 0..999."""
+    if labels.min(initial=0) >= 0 and labels.max(initial=0) < upstream.NUM_CLASSES:
+        return
+    bad = (labels < 0) | (labels >= upstream.NUM_CLASSES)
+    row, column = np.argwhere(bad)[0]
+    raise AnnotationError(
+        f"{path}, line {row + 1}, annotator {column + 1}: label {labels[row, column]} is not a "
+        f"class index in 0..{upstream.NUM_CLASSES - 1}."
+    )
+
+
+def _check_confidence_range(confidences: np.ndarray, path: PathLike) -> None:
+    """Confidences are probabilities in [0, 1] (after rounding to float32); NaN fails."""
+    if confidences.min(initial=0) >= 0 and confidences.max(initial=0) <= 1:
+        return
+    bad = ~((confidences >= 0) & (confidences <= 1))
+    row, column = np.argwhere(bad)[0]
+    fields = _read_line(epath.Path(path), row + 1).split(b",")
+    raise AnnotationError(
+        f"{path}, line {row + 1}, annotator {column + 1}: confidence {_show(fields[column + 1])} "
+        "is not in [0, 1]."
+    )
+
+
+def _sorted_order(names: np.ndarray, path: PathLike) -> np.ndarray | None:
+    """The permutation sorting a name matrix (None if already sorted); refuses duplicates."""
+    as_bytes = _as_bytes(names)
+    if np.all(as_bytes[1:] > as_bytes[:-1]):
+        return None
+    # Sorting by 64-bit words is several times faster than numpy's string sort.
+    words = names.view(">u8").astype(np.uint64)
+    order = np.lexsort(words.T[::-1])
+    del words
+    sorted_names = np.take(as_bytes, order)
+    duplicates = np.flatnonzero(sorted_names[1:] == sorted_names[:-1])
+    if duplicates.size:
+        first, second = order[duplicates[0]], order[duplicates[0] + 1]
+        raise AnnotationError(
+            f"{path}: file name {_as_str(as_bytes[first])!r} appears twice, on lines "
+            f"{first + 1} and {second + 1}; each image must have one row."
+        )
+    return order
+
+
+def _check_same_names(
+    labels_csv: PathLike,
+    labels_names: np.ndarray,
+    confidences_csv: PathLike,
+    confidences_names: np.ndarray,
+) -> None:
+    """The labels and confidences files annotate the same images (sorted name matrices)."""
+    labels_bytes, confidences_bytes = _as_bytes(labels_names), _as_bytes(confidences_names)
+    if np.array_equal(labels_bytes, confidences_bytes):
+        return
+    only_labels = np.setdiff1d(labels_bytes, confidences_bytes, assume_unique=True)
+    only_confidences = np.setdiff1d(confidences_bytes, labels_bytes, assume_unique=True)
+    raise AnnotationError(
+        f"{labels_csv} ({len(labels_bytes)} rows) and {confidences_csv} "
+        f"({len(confidences_bytes)} rows) do not annotate the same file names. "
+        f"Only in the labels: {_some_names(only_labels)}; "
+        f"only in the confidences: {_some_names(only_confidences)}. "
+        "Both files must come from the same ImageNet-PI config and split."
+    )
+
+
+def _malformed_file_error(
+    path: epath.Path, kind: str, value_type: pa.DataType, error: pa.ArrowInvalid
+) -> AnnotationError:
+    """Names the first bad line of a file pyarrow could not parse.
+
+    pyarrow's multithreaded reader does not say which line failed, so this re-parses
+    the file in blocks of lines and scans the first failing block line by line.
+    """
+    lines_before = 0
+    with path.open("rb") as f:
+        while lines := f.readlines(1 << 22):
+            try:
+                _parse(io.BytesIO(b"".join(lines)), value_type)
+            except pa.ArrowInvalid:
+                for offset, line in enumerate(lines, 1):
+                    problem = _line_problem(line.rstrip(b"\r\n"), kind)
+                    if problem:
+                        return AnnotationError(f"{path}, line {lines_before + offset}: {problem}")
+            lines_before += len(lines)
+    return AnnotationError(f"{path} is not a valid ImageNet-PI {kind} CSV: {error}")
+
+
+def _line_problem(line: bytes, kind: str) -> str | None:
+    """What is wrong with one CSV line, or None."""
+    fields = line.split(b",")
+    if len(fields) != _NUM_FIELDS:
+        return (
+            f"expected {_NUM_FIELDS} comma-separated fields (a file name and "
+            f"{upstream.NUM_ANNOTATORS} {kind}), found {len(fields)}: {_show(line)}."
+        )
+    for column, text in enumerate(fields[1:], 1):
+        if kind == "labels":
+            try:
+                value = int(text)
+            except ValueError:
+                return f"annotator {column}: label {_show(text)} is not an integer."
+            if not 0 <= value < upstream.NUM_CLASSES:
+                return (
+                    f"annotator {column}: label {value} is not a class index in "
+                    f"0..{upstream.NUM_CLASSES - 1}."
+                )
+        else:
+            try:
+                float(text)
+            except ValueError:
+                return f"annotator {column}: confidence {_show(text)} is not a number."
+    return None
+
+
+# Small helpers.
+
+
+def _take(array: np.ndarray, order: np.ndarray | None) -> np.ndarray:
+    # np.take along axis 0 copies rows several times faster than fancy indexing.
+    return array if order is None else np.take(array, order, axis=0)
+
+
+def _read_line(path: epath.Path, line_number: int) -> bytes:
+    with path.open("rb") as f:
+        for number, line in enumerate(f, 1):
+            if number == line_number:
+                return line.rstrip(b"\r\n")
+    return b""
+
+
+def _as_str(name: str | bytes) -> str:
+    return name.decode("utf-8") if isinstance(name, bytes) else str(name)
+
+
+def _show(text: bytes, limit: int = 200) -> str:
+    """A bounded, quoted rendering of file content for an error message."""
+    shown = text.decode("utf-8", "replace")
+    return repr(shown if len(shown) <= limit else shown[:limit] + "...")
+
+
+def _some_names(names: np.ndarray) -> str:
+    if not len(names):
+        return "none"
+    shown = ", ".join(repr(_as_str(name)) for name in names[:_MAX_NAMES_SHOWN].tolist())
+    more = f" and {len(names) - _MAX_NAMES_SHOWN} more" if len(names) > _MAX_NAMES_SHOWN else ""
+    return f"{len(names)} ({shown}{more})"
