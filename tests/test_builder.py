@@ -157,3 +157,14 @@ def test_tfds_load_by_name_after_import(built):
         "imagenet_pi/high_noise", split="validation", data_dir=builder.data_dir_root
     )
     assert sum(1 for _ in dataset) == _NUM_VALIDATION
+
+
+def test_pinned_checksums_cover_every_upstream_url():
+    from imagenet_pi import annotation_files
+
+    pinned = imagenet_pi.Builder.url_infos
+    assert imagenet_pi.Builder._checksums_path.exists()
+    for config in upstream.NOISE_LEVELS:
+        for url in annotation_files.upstream_urls(config).values():
+            assert url in pinned, url
+            assert pinned[url].size > 0 and len(pinned[url].checksum) == 64
