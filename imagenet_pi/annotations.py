@@ -41,7 +41,7 @@ class AnnotationError(ValueError):
     """An ImageNet-PI annotation file is missing, incomplete or malformed."""
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
 class SplitAnnotations:
     """The 16 annotator labels and confidences of every image of one split.
 
@@ -73,6 +73,10 @@ class SplitAnnotations:
     def __len__(self) -> int:
         return len(self.file_names)
 
+    def __repr__(self) -> str:
+        span = f", {str(self.file_names[0])!r}..{str(self.file_names[-1])!r}" if len(self) else ""
+        return f"SplitAnnotations({len(self)} rows{span})"
+
     def names(self) -> list[str]:
         """The file names as a list of Python str, in row order."""
         return self.file_names.tolist()
@@ -95,7 +99,7 @@ class SplitAnnotations:
         index = int(np.searchsorted(self.file_names, file_name))
         if index < len(self) and self.file_names[index] == file_name:
             return index
-        example = f", e.g. {self.file_names[0]!r}" if len(self) else ""
+        example = f", e.g. {str(self.file_names[0])!r}" if len(self) else ""
         raise KeyError(
             f"{file_name!r} has no ImageNet-PI annotations "
             f"({len(self)} annotated file names{example})"
@@ -498,17 +502,17 @@ def _malformed_file_error(
                 for offset, line in enumerate(lines, 1):
                     problem = _line_problem(line.rstrip(b"\r\n"), kind)
                     if problem:
-                        return AnnotationError(f"{path}, line {lines_before + offset}: {problem}")
+                        return AnnotationError(f"{path}, line {lines_before + offset}{problem}")
             lines_before += len(lines)
     return AnnotationError(f"{path} is not a valid ImageNet-PI {kind} CSV: {error}")
 
 
 def _line_problem(line: bytes, kind: str) -> str | None:
-    """What is wrong with one CSV line, or None."""
+    """What is wrong with one CSV line (to follow "<path>, line <n>"), or None."""
     fields = line.split(b",")
     if len(fields) != _NUM_FIELDS:
         return (
-            f"expected {_NUM_FIELDS} comma-separated fields (a file name and "
+            f": expected {_NUM_FIELDS} comma-separated fields (a file name and "
             f"{upstream.NUM_ANNOTATORS} {kind}), found {len(fields)}: {_show(line)}."
         )
     for column, text in enumerate(fields[1:], 1):
@@ -516,17 +520,17 @@ def _line_problem(line: bytes, kind: str) -> str | None:
             try:
                 value = int(text)
             except ValueError:
-                return f"annotator {column}: label {_show(text)} is not an integer."
+                return f", annotator {column}: label {_show(text)} is not an integer."
             if not 0 <= value < upstream.NUM_CLASSES:
                 return (
-                    f"annotator {column}: label {value} is not a class index in "
+                    f", annotator {column}: label {value} is not a class index in "
                     f"0..{upstream.NUM_CLASSES - 1}."
                 )
         else:
             try:
                 float(text)
             except ValueError:
-                return f"annotator {column}: confidence {_show(text)} is not a number."
+                return f", annotator {column}: confidence {_show(text)} is not a number."
     return None
 
 

@@ -1,0 +1,462 @@
+"""The annotation reader: upstream CSVs in, validated name-sorted arrays out, clear errors."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+from imagenet_pi import annotations, upstream
+from imagenet_pi.annotations import AnnotationError
+
+NUM_ANNOTATORS = upstream.NUM_ANNOTATORS
+
+
+def _random_split(rng: np.random.Generator, num_rows: int, prefix: str = "n01440764"):
+    """Shuffled file names, labels in 0..999 and float64 confidences in [0, 1]."""
+    names = [f"{prefix}_{i}.JPEG" for i in rng.permutation(num_rows)]
+    labels = rng.integers(0, upstream.NUM_CLASSES, (num_rows, NUM_ANNOTATORS))
+    # Small values exercise repr's exponent form, e.g. 3.2e-05.
+    confidences = rng.random((num_rows, NUM_ANNOTATORS)) ** rng.integers(1, 9, (num_rows, 1))
+    return names, labels, confidences
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
+
+
+@pytest.fixture
+def config_dir(tmp_path, rng) -> pathlib.Path:
+    """A config folder with 50 train and 20 validation rows, shuffled."""
+    for split, num_rows in (("train", 50), ("validation", 20)):
+        annotations.write_split(tmp_path, split, *_random_split(rng, num_rows))
+    annotations.write_annotator_features(tmp_path, rng.normal(size=(NUM_ANNOTATORS, 2)))
+    return tmp_path
+
+
+def _csv(config_dir: pathlib.Path, kind: str, split: str = "train") -> pathlib.Path:
+    return config_dir / upstream.csv_relpath(kind, split)
+
+
+def _replace_line(path: pathlib.Path, line_number: int, line: str) -> None:
+    lines = path.read_text().splitlines(keepends=True)
+    lines[line_number - 1] = line + "\n"
+    path.write_text("".join(lines))
+
+
+def _set_field(path: pathlib.Path, line_number: int, field: int, text: str) -> str:
+    """Replaces field `field` (0 = file name) of one line; returns the file name it had."""
+    fields = path.read_text().splitlines()[line_number - 1].split(",")
+    name = fields[0]
+    fields[field] = text
+    _replace_line(path, line_number, ",".join(fields))
+    return name
+
+
+# Reading what was written.
+
+
+def test_roundtrip_gives_rows_sorted_by_name_with_the_written_values(tmp_path, rng):
+    names, labels, confidences = _random_split(rng, 300)
+    annotations.write_split(tmp_path, "train", names, labels, confidences)
+
+    split = annotations.read_split(tmp_path, "train")
+
+    order = np.argsort(names)
+    assert split.names() == sorted(names)
+    assert split.file_names.dtype.kind == "U"
+    assert split.labels.dtype == np.int16 and split.confidences.dtype == np.float32
+    np.testing.assert_array_equal(split.labels, labels[order])
+    # Exactly float32(float64(text)), as a float64-based reader would give.
+    np.testing.assert_array_equal(split.confidences, confidences[order].astype(np.float32))
+
+
+def test_written_files_have_the_upstream_format(tmp_path):
+    labels = np.arange(NUM_ANNOTATORS)[None] * 60
+    confidences = np.array([[0.1, 1 / 3, 3.2e-05, 1.0] * 4])
+    annotations.write_split(
+        tmp_path, "validation", ["ILSVRC2012_val_00000001.JPEG"], labels, confidences
+    )
+
+    labels_text = _csv(tmp_path, "labels", "validation").read_bytes()
+    confidences_text = _csv(tmp_path, "confidences", "validation").read_bytes()
+
+    assert labels_text == (
+        b"ILSVRC2012_val_00000001.JPEG," + b",".join(b"%d" % (60 * i) for i in range(16)) + b"\n"
+    )
+    assert confidences_text == (
+        b"ILSVRC2012_val_00000001.JPEG,"
+        + b",".join([b"0.1,0.3333333333333333,3.2e-05,1.0"] * 4)
+        + b"\n"
+    )
+
+
+def test_float32_midpoints_round_like_float32_of_float64(tmp_path):
+    # 0.5 + 2**-25 lies exactly between two float32s; its repr is slightly above it, so a
+    # direct float32 parse of the text rounds up while float32(float64) rounds to even.
+    midpoint = 0.5 + 2.0**-25
+    annotations.write_split(
+        tmp_path, "train", ["a.JPEG"], np.zeros((1, 16), int), np.full((1, 16), midpoint)
+    )
+    split = annotations.read_split(tmp_path, "train")
+    assert split.confidences[0, 0] == np.float32(midpoint) == np.float32(0.5)
+
+
+def test_read_split_files_reads_files_with_any_names(config_dir, tmp_path):
+    labels_copy = shutil.copy(_csv(config_dir, "labels"), tmp_path / "abc123_labels")
+    confidences_copy = shutil.copy(_csv(config_dir, "confidences"), tmp_path / "def456")
+
+    from_files = annotations.read_split_files(labels_copy, confidences_copy)
+    from_dir = annotations.read_split(str(config_dir), "train")
+
+    np.testing.assert_array_equal(from_files.file_names, from_dir.file_names)
+    np.testing.assert_array_equal(from_files.labels, from_dir.labels)
+    np.testing.assert_array_equal(from_files.confidences, from_dir.confidences)
+
+
+def test_confidence_rows_in_another_order_are_matched_by_name(tmp_path, rng):
+    names, labels, confidences = _random_split(rng, 40)
+    annotations.write_split(tmp_path, "train", names, labels, confidences)
+    reordered = tmp_path / "reordered"
+    flip = np.arange(40)[::-1]
+    annotations.write_split(
+        reordered, "train", [names[i] for i in flip], labels[flip], confidences[flip]
+    )
+    shutil.copy(_csv(tmp_path, "labels"), _csv(reordered, "labels"))
+
+    split = annotations.read_split(reordered, "train")
+
+    order = np.argsort(names)
+    np.testing.assert_array_equal(split.labels, labels[order])
+    np.testing.assert_array_equal(split.confidences, confidences[order].astype(np.float32))
+
+
+def test_sorted_input_is_read_as_is(tmp_path, rng):
+    names, labels, confidences = _random_split(rng, 30)
+    order = np.argsort(names)
+    annotations.write_split(tmp_path, "train", sorted(names), labels[order], confidences[order])
+    split = annotations.read_split(tmp_path, "train")
+    assert split.names() == sorted(names)
+    np.testing.assert_array_equal(split.labels, labels[order])
+
+
+def test_crlf_line_endings_are_read(config_dir):
+    path = _csv(config_dir, "labels")
+    expected = annotations.read_split(config_dir, "train")
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    np.testing.assert_array_equal(
+        annotations.read_split(config_dir, "train").labels, expected.labels
+    )
+
+
+def test_non_ascii_file_names_are_read(tmp_path, rng):
+    names = ["café_1.JPEG", "b_2.JPEG", "ärger_3.JPEG"]
+    _, labels, confidences = _random_split(rng, 3)
+    annotations.write_split(tmp_path, "train", names, labels, confidences)
+    split = annotations.read_split(tmp_path, "train")
+    assert split.names() == sorted(names)
+    assert split.row("café_1.JPEG") == sorted(names).index("café_1.JPEG")
+
+
+def test_annotator_features_roundtrip_from_folder_or_csv(tmp_path, rng):
+    features = rng.normal(size=(NUM_ANNOTATORS, 2))
+    annotations.write_annotator_features(tmp_path, features)
+    from_dir = annotations.read_annotator_features(tmp_path)
+    from_csv = annotations.read_annotator_features(str(tmp_path / "annotator_features.csv"))
+    assert from_dir.shape == (16, 2) and from_dir.dtype == np.float32
+    np.testing.assert_array_equal(from_dir, features.astype(np.float32))
+    np.testing.assert_array_equal(from_csv, from_dir)
+
+
+# Looking rows up.
+
+
+def test_rows_finds_names_and_gives_minus_one_for_absent_ones(config_dir):
+    split = annotations.read_split(config_dir, "train")
+    names = split.names()
+    query = [names[7], "absent.JPEG", names[0], names[-1], "zzz.JPEG", ""]
+    np.testing.assert_array_equal(split.rows(query), [7, -1, 0, len(names) - 1, -1, -1])
+    np.testing.assert_array_equal(split.rows(np.array(query, dtype=bytes)), split.rows(query))
+    assert split.rows([]).shape == (0,)
+
+
+def test_row_of_an_absent_name_raises_key_error_naming_it(config_dir):
+    split = annotations.read_split(config_dir, "train")
+    assert split.row(split.names()[3]) == 3
+    with pytest.raises(
+        KeyError, match="'n01440764_999.JPEG' has no ImageNet-PI annotations"
+    ) as error:
+        split.row("n01440764_999.JPEG")
+    assert f"50 annotated file names, e.g. '{split.names()[0]}'" in str(error.value)
+
+
+def test_repr_is_short(config_dir):
+    split = annotations.read_split(config_dir, "train")
+    names = split.names()
+    assert repr(split) == f"SplitAnnotations(50 rows, {names[0]!r}..{names[-1]!r})"
+
+
+def test_subset_keeps_rows_sorted_and_aligned(config_dir):
+    split = annotations.read_split(config_dir, "train")
+    part = split.subset([9, 2, 2, 5])
+    assert len(part) == 3
+    assert part.names() == [split.names()[i] for i in (2, 5, 9)]
+    np.testing.assert_array_equal(part.labels, split.labels[[2, 5, 9]])
+    np.testing.assert_array_equal(part.confidences, split.confidences[[2, 5, 9]])
+    assert part.row(split.names()[5]) == 1
+    assert split.subset(slice(10, 20)).names() == split.names()[10:20]
+    assert len(split.subset(split.labels[:, 0] < 500)) == int(np.sum(split.labels[:, 0] < 500))
+
+
+def test_subset_refuses_the_minus_one_of_absent_names(config_dir):
+    split = annotations.read_split(config_dir, "train")
+    with pytest.raises(ValueError, match=">= 0"):
+        split.subset(split.rows(["absent.JPEG"]))
+
+
+# Files that are not there or not data.
+
+
+@pytest.mark.parametrize("kind", ["labels", "confidences"])
+def test_missing_file_names_the_path_and_how_to_get_it(config_dir, kind):
+    path = _csv(config_dir, kind, "validation")
+    path.unlink()
+    with pytest.raises(AnnotationError) as error:
+        annotations.read_split(config_dir, "validation")
+    message = str(error.value)
+    assert str(path) in message
+    assert upstream.LFS_URL_ROOT in message
+    assert "github.com/google-research-datasets/imagenet_pi" in message
+    assert "git lfs" in message.lower() and "manual_dir" in message
+
+
+def test_lfs_pointer_file_gives_git_lfs_hint(config_dir):
+    path = _csv(config_dir, "confidences")
+    path.write_text(
+        "version https://git-lfs.github.com/spec/v1\n"
+        "oid sha256:db31de83e168ef74ea898504c1d46f60ffca55ef05c1267226d487087701e5e6\n"
+        "size 463452489\n"
+    )
+    with pytest.raises(AnnotationError, match="Git LFS pointer.*git lfs pull") as error:
+        annotations.read_split(config_dir, "train")
+    assert str(path) in str(error.value)
+
+
+def test_empty_file_is_refused(config_dir):
+    path = _csv(config_dir, "labels")
+    path.write_bytes(b"")
+    with pytest.raises(AnnotationError, match=re.escape(f"{path} is empty")):
+        annotations.read_split(config_dir, "train")
+
+
+# Malformed lines: the error names the file and the 1-based line.
+
+
+@pytest.mark.parametrize("line_number", [1, 17, 50])
+def test_wrong_column_count_names_file_and_line(config_dir, line_number):
+    path = _csv(config_dir, "labels")
+    _replace_line(path, line_number, "n01440764_1.JPEG,1,2,3")
+    with pytest.raises(
+        AnnotationError, match=f"line {line_number}: expected 17 .* found 4"
+    ) as error:
+        annotations.read_split(config_dir, "train")
+    assert str(path) in str(error.value)
+
+
+def test_extra_column_names_file_and_line(config_dir):
+    path = _csv(config_dir, "confidences")
+    line = path.read_text().splitlines()[11]
+    _replace_line(path, 12, line + ",0.5")
+    with pytest.raises(AnnotationError, match=re.escape(f"{path}, line 12: expected 17")):
+        annotations.read_split(config_dir, "train")
+
+
+def test_blank_line_names_file_and_line(config_dir):
+    path = _csv(config_dir, "labels")
+    _replace_line(path, 8, "")
+    with pytest.raises(AnnotationError, match=re.escape(f"{path}, line 8: expected 17")):
+        annotations.read_split(config_dir, "train")
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "message"),
+    [
+        ("labels", "x7", "label 'x7' is not an integer"),
+        ("labels", "", "label '' is not an integer"),
+        ("labels", "1.5", "label '1.5' is not an integer"),
+        ("confidences", "0.5.1", "confidence '0.5.1' is not a number"),
+        ("confidences", "", "confidence '' is not a number"),
+    ],
+)
+def test_non_numeric_value_names_file_line_and_value(config_dir, kind, text, message):
+    path = _csv(config_dir, kind)
+    _set_field(path, 23, 5, text)
+    with pytest.raises(
+        AnnotationError, match=re.escape(f"{path}, line 23, annotator 5: {message}")
+    ):
+        annotations.read_split(config_dir, "train")
+
+
+@pytest.mark.parametrize("value", ["1000", "-1", "40000"])
+def test_label_outside_class_range_names_file_line_and_value(config_dir, value):
+    path = _csv(config_dir, "labels")
+    _set_field(path, 31, 16, value)
+    with pytest.raises(AnnotationError) as error:
+        annotations.read_split(config_dir, "train")
+    assert re.search(
+        rf"{re.escape(str(path))}, line 31, annotator 16: label {value} is not a class index "
+        r"in 0\.\.999",
+        str(error.value),
+    ), str(error.value)
+
+
+@pytest.mark.parametrize("value", ["1.5", "-0.25", "nan", "inf"])
+def test_confidence_outside_unit_interval_names_file_line_and_value(config_dir, value):
+    path = _csv(config_dir, "confidences")
+    _set_field(path, 4, 2, value)
+    with pytest.raises(
+        AnnotationError, match=re.escape(f"{path}, line 4, annotator 2: confidence '{value}'")
+    ):
+        annotations.read_split(config_dir, "train")
+
+
+def test_empty_file_name_names_file_and_line(config_dir):
+    for kind in ("labels", "confidences"):
+        _set_field(_csv(config_dir, kind), 6, 0, "")
+    with pytest.raises(AnnotationError, match="line 6: the file name is empty"):
+        annotations.read_split(config_dir, "train")
+
+
+def test_bad_line_deep_in_a_large_file_gets_the_right_line_number(tmp_path, rng):
+    # ~5.5 MB: several pyarrow blocks and more than one block of the slow scan.
+    names, labels, confidences = _random_split(rng, 70_000)
+    annotations.write_split(tmp_path, "train", names, labels, confidences)
+    path = _csv(tmp_path, "labels")
+    _set_field(path, 65_432, 9, "abc")
+    with pytest.raises(AnnotationError, match=re.escape(f"{path}, line 65432, annotator 9")):
+        annotations.read_split(tmp_path, "train")
+
+
+def test_value_error_deep_in_a_large_file_gets_the_right_line_number(tmp_path, rng):
+    names, labels, confidences = _random_split(rng, 70_000)
+    labels[61_000, 3] = 1000
+    annotations.write_split(tmp_path, "train", names, labels, confidences)
+    with pytest.raises(AnnotationError, match="line 61001, annotator 4: label 1000"):
+        annotations.read_split(tmp_path, "train")
+
+
+# The two files of a split must agree.
+
+
+def test_duplicate_file_name_gives_the_name_and_both_lines(config_dir):
+    path = _csv(config_dir, "labels")
+    name = path.read_text().splitlines()[9].split(",")[0]
+    _set_field(path, 40, 0, name)
+    _set_field(_csv(config_dir, "confidences"), 40, 0, name)
+    with pytest.raises(
+        AnnotationError,
+        match=re.escape(f"{path}: file name {name!r} appears twice, on lines 10 and 40"),
+    ):
+        annotations.read_split(config_dir, "train")
+
+
+def test_duplicate_in_confidences_only_is_found_too(config_dir):
+    path = _csv(config_dir, "confidences")
+    name = path.read_text().splitlines()[0].split(",")[0]
+    _set_field(path, 2, 0, name)
+    with pytest.raises(
+        AnnotationError, match=re.escape(f"{path}: file name {name!r} appears twice")
+    ):
+        annotations.read_split(config_dir, "train")
+
+
+def test_different_file_names_name_both_files_and_the_differences(config_dir):
+    labels_csv, confidences_csv = _csv(config_dir, "labels"), _csv(config_dir, "confidences")
+    only_in_labels = _set_field(labels_csv, 3, 0, "n09999999_1.JPEG")
+    with pytest.raises(AnnotationError) as error:
+        annotations.read_split(config_dir, "train")
+    message = str(error.value)
+    assert str(labels_csv) in message and str(confidences_csv) in message
+    assert "Only in the labels: 1 ('n09999999_1.JPEG')" in message
+    assert f"only in the confidences: 1 ({only_in_labels!r})" in message
+
+
+def test_different_row_counts_name_both_files_and_counts(config_dir):
+    labels_csv, confidences_csv = _csv(config_dir, "labels"), _csv(config_dir, "confidences")
+    lines = confidences_csv.read_text().splitlines(keepends=True)
+    confidences_csv.write_text("".join(lines[:-7]))
+    with pytest.raises(AnnotationError) as error:
+        annotations.read_split(config_dir, "train")
+    message = str(error.value)
+    assert f"{labels_csv} (50 rows) and {confidences_csv} (43 rows)" in message
+    assert "Only in the labels: 7 (" in message and "and 2 more" in message
+    assert "only in the confidences: none" in message
+
+
+# annotator_features.csv
+
+
+def _write_features_text(config_dir: pathlib.Path, text: str) -> pathlib.Path:
+    path = config_dir / "annotator_features.csv"
+    path.write_text(text)
+    return path
+
+
+def test_annotator_features_with_wrong_row_count_is_refused(config_dir):
+    path = _write_features_text(config_dir, "0.1,0.2\n" * 15)
+    with pytest.raises(
+        AnnotationError, match=re.escape(f"{path}: expected 16 lines") + ".*found 15"
+    ):
+        annotations.read_annotator_features(config_dir)
+
+
+def test_annotator_features_with_wrong_column_count_names_the_line(config_dir):
+    path = _write_features_text(config_dir, "0.1,0.2\n" * 4 + "0.1,0.2,0.3\n" + "0.1,0.2\n" * 11)
+    with pytest.raises(AnnotationError, match=re.escape(f"{path}, line 5: expected 2")):
+        annotations.read_annotator_features(config_dir)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"), [("abc", "not a number"), ("nan", "not finite"), ("-inf", "not finite")]
+)
+def test_annotator_features_non_numeric_or_non_finite_names_the_line(config_dir, text, problem):
+    path = _write_features_text(config_dir, "0.1,0.2\n" * 9 + f"0.1,{text}\n" + "0.1,0.2\n" * 6)
+    with pytest.raises(AnnotationError, match=re.escape(f"{path}, line 10: field 2 is {problem}")):
+        annotations.read_annotator_features(config_dir)
+
+
+def test_annotator_features_lfs_pointer_gives_git_lfs_hint(config_dir):
+    _write_features_text(
+        config_dir, "version https://git-lfs.github.com/spec/v1\noid sha256:885b\n"
+    )
+    with pytest.raises(AnnotationError, match="git lfs pull"):
+        annotations.read_annotator_features(config_dir)
+
+
+def test_missing_annotator_features_names_the_path(tmp_path):
+    with pytest.raises(
+        AnnotationError, match=re.escape(os.path.join(tmp_path, "annotator_features.csv"))
+    ):
+        annotations.read_annotator_features(tmp_path)
+
+
+# Writing refuses what would not read back.
+
+
+def test_write_split_refuses_mismatched_shapes(tmp_path):
+    with pytest.raises(ValueError, match=r"shape \(2, 16\)"):
+        annotations.write_split(
+            tmp_path, "train", ["a", "b"], np.zeros((2, 16), int), np.zeros((3, 16))
+        )
+
+
+def test_write_split_refuses_file_names_with_commas(tmp_path):
+    with pytest.raises(ValueError, match="commas"):
+        annotations.write_split(
+            tmp_path, "train", ["a,b"], np.zeros((1, 16), int), np.zeros((1, 16))
+        )
