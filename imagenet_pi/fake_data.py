@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
+import shutil
 import tarfile
 import time
 from collections.abc import Sequence
@@ -254,3 +255,75 @@ def write_sample(
             seed=seed,
         )
     return sample
+
+
+# Layouts `extract_to_folders` writes (see ilsvrc.FORMS for how they are found).
+FOLDER_LAYOUTS = ("val_flat", "val_synsets", "kaggle")
+
+
+def extract_to_folders(
+    sample: FakeIlsvrc, out_dir: str | os.PathLike, layout: str = "val_flat"
+) -> str:
+    """Extracts the tars of `sample` into `out_dir` as people hold ILSVRC2012 extracted.
+
+    Layouts: "val_flat" (`train/<synset>/*.JPEG`, `val/*.JPEG`), "val_synsets"
+    (`val/<synset>/*.JPEG`, synset from the official ground truth) and "kaggle"
+    (`ILSVRC/Data/CLS-LOC/{train/<synset>,val}/`). The bytes are the archive's, odd
+    images included. The PI CSVs beside the tars (`imagenet_pi/`) are copied along.
+
+    Returns:
+      `out_dir`, a manual_dir.
+    """
+    if layout not in FOLDER_LAYOUTS:
+        raise ValueError(f"layout must be one of {FOLDER_LAYOUTS}, got {layout!r}")
+    out_dir = os.fspath(out_dir)
+    root = os.path.join(out_dir, "ILSVRC", "Data", "CLS-LOC") if layout == "kaggle" else out_dir
+    with tarfile.open(sample.train_tar) as outer:
+        for synset_member in outer:
+            synset = synset_member.name[: -len(".tar")]
+            synset_dir = os.path.join(root, "train", synset)
+            os.makedirs(synset_dir, exist_ok=True)
+            with tarfile.open(fileobj=outer.extractfile(synset_member)) as inner:
+                for member in inner:
+                    _write_file(synset_dir, member.name, inner.extractfile(member).read())
+    with tarfile.open(sample.val_tar) as tar:
+        for member in tar:
+            val_dir = os.path.join(root, "val")
+            if layout == "val_synsets":
+                val_dir = os.path.join(val_dir, synsets.validation_synset(member.name))
+            _write_file(val_dir, member.name, tar.extractfile(member).read())
+    annotations_dir = os.path.join(os.path.dirname(sample.train_tar), "imagenet_pi")
+    if os.path.isdir(annotations_dir):
+        shutil.copytree(annotations_dir, os.path.join(out_dir, "imagenet_pi"))
+    return out_dir
+
+
+def _write_file(folder: str, name: str, payload: bytes) -> None:
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, name), "wb") as f:
+        f.write(payload)
+
+
+def prepare_imagenet2012(sample: FakeIlsvrc, out_dir: str | os.PathLike) -> str:
+    """Builds TFDS's own `imagenet2012` from the tars of `sample`, placed as a user would.
+
+    The dataset is prepared with TFDS's builder into `<out_dir>/imagenet2012/<version>/`
+    (so `out_dir` is a manual_dir) and the PI CSVs beside the tars are copied along.
+    TFDS converts odd images by a list of real names only, so the synthetic ones stay
+    as they are in the tars.
+
+    Returns:
+      The version folder.
+    """
+    import tensorflow_datasets as tfds
+
+    out_dir = os.fspath(out_dir)
+    manual_dir = os.path.dirname(sample.train_tar)
+    builder = tfds.builder("imagenet2012", data_dir=out_dir)
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(manual_dir=manual_dir)
+    )
+    annotations_dir = os.path.join(manual_dir, "imagenet_pi")
+    if os.path.isdir(annotations_dir):
+        shutil.copytree(annotations_dir, os.path.join(out_dir, "imagenet_pi"))
+    return os.fspath(builder.data_dir)

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import logging
 import os
+import re
 import tarfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import BinaryIO, Protocol
 
-from imagenet_pi import synsets, upstream
+from imagenet_pi import archive_checks, image_fixes, synsets, upstream
+
+logger = logging.getLogger(__name__)
 
 # Validation images per shard: small enough to spread 50,000 images over many workers.
 VALIDATION_SHARD_SIZE = 1000
@@ -36,9 +40,13 @@ class ImageRecord:
 
 
 class Shard(Protocol):
-    """A unit of work: some images of one split, readable on its own (and picklable)."""
+    """A unit of work: some images of one split, readable on its own (and picklable).
 
-    def read(self) -> Iterator[ImageRecord]: ...
+    `read` yields the images with odd ones (CMYK JPEG, PNG, ...) converted to RGB
+    JPEG; it counts them into `fixer`, or, without one, logs its own counts.
+    """
+
+    def read(self, fixer: image_fixes.ImageFixer | None = None) -> Iterator[ImageRecord]: ...
 
 
 class Source(Protocol):
@@ -90,6 +98,28 @@ def _check_payload(payload: bytes, expected_size: int, where: str) -> bytes:
             "download it again."
         )
     return payload
+
+
+def _fixed(
+    records: Iterator[tuple[str, ImageRecord]],
+    fixer: image_fixes.ImageFixer | None,
+    shard_name: str,
+) -> Iterator[ImageRecord]:
+    """`(where, record)` pairs -> records with odd images converted to RGB JPEG.
+
+    Without a `fixer` of the caller's, the shard logs its own counts (how a Beam
+    worker reports them).
+    """
+    own_fixer = fixer is None
+    fixer = image_fixes.ImageFixer() if own_fixer else fixer
+    for where, record in records:
+        try:
+            image = fixer(record.image, where)
+        except image_fixes.ImageError as error:
+            raise IlsvrcError(str(error)) from error
+        yield record if image is record.image else dataclasses.replace(record, image=image)
+    if own_fixer and fixer.counts:
+        fixer.log(shard_name)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,7 +196,10 @@ class SynsetTarShard:
     archive: str
     member: TarMember
 
-    def read(self) -> Iterator[ImageRecord]:
+    def read(self, fixer: image_fixes.ImageFixer | None = None) -> Iterator[ImageRecord]:
+        return _fixed(self._records(), fixer, f"{self.archive}: member {self.member.name!r}")
+
+    def _records(self) -> Iterator[tuple[str, ImageRecord]]:
         where = f"{self.archive}: member {self.member.name!r}"
         synset = synset_of_member(self.member.name, self.archive)
         with open(self.archive, "rb") as raw:
@@ -181,7 +214,8 @@ class SynsetTarShard:
                         image_where = f"{where}, image {member.name!r}"
                         reader = inner.extractfile(member)
                         payload = _check_payload(reader.read(), member.size, image_where)
-                        yield ImageRecord(os.path.basename(member.name), synset, payload)
+                        record = ImageRecord(os.path.basename(member.name), synset, payload)
+                        yield image_where, record
             except _READ_ERRORS as error:
                 raise _unreadable(where, error) from error
 
@@ -193,7 +227,11 @@ class ValidationTarShard:
     archive: str
     members: tuple[TarMember, ...]
 
-    def read(self) -> Iterator[ImageRecord]:
+    def read(self, fixer: image_fixes.ImageFixer | None = None) -> Iterator[ImageRecord]:
+        first, last = self.members[0].name, self.members[-1].name
+        return _fixed(self._records(), fixer, f"{self.archive}: members {first!r}..{last!r}")
+
+    def _records(self) -> Iterator[tuple[str, ImageRecord]]:
         with open(self.archive, "rb") as raw:
             for member in self.members:
                 where = f"{self.archive}: member {member.name!r}"
@@ -207,7 +245,8 @@ class ValidationTarShard:
                     payload = raw.read(member.size)
                 except OSError as error:
                     raise _unreadable(where, error) from error
-                yield ImageRecord(name, synset, _check_payload(payload, member.size, where))
+                payload = _check_payload(payload, member.size, where)
+                yield where, ImageRecord(name, synset, payload)
 
 
 def chunks(items: Sequence, size: int) -> list[tuple]:
@@ -251,9 +290,11 @@ class TarSource:
 
 
 def iter_split(source: Source, split: str) -> Iterator[ImageRecord]:
-    """Every image of `split`, shard after shard."""
+    """Every image of `split`, shard after shard; logs the odd images converted at the end."""
+    fixer = image_fixes.ImageFixer()
     for shard in source.shards(split):
-        yield from shard.read()
+        yield from shard.read(fixer)
+    fixer.log(f"ILSVRC2012 {split} ({source.location(split)})")
 
 
 def iter_train_tar(path: str | os.PathLike) -> Iterator[ImageRecord]:
@@ -267,3 +308,446 @@ def iter_val_tar(path: str | os.PathLike) -> Iterator[ImageRecord]:
     """Images of `ILSVRC2012_img_val.tar` with their official ground-truth synsets."""
     path = require_file(path, "ILSVRC2012 validation archive")
     yield from ValidationTarShard(path, tuple(index_tar(path))).read()
+
+
+# Extracted folders: train/<synset>/<file>.JPEG and val/<file>.JPEG or val/<synset>/<file>.JPEG.
+
+_TRAIN_NAME_PATTERN = re.compile(r"^(n\d{8})_\d+\.JPEG$")
+
+
+def _visible_entries(folder: str) -> list[str]:
+    """Sorted names in `folder`, without hidden files (`.DS_Store`, `._n01440764`...)."""
+    try:
+        return sorted(name for name in os.listdir(folder) if not name.startswith("."))
+    except OSError as error:
+        raise IlsvrcError(f"{folder} cannot be listed ({error}).") from error
+
+
+def _read_image_file(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            payload = f.read()
+    except OSError as error:
+        raise IlsvrcError(
+            f"{path} cannot be read ({type(error).__name__}: {error}). Check its permissions, "
+            "or extract the archive again."
+        ) from error
+    if not payload:
+        raise IlsvrcError(
+            f"{path} is an empty file; expected an encoded image. The extraction was "
+            "interrupted or the disk is full: extract the archive again."
+        )
+    return payload
+
+
+def _folder_synset(folder: str) -> str:
+    """The synset id a folder such as `.../train/n01440764` is named after."""
+    name = os.path.basename(folder)
+    try:
+        synsets.class_index(name)
+    except ValueError as error:
+        raise IlsvrcError(
+            f"{folder} is not a synset folder: {error} Expected only folders named after the "
+            "1000 ILSVRC2012 synsets in its parent."
+        ) from None
+    return name
+
+
+@dataclasses.dataclass(frozen=True)
+class SynsetFolderShard:
+    """One extracted train synset: `train/<synset>/<synset>_<n>.JPEG`."""
+
+    folder: str
+
+    def read(self, fixer: image_fixes.ImageFixer | None = None) -> Iterator[ImageRecord]:
+        return _fixed(self._records(), fixer, self.folder)
+
+    def _records(self) -> Iterator[tuple[str, ImageRecord]]:
+        synset = _folder_synset(self.folder)
+        for name in _visible_entries(self.folder):
+            path = os.path.join(self.folder, name)
+            if not os.path.isfile(path):
+                raise IlsvrcError(f"{path} is not a file; a train synset folder holds images only.")
+            match = _TRAIN_NAME_PATTERN.match(name)
+            if match and match.group(1) != synset:
+                raise IlsvrcError(
+                    f"{path}: the image {name!r} of synset {match.group(1)} is in the folder "
+                    f"of {synset}; its clean label would be wrong. Move it back to "
+                    f"train/{match.group(1)}/ or extract the archive again."
+                )
+            yield path, ImageRecord(name, synset, _read_image_file(path))
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageFilesShard:
+    """A run of image files with their synsets (validation images)."""
+
+    files: tuple[tuple[str, str], ...]  # (path, ground-truth synset)
+
+    def read(self, fixer: image_fixes.ImageFixer | None = None) -> Iterator[ImageRecord]:
+        return _fixed(self._records(), fixer, f"{self.files[0][0]}..{self.files[-1][0]}")
+
+    def _records(self) -> Iterator[tuple[str, ImageRecord]]:
+        for path, synset in self.files:
+            yield path, ImageRecord(os.path.basename(path), synset, _read_image_file(path))
+
+
+def _validation_file(path: str, folder_synset: str | None) -> tuple[str, str]:
+    """`(path, synset)` of a validation image, its synset from the official ground truth."""
+    name = os.path.basename(path)
+    if not os.path.isfile(path):
+        raise IlsvrcError(f"{path} is not a file; expected an ILSVRC2012 validation image.")
+    try:
+        synset = synsets.validation_synset(name)
+    except ValueError as error:
+        raise IlsvrcError(f"{path}: {error}") from None
+    if folder_synset is not None and folder_synset != synset:
+        raise IlsvrcError(
+            f"{path} is in the folder of {folder_synset}, but the official ILSVRC2012 ground "
+            f"truth labels {name} as {synset}. The val/<synset>/ folders were made with "
+            "other labels: extract ILSVRC2012_img_val.tar flat into val/ instead."
+        )
+    return path, synset
+
+
+@dataclasses.dataclass
+class FolderSource:
+    """ILSVRC2012 extracted: `train/<synset>/*.JPEG`, and `val/*.JPEG` or `val/<synset>/*.JPEG`.
+
+    Train labels are the synset folders; validation labels are always the official
+    ground truth (a `val/<synset>/` folder must agree with it).
+    """
+
+    train_dir: str
+    val_dir: str
+    form: str = "extracted folders"
+
+    @property
+    def description(self) -> str:
+        return f"ILSVRC2012 {self.form} {self.train_dir} and {self.val_dir}"
+
+    def location(self, split: str) -> str:
+        return self.train_dir if split == "train" else self.val_dir
+
+    def shards(self, split: str) -> list[SynsetFolderShard] | list[ImageFilesShard]:
+        if split == "train":
+            return self._train_shards()
+        return self._validation_shards()
+
+    def _train_shards(self) -> list[SynsetFolderShard]:
+        shards = []
+        for name in _visible_entries(self.train_dir):
+            folder = os.path.join(self.train_dir, name)
+            if not os.path.isdir(folder):
+                hint = (
+                    " The per-synset tars are not extracted: extract each into "
+                    "train/<synset>/, or put the original ILSVRC2012_img_train.tar in "
+                    "the manual_dir instead."
+                    if name.endswith(".tar")
+                    else ""
+                )
+                raise IlsvrcError(
+                    f"{folder} is not a folder; {self.train_dir} must hold only synset "
+                    f"folders such as n01440764/.{hint}"
+                )
+            shards.append(SynsetFolderShard(folder))
+            _folder_synset(folder)
+        if not shards:
+            raise IlsvrcError(f"{self.train_dir} holds no synset folders such as n01440764/.")
+        return shards
+
+    def _validation_shards(self) -> list[ImageFilesShard]:
+        files = []
+        for name in _visible_entries(self.val_dir):
+            path = os.path.join(self.val_dir, name)
+            if os.path.isdir(path):
+                folder_synset = _folder_synset(path)
+                files += [
+                    _validation_file(os.path.join(path, inner), folder_synset)
+                    for inner in _visible_entries(path)
+                ]
+            else:
+                files.append(_validation_file(path, None))
+        if not files:
+            raise IlsvrcError(f"{self.val_dir} holds no ILSVRC2012_val_*.JPEG images.")
+        files.sort(key=lambda file: os.path.basename(file[0]))
+        return [ImageFilesShard(run) for run in chunks(files, VALIDATION_SHARD_SIZE)]
+
+
+# A TFDS-prepared imagenet2012: <manual_dir>/imagenet2012/<version>/.
+
+IMAGENET2012 = "imagenet2012"
+_PREPARED_SPLITS = {"train": "train", "validation": "validation"}
+_BATCH = 256  # records parsed per TensorFlow call
+
+
+@dataclasses.dataclass(frozen=True)
+class TfrecordShard:
+    """One tfrecord file of a prepared imagenet2012 (image bytes, label, file_name)."""
+
+    path: str
+    label_synsets: tuple[str, ...]  # the dataset's label names: synset of label i
+
+    def read(self, fixer: image_fixes.ImageFixer | None = None) -> Iterator[ImageRecord]:
+        return _fixed(self._records(), fixer, self.path)
+
+    def _records(self) -> Iterator[tuple[str, ImageRecord]]:
+        import tensorflow as tf
+
+        spec = {
+            "image": tf.io.FixedLenFeature([], tf.string),
+            "label": tf.io.FixedLenFeature([], tf.int64),
+            "file_name": tf.io.FixedLenFeature([], tf.string),
+        }
+        records = tf.data.TFRecordDataset(self.path, buffer_size=8 << 20).batch(_BATCH)
+        batches = records.map(lambda serialized: tf.io.parse_example(serialized, spec))
+        try:
+            for batch in batches.as_numpy_iterator():
+                for image, label, file_name in zip(
+                    batch["image"], batch["label"], batch["file_name"]
+                ):
+                    name = file_name.decode()
+                    where = f"{self.path}: example {name!r}"
+                    if not 0 <= label < len(self.label_synsets):
+                        raise IlsvrcError(f"{where} has label {label}, not a class index.")
+                    if not image:
+                        raise IlsvrcError(f"{where} has an empty image; rebuild imagenet2012.")
+                    yield where, ImageRecord(name, self.label_synsets[label], image)
+        except tf.errors.OpError as error:
+            raise IlsvrcError(
+                f"{self.path} cannot be read ({type(error).__name__}: "
+                f"{error.message.splitlines()[0]}). The file is truncated or corrupt: "
+                "rebuild imagenet2012, or use the ILSVRC2012 tars instead."
+            ) from error
+
+
+def _version_key(name: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in name.split("."))
+
+
+def find_prepared_imagenet2012(manual_dir: str) -> str | None:
+    """The newest imagenet2012 version folder in `manual_dir`, or None.
+
+    Looks at `<manual_dir>/imagenet2012/<version>/dataset_info.json`, and at
+    `<manual_dir>/imagenet2012/dataset_info.json` (a link straight to a version folder).
+    """
+    root = os.path.join(manual_dir, IMAGENET2012)
+    if os.path.isfile(os.path.join(root, "dataset_info.json")):
+        return root
+    if not os.path.isdir(root):
+        return None
+    versions = [
+        name
+        for name in os.listdir(root)
+        if re.fullmatch(r"\d+\.\d+\.\d+", name)
+        and os.path.isfile(os.path.join(root, name, "dataset_info.json"))
+    ]
+    if not versions:
+        return None
+    versions.sort(key=_version_key)
+    if len(versions) > 1:
+        logger.info("%s holds versions %s: using the newest.", root, ", ".join(versions))
+    return os.path.join(root, versions[-1])
+
+
+@dataclasses.dataclass
+class PreparedImagenet2012Source:
+    """An `imagenet2012` dataset that TFDS already prepared, read instead of the tars.
+
+    Its images are the archive's bytes (TFDS's builder converts the 22 CMYK JPEGs
+    and the PNG of train by name, with the same functions as `image_fixes`); its
+    labels index its own label list, the 1000 sorted synsets.
+    """
+
+    version_dir: str
+    label_synsets: tuple[str, ...]
+    split_files: dict[str, tuple[str, ...]]
+
+    @classmethod
+    def from_dir(cls, version_dir: str) -> PreparedImagenet2012Source:
+        """Reads the dataset's metadata; raises naming what is missing or unsupported."""
+        import tensorflow_datasets as tfds
+
+        try:
+            builder = tfds.builder_from_directory(version_dir)
+        except Exception as error:  # TFDS raises many types for bad metadata
+            raise IlsvrcError(
+                f"{version_dir} is not a readable TFDS dataset ({type(error).__name__}: "
+                f"{error}). Expected the version folder of a prepared imagenet2012."
+            ) from error
+        info = builder.info
+        if info.name != IMAGENET2012:
+            raise IlsvrcError(
+                f"{version_dir} holds the dataset {info.name!r}, not {IMAGENET2012!r}."
+            )
+        if _version_key(str(info.version)) < (2, 0, 0):
+            raise IlsvrcError(
+                f"{version_dir} is imagenet2012 {info.version}, whose validation labels are "
+                "wrong (fixed in 2.0.0): prepare a current version, or use the tars."
+            )
+        file_format = getattr(info.file_format, "value", str(info.file_format))
+        if file_format != "tfrecord":
+            raise IlsvrcError(
+                f"{version_dir} is stored as {file_format}; only tfrecord is read here. "
+                "Prepare imagenet2012 with `--file_format tfrecord`, or use the tars."
+            )
+        split_files = {}
+        for split, prepared_split in _PREPARED_SPLITS.items():
+            if prepared_split not in info.splits:
+                raise IlsvrcError(
+                    f"{version_dir} has no {prepared_split!r} split (it has "
+                    f"{', '.join(info.splits)}); it was prepared without "
+                    f"{upstream.TRAIN_TAR if split == 'train' else upstream.VAL_TAR}."
+                )
+            paths = tuple(os.fspath(path) for path in info.splits[prepared_split].filepaths)
+            missing = [path for path in paths if not os.path.isfile(path)]
+            if missing:
+                raise IlsvrcError(
+                    f"{version_dir}: {len(missing)} of the {len(paths)} {prepared_split} "
+                    f"files are missing (first: {missing[0]}). Copy the whole folder."
+                )
+            split_files[split] = paths
+        return cls(version_dir, tuple(info.features["label"].names), split_files)
+
+    @property
+    def description(self) -> str:
+        return f"TFDS-prepared imagenet2012 {self.version_dir}"
+
+    def location(self, split: str) -> str:
+        return self.version_dir
+
+    def shards(self, split: str) -> list[TfrecordShard]:
+        return [TfrecordShard(path, self.label_synsets) for path in self.split_files[split]]
+
+
+# Auto-detection of the form in manual_dir.
+
+KAGGLE_ROOT = os.path.join("ILSVRC", "Data", "CLS-LOC")
+
+
+@dataclasses.dataclass(frozen=True)
+class Form:
+    """One way of holding ILSVRC2012 in the manual_dir."""
+
+    name: str
+    expected: Callable[[str], list[str]]  # manual_dir -> the paths this form needs
+    load: Callable[[str], Source]  # manual_dir -> the source (all expected paths exist)
+    note: str = ""  # shown after the paths when nothing is found
+
+
+def _tar_paths(manual_dir: str) -> list[str]:
+    return [
+        os.path.join(manual_dir, upstream.TRAIN_TAR),
+        os.path.join(manual_dir, upstream.VAL_TAR),
+    ]
+
+
+def _prepared_paths(manual_dir: str) -> list[str]:
+    found = find_prepared_imagenet2012(manual_dir)
+    if found:
+        return [os.path.join(found, "dataset_info.json")]
+    return [os.path.join(manual_dir, IMAGENET2012, "<version>", "dataset_info.json")]
+
+
+def _folder_paths(root: str) -> list[str]:
+    return [os.path.join(root, "train") + os.sep, os.path.join(root, "val") + os.sep]
+
+
+def _load_tars(manual_dir: str) -> TarSource:
+    source = TarSource.in_dir(manual_dir)
+    paths = {upstream.TRAIN_TAR: source.train_tar, upstream.VAL_TAR: source.val_tar}
+    archive_checks.size_warnings(paths)
+    if archive_checks.verify_requested():
+        logger.info("%s is set: checking the sha256 of both tars.", archive_checks.VERIFY_ENV_VAR)
+        try:
+            archive_checks.verify(paths, progress=True)
+        except archive_checks.ChecksumError as error:
+            raise IlsvrcError(str(error)) from error
+    return source
+
+
+def _load_folders(root: str, form: str) -> FolderSource:
+    return FolderSource(os.path.join(root, "train"), os.path.join(root, "val"), form)
+
+
+# In priority order: the first complete form wins. A prepared imagenet2012 is only
+# there if the user placed it on purpose, and it skips parsing the tars; the tars
+# are the original release (the only form that can be checked against official sums);
+# extracted folders before the Kaggle copy, whose root is deeper.
+FORMS = (
+    Form(
+        "TFDS-prepared imagenet2012",
+        _prepared_paths,
+        lambda manual_dir: PreparedImagenet2012Source.from_dir(
+            find_prepared_imagenet2012(manual_dir)
+        ),
+        "the version folder of a `tfds build imagenet2012`, copied or linked",
+    ),
+    Form(
+        "ILSVRC2012 tars",
+        _tar_paths,
+        _load_tars,
+        "as downloaded from https://image-net.org/download-images, unextracted",
+    ),
+    Form(
+        "extracted folders",
+        _folder_paths,
+        lambda manual_dir: _load_folders(manual_dir, "extracted folders"),
+        "train/<synset>/*.JPEG, and val/*.JPEG or val/<synset>/*.JPEG",
+    ),
+    Form(
+        "Kaggle layout",
+        lambda manual_dir: _folder_paths(os.path.join(manual_dir, KAGGLE_ROOT)),
+        lambda manual_dir: _load_folders(os.path.join(manual_dir, KAGGLE_ROOT), "Kaggle layout"),
+        "the Kaggle copy, unzipped in the manual_dir",
+    ),
+)
+
+
+def _exists(path: str) -> bool:
+    return os.path.isdir(path) if path.endswith(os.sep) else os.path.isfile(path)
+
+
+def detect_source(manual_dir: str | os.PathLike) -> Source:
+    """The ILSVRC2012 source in `manual_dir`: the first complete form of `FORMS`.
+
+    Logs which form was picked and which others were also (partly) there. For the
+    tars, warns when their sizes differ from the official ones and, if
+    `IMAGENET_PI_VERIFY_ARCHIVES=1`, checks their sha256 first.
+
+    Raises:
+      IlsvrcError: no form is complete; the message lists every form with the
+        paths it needs, and which of them were found.
+    """
+    manual_dir = os.fspath(manual_dir)
+    complete, partial = [], []
+    for form in FORMS:
+        paths = form.expected(manual_dir)
+        found = [path for path in paths if _exists(path)]
+        if len(found) == len(paths):
+            complete.append(form)
+        elif found:
+            partial.append((form, [path for path in paths if path not in found]))
+    if complete:
+        picked = complete[0]
+        others = [form.name for form in complete[1:]] + [
+            f"{form.name} (incomplete)" for form, _ in partial
+        ]
+        source = picked.load(manual_dir)
+        why = (
+            f"; also there, ignored: {', '.join(others)} (priority: "
+            + ", ".join(form.name for form in FORMS)
+            + ")"
+            if others
+            else ""
+        )
+        logger.info("Reading %s%s.", source.description, why)
+        return source
+    lines = [f"No ILSVRC2012 found in {manual_dir}. Looked for, in this order:"]
+    for number, form in enumerate(FORMS, 1):
+        paths = form.expected(manual_dir)
+        states = [f"{path} ({'found' if _exists(path) else 'missing'})" for path in paths]
+        note = f", {form.note}" if form.note else ""
+        lines.append(f"  {number}. {form.name}: {' and '.join(states)}{note}")
+    lines.append(MANUAL_DOWNLOAD_HINT)
+    raise IlsvrcError("\n".join(lines))

@@ -1,0 +1,119 @@
+"""Checks of the ILSVRC2012 tars against the official sizes and sha256 sums.
+
+The size check is free and runs before every build from the tars: a mismatch is a
+warning, not an error, since a subset of the archives is legitimate for experiments.
+The sha256 check reads all 155 GB (minutes to an hour), so it is opt-in:
+`imagenet-pi verify --manual_dir DIR`, or `IMAGENET_PI_VERIFY_ARCHIVES=1` for a build.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import os
+from collections.abc import Mapping
+
+from imagenet_pi import upstream
+
+logger = logging.getLogger(__name__)
+
+# Set to 1 (or true/yes) to verify the tars' sha256 before a build reads them.
+VERIFY_ENV_VAR = "IMAGENET_PI_VERIFY_ARCHIVES"
+_CHUNK_BYTES = 8 << 20
+
+
+class ChecksumError(ValueError):
+    """A tar's sha256 differs from the official one."""
+
+
+def verify_requested(environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether the user asked for sha256 verification before a build (`VERIFY_ENV_VAR`)."""
+    return environ.get(VERIFY_ENV_VAR, "").strip().lower() in ("1", "true", "yes")
+
+
+def size_warnings(paths: Mapping[str, str]) -> list[str]:
+    """Warnings for tars whose size differs from the official one, also logged.
+
+    Args:
+      paths: official tar name (`upstream.TRAIN_TAR` or `upstream.VAL_TAR`) -> its path.
+    """
+    warnings = []
+    for name, path in paths.items():
+        expected, found = upstream.ILSVRC_TAR_SIZES[name], os.path.getsize(path)
+        if found != expected:
+            warnings.append(
+                f"{path} has {found:,} bytes; the official {name} has {expected:,}. Fine if "
+                "it is a subset made on purpose (the ImageNet-PI CSVs must then list the same "
+                "images); otherwise the download is incomplete or damaged: check it with "
+                "`imagenet-pi verify --manual_dir DIR` and download it again."
+            )
+    for warning in warnings:
+        logger.warning(warning)
+    return warnings
+
+
+def sha256(path: str, progress: bool = False) -> str:
+    """The hex sha256 of a file, read in 8 MiB chunks (with a tqdm bar if `progress`)."""
+    digest = hashlib.sha256()
+    size = os.path.getsize(path)
+    bar = None
+    if progress:
+        import tqdm
+
+        bar = tqdm.tqdm(
+            total=size, unit="B", unit_scale=True, unit_divisor=1024, desc=os.path.basename(path)
+        )
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK_BYTES):
+            digest.update(chunk)
+            if bar is not None:
+                bar.update(len(chunk))
+    if bar is not None:
+        bar.close()
+    return digest.hexdigest()
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """The outcome of checking one tar."""
+
+    path: str
+    expected_sha256: str
+    found_sha256: str
+
+    @property
+    def ok(self) -> bool:
+        return self.expected_sha256 == self.found_sha256
+
+
+def verify(
+    paths: Mapping[str, str], progress: bool = False, raise_on_mismatch: bool = True
+) -> list[Verdict]:
+    """Checks the sha256 of each tar against the official one.
+
+    Args:
+      paths: official tar name (`upstream.TRAIN_TAR` or `upstream.VAL_TAR`) -> its path.
+      progress: show a progress bar per file.
+      raise_on_mismatch: raise `ChecksumError` naming every mismatch.
+
+    Returns:
+      One `Verdict` per tar, in the order of `paths`.
+    """
+    verdicts = [
+        Verdict(path, upstream.ILSVRC_TAR_SHA256[name], sha256(path, progress))
+        for name, path in paths.items()
+    ]
+    bad = [verdict for verdict in verdicts if not verdict.ok]
+    if bad and raise_on_mismatch:
+        raise ChecksumError(
+            "; ".join(
+                f"{v.path} has sha256 {v.found_sha256}, expected {v.expected_sha256}" for v in bad
+            )
+            + ". The archive is damaged or not the official ILSVRC2012 release: download it "
+            "again from https://image-net.org/download-images."
+        )
+    for verdict in verdicts:
+        if verdict.ok:
+            logger.info("%s: sha256 matches the official archive.", verdict.path)
+    return verdicts

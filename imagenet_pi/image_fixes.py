@@ -1,0 +1,160 @@
+"""Odd ILSVRC2012 images, found by their content and re-encoded as RGB JPEG.
+
+ILSVRC2012 train holds 22 CMYK JPEGs and one PNG behind a `.JPEG` name. TFDS's
+image feature and most decoders expect an RGB or greyscale JPEG, so such images
+are converted on the way in. They are found by content, never by a list of names:
+a JPEG's frame header says how many colour components it has (4 means CMYK or
+YCCK), and a PNG starts with its signature. Reading the frame header costs a few
+microseconds, against tens for `PIL.Image.open` and milliseconds for a full decode
+(`benchmarks/image_fixes.py`), which matters over 1.28M images.
+
+CMYK JPEGs and PNGs are converted with TFDS's own `jpeg_cmyk_to_rgb` and
+`png_to_jpeg` (TensorFlow decode, RGB JPEG at quality 100), the functions TFDS's
+`imagenet2012` builder applies to the same images: the bytes then equal those of
+an `imagenet2012` dataset TFDS prepared with the same TensorFlow build.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import logging
+
+logger = logging.getLogger(__name__)
+
+# Kinds of images, as counted in the build log.
+CMYK = "cmyk"  # a JPEG with 4 colour components (CMYK or YCCK)
+PNG = "png"
+OTHER = "other"  # any other format PIL can read (GIF, BMP, TIFF, WebP, ...)
+KIND_DESCRIPTIONS = {
+    CMYK: "CMYK JPEG",
+    PNG: "PNG",
+    OTHER: "image in another format",
+}
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_JPEG_SOI = b"\xff\xd8"
+# Start-of-frame markers (baseline, progressive, lossless, arithmetic...): 0xC0-0xCF
+# except DHT (0xC4), JPG (0xC8) and DAC (0xCC).
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_STANDALONE_MARKERS = frozenset([0x01, *range(0xD0, 0xD8)])  # TEM, RST0-7: no length
+_JPEG_QUALITY = 100  # TFDS's choice for the same conversion
+
+
+class ImageError(ValueError):
+    """Bytes that are not an image any decoder here can read."""
+
+
+def jpeg_components(image: bytes) -> int | None:
+    """Colour components of a JPEG, read from its frame header (no decoding).
+
+    Returns 1 (greyscale), 3 (YCbCr or RGB), 4 (CMYK or YCCK), or None when `image`
+    is not a JPEG or ends before its frame header.
+    """
+    if not image.startswith(_JPEG_SOI):
+        return None
+    position, end = 2, len(image)
+    while position + 4 <= end:
+        if image[position] != 0xFF:
+            return None  # not at a marker: the segment lengths do not add up
+        marker = image[position + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            position += 1
+            continue
+        if marker in _STANDALONE_MARKERS:
+            position += 2
+            continue
+        if marker in (0xD9, 0xDA):  # end of image or start of scan before any frame
+            return None
+        if marker in _SOF_MARKERS:
+            # FF Cn, length (2), precision (1), height (2), width (2), components (1).
+            return image[position + 9] if position + 9 < end else None
+        position += 2 + int.from_bytes(image[position + 2 : position + 4], "big")
+    return None
+
+
+def image_kind(image: bytes) -> str | None:
+    """The odd kind of an encoded image (CMYK, PNG or OTHER), None for an RGB/greyscale JPEG.
+
+    Only headers are read; OTHER includes bytes that are no image at all, which
+    `to_rgb_jpeg` then reports.
+    """
+    components = jpeg_components(image)
+    if components in (1, 3):
+        return None
+    if components == 4:
+        return CMYK
+    if image.startswith(_PNG_SIGNATURE):
+        return PNG
+    return OTHER
+
+
+def to_rgb_jpeg(image: bytes, kind: str, where: str) -> bytes:
+    """`image` re-encoded as an RGB JPEG.
+
+    Args:
+      image: encoded image of kind `kind` (as returned by `image_kind`).
+      kind: CMYK, PNG or OTHER.
+      where: the archive and member (or file) it came from, for the error message.
+
+    Raises:
+      ImageError: `image` cannot be decoded.
+    """
+    import tensorflow_datasets as tfds
+
+    try:
+        if kind == CMYK:
+            return tfds.core.utils.jpeg_cmyk_to_rgb(image, quality=_JPEG_QUALITY)
+        if kind == PNG:
+            return tfds.core.utils.png_to_jpeg(image, quality=_JPEG_QUALITY)
+        return _pil_to_rgb_jpeg(image)
+    except Exception as error:  # TF and PIL raise many types for undecodable bytes
+        raise ImageError(
+            f"{where} is not a readable image ({len(image)} bytes starting with "
+            f"{image[:8]!r}; {type(error).__name__}: {str(error)[:200]}). Expected a JPEG "
+            "(or a PNG): the archive or folder is damaged; download or extract it again."
+        ) from error
+
+
+def _pil_to_rgb_jpeg(image: bytes) -> bytes:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(image)) as opened:
+        rgb = opened.convert("RGB")
+    buffer = io.BytesIO()
+    rgb.save(buffer, format="JPEG", quality=_JPEG_QUALITY)
+    return buffer.getvalue()
+
+
+class ImageFixer:
+    """Converts odd images to RGB JPEG and counts them by kind.
+
+    Call it on every image; it returns ordinary JPEGs unchanged.
+    """
+
+    def __init__(self) -> None:
+        self.counts: collections.Counter[str] = collections.Counter()
+
+    def __call__(self, image: bytes, where: str) -> bytes:
+        kind = image_kind(image)
+        if kind is None:
+            return image
+        fixed = to_rgb_jpeg(image, kind, where)
+        self.counts[kind] += 1
+        logger.debug("%s: converted a %s to RGB JPEG.", where, KIND_DESCRIPTIONS[kind])
+        return fixed
+
+    def merge(self, other: ImageFixer) -> None:
+        """Adds the counts of `other` to these."""
+        self.counts.update(other.counts)
+
+    def summary(self) -> str:
+        """E.g. '22 CMYK JPEG, 1 PNG converted to RGB JPEG' (or 'no odd images')."""
+        if not self.counts:
+            return "no odd images"
+        parts = [f"{self.counts[kind]} {KIND_DESCRIPTIONS[kind]}" for kind in sorted(self.counts)]
+        return ", ".join(parts) + " converted to RGB JPEG"
+
+    def log(self, what: str) -> None:
+        """Logs the counts for `what` (a split or a shard)."""
+        logger.info("%s: %s.", what, self.summary())
