@@ -7,9 +7,11 @@ and the files behind them from `annotation_files`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import tensorflow_datasets as tfds
@@ -166,40 +168,89 @@ class Builder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         # Validation first: it is small, so a mismatch with the CSVs shows within minutes.
         return {
             split: self._generate_examples(
-                ilsvrc.iter_split(images, split),
-                join.Join(
-                    split_annotations[split],
-                    images_source=images.location(split),
-                    annotations_source=files[upstream.csv_relpath("labels", split)],
-                ),
-                annotator_features,
+                images,
+                split,
+                split_annotations[split],
+                labels_csv=files[upstream.csv_relpath("labels", split)],
+                confidences_csv=files[upstream.csv_relpath("confidences", split)],
+                annotator_features=annotator_features,
             )
             for split in ("validation", "train")
         }
 
+    def _download_and_prepare(self, dl_manager, download_config) -> None:
+        # TFDS runs a split on Beam when `_generate_examples` returns a PTransform:
+        # return one only when the user gave Beam a runner or options.
+        self._on_beam = bool(download_config.beam_runner or download_config.beam_options)
+        try:
+            super()._download_and_prepare(dl_manager, download_config)
+        except Exception as error:
+            if self._on_beam:  # Show a worker's JoinError as the single-process path does.
+                from imagenet_pi import beam_generation
+
+                join_error = beam_generation.join_error_in(error)
+                if join_error is not None and join_error is not error:
+                    raise join_error from error
+            raise
+
     def _generate_examples(
         self,
-        images: Iterator[ilsvrc.ImageRecord],
-        image_join: join.Join,
+        images: ilsvrc.Source,
+        split: str,
+        split_annotations: annotations.SplitAnnotations,
+        *,
+        labels_csv: str,
+        confidences_csv: str,
         annotator_features: np.ndarray,
     ):
-        split_annotations = image_join.annotations
-        for record in images:
-            row = image_join.claim(record.file_name)
-            if row is None:
-                continue
-            yield (
-                record.file_name,
-                {
-                    "image": record.image,
-                    "file_name": record.file_name,
-                    "clean_label": record.synset,
-                    "annotator_labels": split_annotations.labels[row].astype(np.int64),
-                    "annotator_confidences": split_annotations.confidences[row],
-                    "annotator_features": annotator_features,
-                },
+        make_example = functools.partial(example, annotator_features=annotator_features)
+        if getattr(self, "_on_beam", False):
+            from imagenet_pi import beam_generation  # Needs apache_beam; only for Beam builds.
+
+            return beam_generation.GenerateExamples(
+                images.shards(split),
+                # Parsed once more, on one worker: workers get arrays, never the CSVs.
+                functools.partial(annotations.read_split_files, labels_csv, confidences_csv),
+                make_example,
+                images_source=images.location(split),
+                annotations_source=labels_csv,
             )
-        image_join.check_complete()
+        return _joined_examples(
+            ilsvrc.iter_split(images, split),
+            join.Join(split_annotations, images.location(split), labels_csv),
+            make_example,
+        )
+
+
+def example(
+    record: ilsvrc.ImageRecord,
+    split_annotations: annotations.SplitAnnotations,
+    row: int,
+    *,
+    annotator_features: np.ndarray,
+) -> tuple[str, dict[str, Any]]:
+    """The `(key, example)` of an image and its annotation row, on every generation path."""
+    return record.file_name, {
+        "image": record.image,
+        "file_name": record.file_name,
+        "clean_label": record.synset,
+        "annotator_labels": split_annotations.labels[row].astype(np.int64),
+        "annotator_confidences": split_annotations.confidences[row],
+        "annotator_features": annotator_features,
+    }
+
+
+def _joined_examples(
+    images: Iterator[ilsvrc.ImageRecord],
+    image_join: join.Join,
+    make_example: Callable[..., tuple[str, dict[str, Any]]],
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Single-process generation: examples of the images, in order, with a strict join."""
+    for record in images:
+        row = image_join.claim(record.file_name)
+        if row is not None:
+            yield make_example(record, image_join.annotations, row)
+    image_join.check_complete()
 
 
 def annotator_features(builder: tfds.core.DatasetBuilder) -> np.ndarray:

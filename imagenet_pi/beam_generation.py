@@ -1,0 +1,151 @@
+"""Examples of one split generated on Apache Beam: shards fan out to workers.
+
+Each worker reads whole shards of an ILSVRC2012 source (`ilsvrc.Source.shards`: a
+per-synset tar, a run of validation images, ...) and pairs every image with its
+annotation row. The annotations are parsed once per split, on one worker, and reach
+the others as a side input (`(num_examples, 16)` arrays, not the CSVs). Image bytes
+never move between workers before TFDS's writer.
+
+The join guarantees of the single-process path (`join.Join`) hold here too: every
+shard reports the file names it read, and a last step checks, over all shards,
+that every image had exactly one row and every row exactly one image. If not, it
+raises the same `join.JoinError` and the pipeline, hence the build, fails.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import apache_beam as beam
+import numpy as np
+
+from imagenet_pi import annotations, ilsvrc, join
+
+# (key, example) as TFDS wants them from `_generate_examples`.
+KeyExample = tuple[str, dict[str, Any]]
+MakeExample = Callable[[ilsvrc.ImageRecord, annotations.SplitAnnotations, int], KeyExample]
+
+_NAMES_TAG = "file_names"
+# How a JoinError raised on a worker reads once the runner has wrapped it in its own error.
+_WRAPPED_JOIN_ERROR = re.compile(
+    r"imagenet_pi\.join\.JoinError: (.+?)(?: \[while running [^\]]*\])?$", re.M
+)
+
+
+class GenerateExamples(beam.PTransform):
+    """The `(key, example)` pairs of one split, read shard by shard on Beam workers.
+
+    Args:
+      shards: the split's shards (picklable, each readable on its own).
+      read_annotations: returns the split's annotations; called once, on one worker
+        (e.g. `functools.partial(annotations.read_split_files, labels_csv, confidences_csv)`).
+      make_example: `(record, split_annotations, row) -> (key, example)`, the same
+        function the single-process path uses.
+      images_source, annotations_source: what to name in join errors (archive or
+        folder, labels CSV).
+    """
+
+    def __init__(
+        self,
+        shards: Sequence[ilsvrc.Shard],
+        read_annotations: Callable[[], annotations.SplitAnnotations],
+        make_example: MakeExample,
+        images_source: str,
+        annotations_source: str,
+    ) -> None:
+        super().__init__()
+        self._shards = list(shards)
+        self._read_annotations = read_annotations
+        self._make_example = make_example
+        self._images_source = images_source
+        self._annotations_source = annotations_source
+
+    def expand(self, pipeline_begin: beam.pvalue.PBegin) -> beam.PCollection:
+        split_annotations = beam.pvalue.AsSingleton(
+            pipeline_begin
+            | "OneAnnotationsRead" >> beam.Create([None])
+            | "ReadAnnotations" >> beam.Map(lambda _, read: read(), self._read_annotations)
+        )
+        # Create reshuffles its elements, which spreads the shards over the workers.
+        read = (
+            pipeline_begin
+            | "Shards" >> beam.Create(list(enumerate(self._shards)))
+            | "ReadShards"
+            >> beam.ParDo(_ReadShard(self._make_example), split_annotations).with_outputs(
+                _NAMES_TAG, main="examples"
+            )
+        )
+        _ = (
+            read[_NAMES_TAG]
+            | "AllFileNames" >> beam.combiners.ToList()
+            | "CheckJoin"
+            >> beam.Map(
+                check_join,
+                split_annotations,
+                images_source=self._images_source,
+                annotations_source=self._annotations_source,
+            )
+        )
+        return read.examples
+
+
+class _ReadShard(beam.DoFn):
+    """Reads one shard: its examples, then `(shard index, file names read)` on the side."""
+
+    def __init__(self, make_example: MakeExample) -> None:
+        self._make_example = make_example
+
+    def process(
+        self,
+        indexed_shard: tuple[int, ilsvrc.Shard],
+        split_annotations: annotations.SplitAnnotations,
+    ) -> Iterator[KeyExample | beam.pvalue.TaggedOutput]:
+        index, shard = indexed_shard
+        names = []
+        for record in shard.read():
+            names.append(record.file_name)
+            row = int(split_annotations.rows([record.file_name])[0])
+            if row >= 0:  # Images without a row are reported by check_join.
+                yield self._make_example(record, split_annotations, row)
+        yield beam.pvalue.TaggedOutput(_NAMES_TAG, (index, names))
+
+
+def check_join(
+    shard_file_names: Sequence[tuple[int, Sequence[str]]],
+    split_annotations: annotations.SplitAnnotations,
+    images_source: str,
+    annotations_source: str,
+) -> None:
+    """Raises `join.JoinError` unless images and annotation rows match one to one.
+
+    Args:
+      shard_file_names: `(shard index, file names read from the shard)`, any order.
+      split_annotations: the split's annotations.
+      images_source, annotations_source: named in the error.
+    """
+    names = [name for _, shard_names in sorted(shard_file_names) for name in shard_names]
+    rows = split_annotations.rows(names)
+    counts = np.bincount(rows[rows >= 0], minlength=len(split_annotations))
+    if (rows >= 0).all() and (counts == 1).all():
+        return
+    # Something is off: replay the images in shard order through the single-process
+    # join, so that the error (counts, first names) is the one that path gives.
+    image_join = join.Join(split_annotations, images_source, annotations_source)
+    for name in names:
+        image_join.claim(name)
+    image_join.check_complete()
+
+
+def join_error_in(error: BaseException) -> join.JoinError | None:
+    """The `JoinError` behind a failed pipeline, if that is why it failed.
+
+    Runners that run workers in other processes (DirectRunner in multi_processing
+    mode, Dataflow, Flink, Spark) re-raise a worker's error as their own, with the
+    traceback as text; this finds the original message in it.
+    """
+    if isinstance(error, join.JoinError):
+        return error
+    match = _WRAPPED_JOIN_ERROR.search(str(error))
+    return join.JoinError(match.group(1)) if match else None

@@ -1,0 +1,140 @@
+"""Generation on Apache Beam gives the single-process build's examples, and the same join checks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import apache_beam as beam
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+import imagenet_pi  # noqa: F401  (registers the builder)
+from imagenet_pi import annotations, beam_generation, join
+
+BEAM_FLAGS = "runner=DirectRunner,direct_num_workers=2,direct_running_mode=multi_processing"
+
+
+def _beam_options() -> beam.options.pipeline_options.PipelineOptions:
+    return beam.options.pipeline_options.PipelineOptions(
+        [f"--{flag}" for flag in BEAM_FLAGS.split(",")]
+    )
+
+
+def _build(manual_dir: str, data_dir: str, beam_options=None) -> tfds.core.DatasetBuilder:
+    builder = tfds.builder("imagenet_pi/high_noise", data_dir=data_dir)
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(
+            manual_dir=manual_dir, beam_options=beam_options
+        )
+    )
+    return builder
+
+
+def _examples_by_name(builder: tfds.core.DatasetBuilder, split: str) -> dict[str, dict]:
+    dataset = builder.as_dataset(split=split, decoders={"image": tfds.decode.SkipDecoding()})
+    return {example["file_name"].decode(): example for example in tfds.as_numpy(dataset)}
+
+
+def _assert_same_examples(built: tfds.core.DatasetBuilder, reference: tfds.core.DatasetBuilder):
+    for split in ("train", "validation"):
+        assert built.info.splits[split].num_examples == reference.info.splits[split].num_examples
+        got, expected = _examples_by_name(built, split), _examples_by_name(reference, split)
+        assert sorted(got) == sorted(expected)
+        for name, expected_example in expected.items():
+            assert sorted(got[name]) == sorted(expected_example)
+            for feature, value in expected_example.items():
+                np.testing.assert_array_equal(got[name][feature], value, f"{name} {feature}")
+
+
+@pytest.fixture(scope="module")
+def single_process_build(small_sample, tmp_path_factory) -> tfds.core.DatasetBuilder:
+    manual_dir, _ = small_sample
+    return _build(manual_dir, str(tmp_path_factory.mktemp("single_process")))
+
+
+def test_beam_build_from_python_holds_the_single_process_examples(
+    small_sample, single_process_build, tmp_path
+):
+    manual_dir, _ = small_sample
+    built = _build(manual_dir, str(tmp_path), beam_options=_beam_options())
+    _assert_same_examples(built, single_process_build)
+    assert (
+        built.info.metadata["annotator_features"]
+        == (single_process_build.info.metadata["annotator_features"])
+    )
+
+
+def test_tfds_build_command_on_beam_holds_the_single_process_examples(
+    small_sample, single_process_build, tmp_path
+):
+    manual_dir, _ = small_sample
+    tfds_command = os.path.join(os.path.dirname(sys.executable), "tfds")
+    result = subprocess.run(
+        [
+            tfds_command, "build", "imagenet_pi/high_noise",
+            "--imports", "imagenet_pi",
+            "--manual_dir", manual_dir,
+            "--data_dir", str(tmp_path),
+            f"--beam_pipeline_options={BEAM_FLAGS}",
+        ],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-4000:]
+    _assert_same_examples(
+        tfds.builder("imagenet_pi/high_noise", data_dir=str(tmp_path)), single_process_build
+    )
+
+
+def _rewrite_train_csvs(manual_dir: str, drop_first_row: bool, extra_name: str | None) -> None:
+    config_dir = os.path.join(manual_dir, "imagenet_pi", "high_noise")
+    current = annotations.read_split(config_dir, "train")
+    keep = current.subset(slice(1, None)) if drop_first_row else current
+    names, labels, confidences = keep.names(), keep.labels, keep.confidences
+    if extra_name is not None:
+        names = [*names, extra_name]
+        labels = np.concatenate([labels, labels[:1]])
+        confidences = np.concatenate([confidences, confidences[:1]])
+    annotations.write_split(config_dir, "train", names, labels, confidences)
+
+
+@pytest.mark.parametrize(
+    "drop_first_row, extra_name, message",
+    [
+        (
+            True,
+            None,
+            r"^1 images of .*ILSVRC2012_img_train.tar have no row in .*train.csv \(first: n",
+        ),
+        (
+            False,
+            "n99999999_1.JPEG",
+            r"^1 rows of .*train.csv have no image in .*\(first: n99999999_1",
+        ),
+    ],
+    ids=["missing_row", "extra_row"],
+)
+def test_beam_build_with_unmatched_rows_fails_and_leaves_no_dataset(
+    fresh_sample, tmp_path, drop_first_row, extra_name, message
+):
+    manual_dir, _ = fresh_sample
+    _rewrite_train_csvs(manual_dir, drop_first_row, extra_name)
+    data_dir = str(tmp_path / "data")
+    with pytest.raises(join.JoinError, match=message):
+        _build(manual_dir, data_dir, beam_options=_beam_options())
+    assert not tfds.builder("imagenet_pi/high_noise", data_dir=data_dir).is_prepared()
+    assert not os.path.exists(os.path.join(data_dir, "imagenet_pi", "high_noise", "2.0.0"))
+
+
+def test_image_read_by_two_shards_is_reported_twice_in_shard_order():
+    split_annotations = annotations.SplitAnnotations(
+        file_names=np.array(["a.JPEG", "b.JPEG"]),
+        labels=np.zeros((2, 16), np.int16),
+        confidences=np.zeros((2, 16), np.float32),
+    )
+    shard_names = [(1, ["b.JPEG"]), (0, ["a.JPEG", "b.JPEG"])]
+    with pytest.raises(join.JoinError, match="holds the image 'b.JPEG' twice"):
+        beam_generation.check_join(shard_names, split_annotations, "images.tar", "labels.csv")
+    beam_generation.check_join([(0, ["b.JPEG", "a.JPEG"])], split_annotations, "x", "y")
