@@ -32,11 +32,12 @@ def verify_requested(environ: Mapping[str, str] = os.environ) -> bool:
     return environ.get(VERIFY_ENV_VAR, "").strip().lower() in ("1", "true", "yes")
 
 
-def size_warnings(paths: Mapping[str, str]) -> list[str]:
-    """Warnings for tars whose size differs from the official one, also logged.
+def size_warnings(paths: Mapping[str, str], log: bool = True) -> list[str]:
+    """Warnings for tars whose size differs from the official one (logged if `log`).
 
     Args:
       paths: official tar name (`upstream.TRAIN_TAR` or `upstream.VAL_TAR`) -> its path.
+      log: also log each warning.
     """
     warnings = []
     for name, path in paths.items():
@@ -48,7 +49,7 @@ def size_warnings(paths: Mapping[str, str]) -> list[str]:
                 "images); otherwise the download is incomplete or damaged: check it with "
                 "`imagenet-pi verify --manual_dir DIR` and download it again."
             )
-    for warning in warnings:
+    for warning in warnings if log else ():
         logger.warning(warning)
     return warnings
 
@@ -88,7 +89,10 @@ class Verdict:
 
 
 def verify(
-    paths: Mapping[str, str], progress: bool = False, raise_on_mismatch: bool = True
+    paths: Mapping[str, str],
+    progress: bool = False,
+    raise_on_mismatch: bool = True,
+    expected: Mapping[str, str] = upstream.ILSVRC_TAR_SHA256,
 ) -> list[Verdict]:
     """Checks the sha256 of each tar against the official one.
 
@@ -96,13 +100,13 @@ def verify(
       paths: official tar name (`upstream.TRAIN_TAR` or `upstream.VAL_TAR`) -> its path.
       progress: show a progress bar per file.
       raise_on_mismatch: raise `ChecksumError` naming every mismatch.
+      expected: tar name -> hex sha256 (default: the official sums).
 
     Returns:
       One `Verdict` per tar, in the order of `paths`.
     """
     verdicts = [
-        Verdict(path, upstream.ILSVRC_TAR_SHA256[name], sha256(path, progress))
-        for name, path in paths.items()
+        Verdict(path, expected[name], sha256(path, progress)) for name, path in paths.items()
     ]
     bad = [verdict for verdict in verdicts if not verdict.ok]
     if bad and raise_on_mismatch:

@@ -93,6 +93,38 @@ def _demo(args: argparse.Namespace) -> None:
     print(f"\nDone. Dataset in {data_dir}.")
 
 
+def _verify(args: argparse.Namespace) -> None:
+    from imagenet_pi import archive_checks
+
+    paths = {
+        name: os.path.join(args.manual_dir, name) for name in (upstream.TRAIN_TAR, upstream.VAL_TAR)
+    }
+    present = {name: path for name, path in paths.items() if os.path.isfile(path)}
+    if not present:
+        raise FileNotFoundError(
+            f"Neither {paths[upstream.TRAIN_TAR]} nor {paths[upstream.VAL_TAR]} exists. "
+            "`verify` checks the ILSVRC2012 tars, the only form with official checksums; "
+            "extracted folders and prepared datasets cannot be checked this way."
+        )
+    for name in paths.keys() - present.keys():
+        print(f"{paths[name]}: not there, not checked.")
+    for warning in archive_checks.size_warnings(present, log=False):
+        print(f"Size: {warning}")
+    for verdict in archive_checks.verify(present, progress=True, raise_on_mismatch=True):
+        print(f"{verdict.path}: OK (sha256 {verdict.found_sha256})")
+
+
+def _add_verify_command(commands) -> None:
+    verify = commands.add_parser(
+        "verify",
+        help="check the ILSVRC2012 tars in a manual_dir against the official sizes and sha256",
+    )
+    verify.add_argument(
+        "--manual_dir", "--manual-dir", required=True, help="the folder holding the tars"
+    )
+    verify.set_defaults(run=_verify)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `imagenet-pi` and all its subcommands."""
     parser = argparse.ArgumentParser(
@@ -121,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_sample_flags(fake, synsets=10, images=5, val=20)
     fake.set_defaults(run=_fake_data)
+    _add_verify_command(commands)
     return parser
 
 

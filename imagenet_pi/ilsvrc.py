@@ -329,8 +329,8 @@ def _read_image_file(path: str) -> bytes:
             payload = f.read()
     except OSError as error:
         raise IlsvrcError(
-            f"{path} cannot be read ({type(error).__name__}: {error}). Check its permissions, "
-            "or extract the archive again."
+            f"{path} cannot be read ({type(error).__name__}: {error}); expected an image file. "
+            "Check its permissions and links, or extract the archive again."
         ) from error
     if not payload:
         raise IlsvrcError(
@@ -366,8 +366,6 @@ class SynsetFolderShard:
         synset = _folder_synset(self.folder)
         for name in _visible_entries(self.folder):
             path = os.path.join(self.folder, name)
-            if not os.path.isfile(path):
-                raise IlsvrcError(f"{path} is not a file; a train synset folder holds images only.")
             match = _TRAIN_NAME_PATTERN.match(name)
             if match and match.group(1) != synset:
                 raise IlsvrcError(
@@ -395,8 +393,6 @@ class ImageFilesShard:
 def _validation_file(path: str, folder_synset: str | None) -> tuple[str, str]:
     """`(path, synset)` of a validation image, its synset from the official ground truth."""
     name = os.path.basename(path)
-    if not os.path.isfile(path):
-        raise IlsvrcError(f"{path} is not a file; expected an ILSVRC2012 validation image.")
     try:
         synset = synsets.validation_synset(name)
     except ValueError as error:

@@ -1,0 +1,188 @@
+"""Odd images are found by content, converted to RGB JPEG, counted, and garbage is an error."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+from PIL import Image
+
+from imagenet_pi import fake_data, ilsvrc, image_fixes
+
+
+def _encode(pixels: np.ndarray, mode: str, image_format: str, **save_kwargs) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).convert(mode).save(buffer, format=image_format, **save_kwargs)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def pixels() -> np.ndarray:
+    """A smooth `(24, 32, 3) uint8` image: JPEG round trips stay close to it."""
+    rows = np.linspace(40, 200, 24)[:, None]
+    columns = np.linspace(30, 220, 32)[None, :]
+    return np.stack([rows + 0 * columns, 0 * rows + columns, (rows + columns) / 2], -1).astype(
+        np.uint8
+    )
+
+
+def _decoded(image: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(image))
+
+
+@pytest.mark.parametrize(
+    ("mode", "save_kwargs", "components"),
+    [
+        ("RGB", {}, 3),
+        ("L", {}, 1),
+        ("CMYK", {}, 4),
+        ("RGB", {"progressive": True}, 3),
+        ("CMYK", {"progressive": True}, 4),
+    ],
+)
+def test_jpeg_components_read_from_frame_header(pixels, mode, save_kwargs, components):
+    image = _encode(pixels, mode, "JPEG", **save_kwargs)
+    assert image_fixes.jpeg_components(image) == components
+
+
+def test_jpeg_components_skip_exif_and_icc_segments(pixels):
+    exif = Image.Exif()
+    exif[0x010E] = "x" * 3000  # ImageDescription: a long APP1 segment before the frame
+    image = _encode(pixels, "CMYK", "JPEG", exif=exif.tobytes(), icc_profile=b"\0" * 5000)
+    assert image_fixes.jpeg_components(image) == 4
+
+
+def test_jpeg_components_of_non_jpeg_and_truncated_header_is_none(pixels):
+    assert image_fixes.jpeg_components(_encode(pixels, "RGB", "PNG")) is None
+    assert image_fixes.jpeg_components(b"\xff\xd8\xff\xe0\x00\x10JFIF") is None
+    assert image_fixes.jpeg_components(b"garbage") is None
+
+
+@pytest.mark.parametrize(
+    ("mode", "image_format", "kind"),
+    [
+        ("RGB", "JPEG", None),
+        ("L", "JPEG", None),
+        ("CMYK", "JPEG", image_fixes.CMYK),
+        ("RGB", "PNG", image_fixes.PNG),
+        ("RGBA", "PNG", image_fixes.PNG),
+        ("RGB", "BMP", image_fixes.OTHER),
+        ("RGB", "GIF", image_fixes.OTHER),
+    ],
+)
+def test_image_kind_by_content(pixels, mode, image_format, kind):
+    assert image_fixes.image_kind(_encode(pixels, mode, image_format)) == kind
+
+
+@pytest.mark.parametrize(
+    ("mode", "image_format", "tolerance"),
+    [
+        ("CMYK", "JPEG", 6),
+        ("RGB", "PNG", 3),
+        ("RGBA", "PNG", 3),
+        ("RGB", "BMP", 3),
+        ("P", "GIF", 12),
+    ],
+)
+def test_odd_images_become_rgb_jpegs_of_the_same_picture(pixels, mode, image_format, tolerance):
+    odd = _encode(pixels, mode, image_format)
+    fixer = image_fixes.ImageFixer()
+    fixed = fixer(odd, "somewhere")
+    decoded = _decoded(fixed)
+    assert decoded.format == "JPEG" and decoded.mode == "RGB"
+    assert image_fixes.image_kind(fixed) is None
+    reference = np.asarray(_decoded(odd).convert("RGB"), np.float64)
+    assert np.abs(np.asarray(decoded, np.float64) - reference).mean() < tolerance
+    assert sum(fixer.counts.values()) == 1
+
+
+def test_cmyk_conversion_equals_tfds_imagenet2012s(pixels):
+    cmyk = _encode(pixels, "CMYK", "JPEG")
+    fixed = image_fixes.ImageFixer()(cmyk, "somewhere")
+    assert fixed == tfds.core.utils.jpeg_cmyk_to_rgb(cmyk)
+
+
+def test_ordinary_and_greyscale_jpegs_pass_unchanged(pixels):
+    fixer = image_fixes.ImageFixer()
+    for mode in ("RGB", "L"):
+        image = _encode(pixels, mode, "JPEG")
+        assert fixer(image, "somewhere") is image
+    assert not fixer.counts
+    assert fixer.summary() == "no odd images"
+
+
+@pytest.mark.parametrize("garbage", [b"not an image at all", b"\xff\xd8\xff\xe0garbage", b"\0"])
+def test_garbage_bytes_name_where_they_came_from(garbage):
+    with pytest.raises(image_fixes.ImageError, match=r"archive\.tar: member 'x\.JPEG'"):
+        image_fixes.ImageFixer()(garbage, "archive.tar: member 'x.JPEG'")
+
+
+def test_truncated_png_is_an_error(pixels):
+    png = _encode(pixels, "RGB", "PNG")
+    with pytest.raises(image_fixes.ImageError, match="not a readable image"):
+        image_fixes.ImageFixer()(png[: len(png) // 2], "f.JPEG")
+
+
+def test_summary_counts_each_kind(pixels):
+    fixer = image_fixes.ImageFixer()
+    for _ in range(2):
+        fixer(_encode(pixels, "CMYK", "JPEG"), "a")
+    fixer(_encode(pixels, "RGB", "PNG"), "b")
+    assert fixer.counts == {"cmyk": 2, "png": 1}
+    assert fixer.summary() == "2 CMYK JPEG, 1 PNG converted to RGB JPEG"
+
+
+@pytest.fixture(scope="module")
+def odd_sample(tmp_path_factory):
+    """Tars whose train and validation splits each hold 2 CMYK JPEGs and 1 PNG."""
+    manual_dir = str(tmp_path_factory.mktemp("odd"))
+    kwargs = {**fake_data.SMALL_SAMPLE, "num_cmyk": 2, "num_png": 1}
+    return manual_dir, fake_data.write_ilsvrc_tars(manual_dir, **kwargs)
+
+
+def test_split_reads_convert_odd_images_and_log_counts_per_split(odd_sample, caplog):
+    manual_dir, sample = odd_sample
+    source = ilsvrc.TarSource.in_dir(manual_dir)
+    assert len(sample.odd_images) == 6
+    for split in ("train", "validation"):
+        with caplog.at_level(logging.INFO, logger="imagenet_pi"):
+            records = list(ilsvrc.iter_split(source, split))
+        odd = [r for r in records if r.file_name in sample.odd_images]
+        assert len(odd) == 3
+        for record in records:
+            assert _decoded(record.image).mode in ("RGB", "L")
+            assert image_fixes.image_kind(record.image) is None
+        assert f"ILSVRC2012 {split}" in caplog.text
+        assert "2 CMYK JPEG, 1 PNG converted to RGB JPEG" in caplog.text
+        caplog.clear()
+
+
+def test_shard_read_alone_logs_its_own_counts(odd_sample, caplog):
+    # How a Beam worker, which reads shards without a split-wide fixer, reports them.
+    manual_dir, sample = odd_sample
+    shard = ilsvrc.TarSource.in_dir(manual_dir).shards("train")[0]
+    with caplog.at_level(logging.INFO, logger="imagenet_pi"):
+        records = list(shard.read())
+    num_odd = sum(r.file_name in sample.odd_images for r in records)
+    assert num_odd == 3  # the first synset holds the first 3 images
+    assert "member 'n01440764.tar': 2 CMYK JPEG, 1 PNG converted" in caplog.text
+
+
+def test_odd_images_found_by_content_not_by_name(tmp_path, pixels):
+    # A CMYK JPEG under an ordinary name and an RGB JPEG under the name of a real CMYK one.
+    folder = tmp_path / "n01440764"
+    folder.mkdir()
+    (folder / "n01440764_10026.JPEG").write_bytes(_encode(pixels, "CMYK", "JPEG"))
+    real_cmyk_name = tmp_path / "n01739381"
+    real_cmyk_name.mkdir()
+    rgb = _encode(pixels, "RGB", "JPEG")
+    (real_cmyk_name / "n01739381_1309.JPEG").write_bytes(rgb)
+    fixer = image_fixes.ImageFixer()
+    (converted,) = ilsvrc.SynsetFolderShard(str(folder)).read(fixer)
+    (unchanged,) = ilsvrc.SynsetFolderShard(str(real_cmyk_name)).read(fixer)
+    assert _decoded(converted.image).mode == "RGB"
+    assert unchanged.image == rgb
+    assert fixer.counts == {"cmyk": 1}

@@ -1,0 +1,325 @@
+"""Every form of ILSVRC2012 in the manual_dir builds the same dataset; bad folders fail clearly."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from imagenet_pi import fake_data, ilsvrc, join, upstream
+
+# Odd images in both splits, so that every form must convert them alike.
+_SAMPLE = {**fake_data.SMALL_SAMPLE, "num_cmyk": 1, "num_png": 1}
+_FORMS = ("tars", *fake_data.FOLDER_LAYOUTS, "prepared")
+
+
+@pytest.fixture(scope="module")
+def forms(tmp_path_factory) -> dict[str, str]:
+    """One synthetic sample as a manual_dir per form: form -> manual_dir."""
+    root = tmp_path_factory.mktemp("forms")
+    tars = str(root / "tars")
+    sample = fake_data.write_sample(tars, configs=["high_noise"], **_SAMPLE)
+    manual_dirs = {"tars": tars}
+    for layout in fake_data.FOLDER_LAYOUTS:
+        manual_dirs[layout] = fake_data.extract_to_folders(sample, root / layout, layout)
+    fake_data.prepare_imagenet2012(sample, root / "prepared")
+    manual_dirs["prepared"] = str(root / "prepared")
+    return manual_dirs
+
+
+def _build(manual_dir: str, data_dir: str, **download_kwargs) -> tfds.core.DatasetBuilder:
+    builder = tfds.builder("imagenet_pi/high_noise", data_dir=data_dir)
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(manual_dir=manual_dir, **download_kwargs)
+    )
+    return builder
+
+
+def _examples(builder: tfds.core.DatasetBuilder, split: str) -> dict[str, dict]:
+    dataset = builder.as_dataset(split=split, decoders={"image": tfds.decode.SkipDecoding()})
+    return {ex["file_name"].decode(): ex for ex in tfds.as_numpy(dataset)}
+
+
+@pytest.fixture(scope="module")
+def built(forms, tmp_path_factory) -> dict[str, tfds.core.DatasetBuilder]:
+    data_root = tmp_path_factory.mktemp("built")
+    return {form: _build(manual_dir, str(data_root / form)) for form, manual_dir in forms.items()}
+
+
+def test_each_form_is_detected_as_itself(forms):
+    expected = {
+        "tars": ilsvrc.TarSource,
+        "val_flat": ilsvrc.FolderSource,
+        "val_synsets": ilsvrc.FolderSource,
+        "kaggle": ilsvrc.FolderSource,
+        "prepared": ilsvrc.PreparedImagenet2012Source,
+    }
+    for form, manual_dir in forms.items():
+        source = ilsvrc.detect_source(manual_dir)
+        assert type(source) is expected[form], form
+    assert ilsvrc.detect_source(forms["kaggle"]).form == "Kaggle layout"
+    assert ilsvrc.detect_source(forms["val_flat"]).train_dir == os.path.join(
+        forms["val_flat"], "train"
+    )
+
+
+@pytest.mark.parametrize("form", [f for f in _FORMS if f != "tars"])
+def test_every_form_builds_the_dataset_the_tars_build(built, form):
+    for split in upstream.SPLITS:
+        expected, found = _examples(built["tars"], split), _examples(built[form], split)
+        assert sorted(found) == sorted(expected)
+        for name, example in found.items():
+            assert example["image"] == expected[name]["image"], name
+            assert example["clean_label"] == expected[name]["clean_label"], name
+            for key in ("annotator_labels", "annotator_confidences", "annotator_features"):
+                np.testing.assert_array_equal(example[key], expected[name][key])
+        assert built[form].info.splits[split].num_examples == len(expected)
+
+
+def test_metadata_names_the_form_read(built, forms):
+    assert "TFDS-prepared imagenet2012" in built["prepared"].info.metadata["images_source"]
+    assert forms["kaggle"] in built["kaggle"].info.metadata["images_source"]
+
+
+def test_validation_shards_are_sorted_runs_of_files(forms):
+    shards = ilsvrc.detect_source(forms["val_synsets"]).shards("validation")
+    names = [os.path.basename(path) for shard in shards for path, _ in shard.files]
+    assert names == sorted(names) == [f"ILSVRC2012_val_{i:08d}.JPEG" for i in range(1, 7)]
+
+
+def test_prepared_form_reads_one_shard_per_tfrecord_file(forms):
+    source = ilsvrc.detect_source(forms["prepared"])
+    for split, prepared_split in (("train", "train"), ("validation", "validation")):
+        shards = source.shards(split)
+        assert [os.path.basename(s.path) for s in shards] == [
+            f"imagenet2012-{prepared_split}.tfrecord-00000-of-00001"
+        ]
+
+
+def test_prepared_form_takes_priority_over_tars_and_says_why(forms, tmp_path, caplog):
+    manual_dir = tmp_path / "both"
+    shutil.copytree(forms["tars"], manual_dir)
+    os.symlink(os.path.join(forms["prepared"], "imagenet2012"), manual_dir / "imagenet2012")
+    with caplog.at_level(logging.INFO, logger="imagenet_pi"):
+        source = ilsvrc.detect_source(manual_dir)
+    assert isinstance(source, ilsvrc.PreparedImagenet2012Source)
+    assert "also there, ignored: ILSVRC2012 tars" in caplog.text
+    assert "priority: TFDS-prepared imagenet2012, ILSVRC2012 tars" in caplog.text
+
+
+def test_tars_take_priority_over_folders_and_incomplete_forms_are_named(forms, tmp_path, caplog):
+    manual_dir = tmp_path / "mixed"
+    shutil.copytree(forms["tars"], manual_dir)
+    shutil.copytree(os.path.join(forms["val_flat"], "train"), manual_dir / "train")
+    with caplog.at_level(logging.INFO, logger="imagenet_pi"):
+        source = ilsvrc.detect_source(manual_dir)
+    assert isinstance(source, ilsvrc.TarSource)
+    assert "ignored: extracted folders (incomplete)" in caplog.text
+
+
+def test_prepared_version_folder_linked_directly(forms, tmp_path):
+    version_dir = ilsvrc.find_prepared_imagenet2012(forms["prepared"])
+    os.symlink(version_dir, tmp_path / "imagenet2012")
+    source = ilsvrc.detect_source(tmp_path)
+    assert source.version_dir == str(tmp_path / "imagenet2012")
+
+
+def test_newest_prepared_version_is_used(forms, tmp_path):
+    root = tmp_path / "imagenet2012"
+    root.mkdir()
+    version_dir = ilsvrc.find_prepared_imagenet2012(forms["prepared"])
+    for version in ("5.0.0", "5.1.0", "10.0.0"):
+        os.symlink(version_dir, root / version)
+    (root / "5.1.0.incomplete").mkdir()  # not a version
+    assert ilsvrc.find_prepared_imagenet2012(str(tmp_path)) == str(root / "10.0.0")
+
+
+def test_nothing_found_lists_every_form_with_its_paths(tmp_path):
+    (tmp_path / "train").mkdir()
+    with pytest.raises(ilsvrc.IlsvrcError) as error:
+        ilsvrc.detect_source(tmp_path)
+    message = str(error.value)
+    for expected in (
+        os.path.join(tmp_path, "imagenet2012", "<version>", "dataset_info.json") + " (missing)",
+        os.path.join(tmp_path, upstream.TRAIN_TAR) + " (missing)",
+        os.path.join(tmp_path, upstream.VAL_TAR) + " (missing)",
+        os.path.join(tmp_path, "train") + os.sep + " (found)",
+        os.path.join(tmp_path, "val") + os.sep + " (missing)",
+        os.path.join(tmp_path, "ILSVRC", "Data", "CLS-LOC", "train") + os.sep,
+        "image-net.org",
+    ):
+        assert expected in message
+
+
+def test_max_examples_per_split_builds_a_truncated_dataset_without_join_error(forms, tmp_path):
+    # The generator is cut before the strict join's final check: no false "rows have no image".
+    builder = _build(forms["val_flat"], str(tmp_path), max_examples_per_split=2)
+    assert builder.info.splits["train"].num_examples == 2
+    assert builder.info.splits["validation"].num_examples == 2
+    assert len(_examples(builder, "train")) == 2
+
+
+def test_split_slicing_at_load_time(built):
+    builder = built["tars"]
+    num_train = builder.info.splits["train"].num_examples
+    half = builder.as_dataset(split="train[:50%]")
+    assert sum(1 for _ in half) == num_train // 2
+
+
+# Broken folders.
+
+
+def _folder_copy(forms, tmp_path, layout: str = "val_flat") -> str:
+    manual_dir = str(tmp_path / "copy")
+    shutil.copytree(forms[layout], manual_dir)
+    return manual_dir
+
+
+def _read_split(manual_dir: str, split: str) -> list[ilsvrc.ImageRecord]:
+    return list(ilsvrc.iter_split(ilsvrc.detect_source(manual_dir), split))
+
+
+def test_image_in_the_wrong_train_folder_is_an_error(forms, tmp_path):
+    manual_dir = _folder_copy(forms, tmp_path)
+    train = os.path.join(manual_dir, "train")
+    first, second = sorted(os.listdir(train))[:2]
+    image = sorted(os.listdir(os.path.join(train, first)))[0]
+    os.rename(os.path.join(train, first, image), os.path.join(train, second, image))
+    with pytest.raises(ilsvrc.IlsvrcError, match=f"of synset {first} is in the folder of {second}"):
+        _read_split(manual_dir, "train")
+
+
+def test_validation_synset_folder_disagreeing_with_ground_truth_is_an_error(forms, tmp_path):
+    manual_dir = _folder_copy(forms, tmp_path, "val_synsets")
+    val = os.path.join(manual_dir, "val")
+    folder = sorted(os.listdir(val))[0]
+    image = sorted(os.listdir(os.path.join(val, folder)))[0]
+    wrong = "n01440764" if folder != "n01440764" else "n01443537"
+    os.makedirs(os.path.join(val, wrong), exist_ok=True)
+    os.rename(os.path.join(val, folder, image), os.path.join(val, wrong, image))
+    with pytest.raises(ilsvrc.IlsvrcError, match="official ILSVRC2012 ground truth") as error:
+        _read_split(manual_dir, "validation")
+    assert os.path.join(val, wrong, image) in str(error.value)
+
+
+def test_unextracted_synset_tars_in_train_folder_say_what_to_do(forms, tmp_path):
+    manual_dir = _folder_copy(forms, tmp_path)
+    open(os.path.join(manual_dir, "train", "n01440764.tar"), "wb").close()
+    with pytest.raises(ilsvrc.IlsvrcError, match="per-synset tars are not extracted"):
+        _read_split(manual_dir, "train")
+
+
+def test_folder_not_named_after_a_synset_is_an_error(forms, tmp_path):
+    manual_dir = _folder_copy(forms, tmp_path)
+    os.makedirs(os.path.join(manual_dir, "train", "cats"))
+    with pytest.raises(ilsvrc.IlsvrcError, match="train/cats is not a synset folder"):
+        _read_split(manual_dir, "train")
+
+
+def test_unknown_file_in_val_folder_is_an_error(forms, tmp_path):
+    manual_dir = _folder_copy(forms, tmp_path, "kaggle")
+    val = os.path.join(manual_dir, "ILSVRC", "Data", "CLS-LOC", "val")
+    open(os.path.join(val, "LOC_val_solution.csv"), "w").close()
+    with pytest.raises(ilsvrc.IlsvrcError, match="LOC_val_solution.csv.*not an ILSVRC2012 val"):
+        _read_split(manual_dir, "validation")
+
+
+def test_hidden_files_are_ignored(forms, tmp_path):
+    manual_dir = _folder_copy(forms, tmp_path)
+    open(os.path.join(manual_dir, "train", ".DS_Store"), "w").close()
+    open(os.path.join(manual_dir, "val", "._ILSVRC2012_val_00000001.JPEG"), "w").close()
+    assert len(_read_split(manual_dir, "validation")) == _SAMPLE["num_validation"]
+
+
+def test_empty_image_file_is_an_error_naming_it(forms, tmp_path):
+    manual_dir = _folder_copy(forms, tmp_path)
+    path = os.path.join(manual_dir, "val", "ILSVRC2012_val_00000003.JPEG")
+    open(path, "wb").close()
+    with pytest.raises(ilsvrc.IlsvrcError, match="is an empty file") as error:
+        _read_split(manual_dir, "validation")
+    assert path in str(error.value)
+
+
+def test_garbage_image_file_is_an_error_naming_it(forms, tmp_path):
+    manual_dir = _folder_copy(forms, tmp_path)
+    train = os.path.join(manual_dir, "train")
+    synset = sorted(os.listdir(train))[-1]
+    path = os.path.join(train, synset, sorted(os.listdir(os.path.join(train, synset)))[0])
+    with open(path, "wb") as f:
+        f.write(b"<html>404 Not Found</html>")
+    with pytest.raises(ilsvrc.IlsvrcError, match="not a readable image") as error:
+        _read_split(manual_dir, "train")
+    assert path in str(error.value)
+
+
+def test_unreadable_image_files_are_errors_naming_them(forms, tmp_path):
+    manual_dir = _folder_copy(forms, tmp_path)
+    broken_link = os.path.join(manual_dir, "val", "ILSVRC2012_val_00000002.JPEG")
+    os.remove(broken_link)
+    os.symlink(os.path.join(tmp_path, "unmounted", "ILSVRC2012_val_00000002.JPEG"), broken_link)
+    with pytest.raises(ilsvrc.IlsvrcError, match="cannot be read .FileNotFoundError") as error:
+        _read_split(manual_dir, "validation")
+    assert broken_link in str(error.value)
+    synset_dir = os.path.join(manual_dir, "train", sorted(os.listdir(manual_dir + "/train"))[0])
+    not_a_file = os.path.join(synset_dir, "n01440764_1.JPEG")
+    os.mkdir(not_a_file)
+    with pytest.raises(ilsvrc.IlsvrcError, match="cannot be read .IsADirectoryError") as error:
+        _read_split(manual_dir, "train")
+    assert not_a_file in str(error.value)
+
+
+def test_missing_val_folder_is_reported_with_what_was_found(forms, tmp_path):
+    manual_dir = _folder_copy(forms, tmp_path)
+    shutil.rmtree(os.path.join(manual_dir, "val"))
+    with pytest.raises(ilsvrc.IlsvrcError, match=r"train/ \(found\) and .*val/ \(missing\)"):
+        ilsvrc.detect_source(manual_dir)
+
+
+def test_images_missing_from_folders_fail_the_join(forms, tmp_path):
+    manual_dir = _folder_copy(forms, tmp_path)
+    os.remove(os.path.join(manual_dir, "val", "ILSVRC2012_val_00000004.JPEG"))
+    with pytest.raises(join.JoinError, match="ILSVRC2012_val_00000004.JPEG"):
+        _build(manual_dir, str(tmp_path / "data"))
+
+
+# Broken prepared imagenet2012.
+
+
+def _prepared_copy(forms, tmp_path) -> str:
+    manual_dir = str(tmp_path / "copy")
+    shutil.copytree(forms["prepared"], manual_dir)
+    return ilsvrc.find_prepared_imagenet2012(manual_dir)
+
+
+def test_prepared_dataset_of_another_name_is_an_error(forms, tmp_path):
+    version_dir = _prepared_copy(forms, tmp_path)
+    info_path = os.path.join(version_dir, "dataset_info.json")
+    with open(info_path) as f:
+        info = f.read()
+    with open(info_path, "w") as f:
+        f.write(info.replace('"name": "imagenet2012"', '"name": "imagenette"'))
+    with pytest.raises(ilsvrc.IlsvrcError, match="holds the dataset 'imagenette'"):
+        ilsvrc.detect_source(os.path.dirname(os.path.dirname(version_dir)))
+
+
+def test_prepared_dataset_missing_a_file_is_an_error(forms, tmp_path):
+    version_dir = _prepared_copy(forms, tmp_path)
+    missing = os.path.join(version_dir, "imagenet2012-train.tfrecord-00000-of-00001")
+    os.remove(missing)
+    with pytest.raises(ilsvrc.IlsvrcError, match="1 of the 1 train files are missing") as error:
+        ilsvrc.detect_source(os.path.dirname(os.path.dirname(version_dir)))
+    assert missing in str(error.value)
+
+
+def test_corrupt_tfrecord_file_is_an_error_naming_it(forms, tmp_path):
+    version_dir = _prepared_copy(forms, tmp_path)
+    path = os.path.join(version_dir, "imagenet2012-validation.tfrecord-00000-of-00001")
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) - 100)
+    with pytest.raises(ilsvrc.IlsvrcError, match="truncated or corrupt") as error:
+        _read_split(os.path.dirname(os.path.dirname(version_dir)), "validation")
+    assert path in str(error.value)
