@@ -27,6 +27,7 @@ import zlib
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import tqdm
 
 from imagenet_pi import annotations, upstream
 
@@ -407,7 +408,7 @@ def relabel_split(
             )
             for annotator, start, stop in tasks
         ]
-        bar = _progress_bar(len(tasks), progress)
+        bar = tqdm.tqdm(total=len(tasks), unit="chunk", desc="relabelling", disable=not progress)
         try:
             for future in concurrent.futures.as_completed(futures):
                 future.result()
@@ -419,22 +420,6 @@ def relabel_split(
         finally:
             bar.close()
     return labels, confidences
-
-
-class _NoProgress:
-    def update(self, n: int) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _progress_bar(total: int, enabled: bool):
-    if not enabled:
-        return _NoProgress()
-    import tqdm  # only needed for interactive runs
-
-    return tqdm.tqdm(total=total, unit="chunk", desc="relabelling")
 
 
 def annotator_accuracies(

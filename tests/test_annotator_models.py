@@ -1,0 +1,266 @@
+"""Predictions of keras.applications annotator models (random weights, tiny inputs)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from imagenet_pi import annotator_models, relabel, upstream
+
+# Keras' own save_weights trips numpy 2's __array__(copy=...) deprecation once per variable.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
+)
+
+MODELS = ["MobileNetV3Small", "MobileNet"]
+INPUT_SIZE = 48
+NUM_IMAGES = 7
+
+
+def _jpeg(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="JPEG", quality=95)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def images() -> list[dict]:
+    """A handful of ILSVRC-like elements of different sizes, with clean labels."""
+    rng = np.random.default_rng(0)
+    elements = []
+    for index in range(NUM_IMAGES):
+        height, width = rng.integers(40, 90, size=2)
+        pixels = rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8)
+        elements.append(
+            {
+                "image": _jpeg(pixels),
+                "file_name": f"ILSVRC2012_val_{index + 1:08d}.JPEG",
+                "clean_label": int(rng.integers(0, upstream.NUM_CLASSES)),
+            }
+        )
+    return elements
+
+
+def _dataset(elements: list[dict]) -> tf.data.Dataset:
+    return tf.data.Dataset.from_tensor_slices(
+        {key: [element[key] for element in elements] for key in elements[0]}
+    )
+
+
+@pytest.fixture(scope="module")
+def weight_files(tmp_path_factory) -> dict[str, str]:
+    """Random weights whose predictions depend on the image.
+
+    Freshly initialised Keras models fade activations to ~1e-21 and predict exactly uniform
+    distributions; setting every batch-norm's statistics from one batch (momentum 0, one
+    training-mode call) keeps activations alive.
+    """
+    keras.utils.set_random_seed(0)
+    folder = tmp_path_factory.mktemp("weights")
+    calibration = np.random.default_rng(1).uniform(0, 255, (16, INPUT_SIZE, INPUT_SIZE, 3))
+    files = {}
+    for name in MODELS:
+        model, preprocess_input = annotator_models.build_model(name, None, INPUT_SIZE)
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.momentum = 0.0
+        model(preprocess_input(calibration.astype(np.float32)), training=True)
+        files[name] = str(folder / f"{name}.weights.h5")
+        model.save_weights(files[name])
+    return files
+
+
+@pytest.fixture(scope="module")
+def predicted(tmp_path_factory, images, weight_files):
+    """Both tiny models run once over a tf.data dataset; shared by the tests that only read."""
+    out_dir = tmp_path_factory.mktemp("predictions") / "validation"
+    paths = {}
+    for name in MODELS:
+        paths.update(
+            annotator_models.predict_split(
+                _dataset(images),
+                out_dir,
+                [name],
+                weights=weight_files[name],
+                input_size=INPUT_SIZE,
+                batch_size=3,
+            )
+        )
+    return out_dir, paths
+
+
+def test_every_upstream_model_has_a_preprocessing_and_input_size():
+    assert tuple(annotator_models.ANNOTATOR_MODELS) == upstream.ANNOTATOR_MODELS
+    for spec in annotator_models.ANNOTATOR_MODELS.values():
+        assert hasattr(keras.applications, spec.name)
+        assert callable(getattr(keras.applications, spec.module).preprocess_input)
+    sizes = {name: spec.input_size for name, spec in annotator_models.ANNOTATOR_MODELS.items()}
+    assert {name for name, size in sizes.items() if size == 299} == {
+        "InceptionV3",
+        "InceptionResNetV2",
+        "Xception",
+    }
+    assert sizes["NASNetMobile"] == 224
+
+
+def test_prediction_files_hold_probabilities_per_image(predicted, images):
+    out_dir, paths = predicted
+    assert set(paths) == set(MODELS)
+    for name in MODELS:
+        probabilities = np.load(paths[name])
+        assert paths[name] == out_dir / f"{name}.npy"
+        assert probabilities.dtype == np.float32
+        assert probabilities.shape == (NUM_IMAGES, upstream.NUM_CLASSES)
+        np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+        # Different images give different predictive distributions.
+        assert np.abs(probabilities[0] - probabilities[1]).max() > 1e-4
+    assert not list(out_dir.glob("*.tmp"))
+
+
+def test_file_names_labels_and_parameter_counts_are_written(predicted, images):
+    out_dir, _ = predicted
+    assert relabel.read_file_names(out_dir).tolist() == [e["file_name"] for e in images]
+    clean_labels = np.load(out_dir / relabel.CLEAN_LABELS_FILE)
+    np.testing.assert_array_equal(clean_labels, [e["clean_label"] for e in images])
+    counts = json.loads((out_dir / relabel.PARAMETER_COUNTS_FILE).read_text())
+    # MobileNet (alpha 1, 1000 classes) has 4,253,864 parameters at any input size.
+    assert counts["MobileNet"] == 4_253_864
+    assert 1e6 < counts["MobileNetV3Small"] < counts["MobileNet"]
+
+
+def test_predictions_feed_relabelling(predicted):
+    out_dir, paths = predicted
+    file_names = relabel.read_file_names(out_dir)
+    labels, confidences = relabel.relabel_split(list(paths.values()), file_names, 0.5, 0)
+    assert labels.shape == (NUM_IMAGES, len(MODELS))
+    assert labels.min() >= 0 and labels.max() < upstream.NUM_CLASSES
+    for column, name in enumerate(MODELS):
+        probabilities = np.load(paths[name])
+        np.testing.assert_array_equal(
+            confidences[:, column], probabilities[np.arange(NUM_IMAGES), labels[:, column]]
+        )
+
+
+def test_iterable_of_arrays_gives_same_predictions_as_dataset(
+    tmp_path, images, predicted, weight_files
+):
+    # Decoded by TensorFlow as the dataset path does (PIL's JPEG decoder differs slightly).
+    decoded = [
+        (tf.io.decode_jpeg(e["image"]).numpy(), e["file_name"], e["clean_label"]) for e in images
+    ]
+    from_iterable = annotator_models.predict_split(
+        decoded,
+        tmp_path,
+        ["MobileNet"],
+        weights=weight_files["MobileNet"],
+        input_size=INPUT_SIZE,
+        batch_size=4,
+    )
+    _, from_dataset = predicted
+    np.testing.assert_allclose(
+        np.load(from_iterable["MobileNet"]), np.load(from_dataset["MobileNet"]), atol=1e-6
+    )
+
+
+def test_complete_models_are_skipped_when_resuming(tmp_path, images):
+    out_dir = tmp_path / "train"
+    first = annotator_models.predict_split(
+        images, out_dir, ["MobileNet"], weights=None, input_size=INPUT_SIZE
+    )
+    before = os.stat(first["MobileNet"])
+    (out_dir / "MobileNetV3Small.npy.tmp").write_bytes(b"left by an interrupted run")
+    annotator_models.predict_split(
+        images, out_dir, MODELS, weights=None, input_size=INPUT_SIZE, batch_size=5
+    )
+    after = os.stat(first["MobileNet"])  # a rerun would have renamed a new file over it
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert np.load(out_dir / "MobileNetV3Small.npy").shape == (NUM_IMAGES, 1000)
+    assert not (out_dir / "MobileNetV3Small.npy.tmp").exists()
+    assert set(json.loads((out_dir / relabel.PARAMETER_COUNTS_FILE).read_text())) == set(MODELS)
+
+
+def test_images_in_another_order_are_refused(tmp_path, images):
+    annotator_models.predict_split(
+        images, tmp_path, ["MobileNet"], weights=None, input_size=INPUT_SIZE
+    )
+    with pytest.raises(annotator_models.PredictionsError, match="image 0 is .*_00000007.JPEG"):
+        annotator_models.predict_split(
+            images[::-1], tmp_path, ["MobileNetV3Small"], weights=None, input_size=INPUT_SIZE
+        )
+    assert not (tmp_path / "MobileNetV3Small.npy").exists()
+    assert not (tmp_path / "MobileNetV3Small.npy.tmp").exists()
+
+
+def test_other_number_of_images_than_earlier_predictions_is_refused(tmp_path, images):
+    (tmp_path / relabel.FILE_NAMES_FILE).write_text("a.JPEG\nb.JPEG\n")
+    with pytest.raises(annotator_models.PredictionsError, match="holds 2 file names .* 7 images"):
+        annotator_models.predict_split(images, tmp_path, ["MobileNet"], weights=None)
+
+
+def test_images_without_labels_write_no_clean_labels(tmp_path, images):
+    unlabelled = [(e["image"], e["file_name"]) for e in images]
+    annotator_models.predict_split(
+        unlabelled, tmp_path, ["MobileNet"], weights=None, input_size=INPUT_SIZE
+    )
+    assert (tmp_path / "MobileNet.npy").is_file()
+    assert not (tmp_path / relabel.CLEAN_LABELS_FILE).exists()
+
+
+def test_unknown_length_needs_num_examples(tmp_path, images):
+    with pytest.raises(annotator_models.PredictionsError, match="pass num_examples"):
+        annotator_models.predict_split(iter(images), tmp_path, ["MobileNet"], weights=None)
+
+
+def test_fewer_images_than_announced_is_an_error(tmp_path, images):
+    with pytest.raises(annotator_models.PredictionsError, match="expected 9 images, found 7"):
+        annotator_models.predict_split(
+            iter(images),
+            tmp_path,
+            ["MobileNet"],
+            weights=None,
+            input_size=INPUT_SIZE,
+            num_examples=9,
+        )
+    assert not (tmp_path / "MobileNet.npy").exists()
+    assert not (tmp_path / "MobileNet.npy.tmp").exists()
+
+
+def test_unknown_model_is_refused(tmp_path, images):
+    with pytest.raises(ValueError, match="NASNetLarge"):
+        annotator_models.predict_split(images, tmp_path, ["NASNetLarge"], weights=None)
+
+
+def test_elements_need_image_and_file_name(tmp_path):
+    with pytest.raises(annotator_models.PredictionsError, match="'image' and 'file_name'"):
+        annotator_models.predict_split(
+            [{"image": b"", "label": 3}], tmp_path, ["MobileNet"], weights=None
+        )
+
+
+def test_prepare_image_crops_the_centre():
+    # A white centre square inside a black frame: a half-size central crop is all white.
+    pixels = np.zeros((80, 120, 3), np.uint8)
+    pixels[20:60, 40:80] = 255
+    prepared = annotator_models.prepare_image(pixels, 16, crop_fraction=0.5).numpy()
+    assert prepared.shape == (16, 16, 3) and prepared.dtype == np.float32
+    np.testing.assert_allclose(prepared, 255.0, atol=1e-3)
+    full = annotator_models.prepare_image(pixels, 16, crop_fraction=1.0).numpy()
+    assert full.min() < 1.0  # the whole shorter side reaches the black frame
+
+
+def test_prepare_image_decodes_bytes_and_grayscale():
+    gray = np.full((30, 50, 1), 128, np.uint8)
+    from_array = annotator_models.prepare_image(gray, 8).numpy()
+    buffer = io.BytesIO()
+    Image.fromarray(gray[:, :, 0]).save(buffer, format="PNG")
+    from_png = annotator_models.prepare_image(buffer.getvalue(), 8).numpy()
+    assert from_array.shape == from_png.shape == (8, 8, 3)
+    np.testing.assert_allclose(from_array, 128.0, atol=1e-3)
+    np.testing.assert_allclose(from_png, 128.0, atol=1e-3)
