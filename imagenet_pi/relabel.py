@@ -10,9 +10,10 @@ Randomness is keyed by `(seed, annotator, block)`, where blocks are fixed runs o
 `SAMPLING_BLOCK_ROWS` rows: a result depends on the seed, the annotator index and the row
 index only, never on how the rows are chunked or spread over workers.
 
-Predictions of one split live in a folder (see `read_predictions_dir`):
-`<split_dir>/file_names.txt` (one image file name a line) and `<split_dir>/<Model>.npy`, an
-`(num_examples, num_classes)` array per annotator model.
+Predictions of one split live in a folder (see `relabel_config`, written by
+`imagenet_pi.annotator_models`): `file_names.txt` (one image file name a line), `<Model>.npy`
+(an `(N, 1000)` array per annotator model) and, to compute annotator features,
+`clean_labels.npy` and `parameter_counts.json`.
 """
 
 from __future__ import annotations
@@ -291,6 +292,8 @@ def relabel(
     """
     beta = _check_beta(beta)
     _seed_entropy(seed)
+    if annotator < 0:
+        raise ValueError(f"annotator must be an index >= 0, got {annotator}")
     values = np.asarray(predictions)
     _check_predictions_array(values, "predictions")
     labels = np.empty(len(values), np.int64)
@@ -346,8 +349,9 @@ def relabel_split(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Relabels one split by every annotator, in chunks of rows, on all cores.
 
-    Files are memory-mapped and read `chunk_size` rows at a time, so the whole
-    `(N, C) x num_annotators` never sits in memory. Each chunk is validated as it is read.
+    Files are memory-mapped and each worker reads `SAMPLING_BLOCK_ROWS` rows at a time, so
+    the `(N, C)` predictions of the annotators never sit in memory together (a worker holds a
+    few `(4096, C)` arrays). Rows are validated as they are read.
 
     Args:
       predictions: one `(N, C)` float array per annotator, as a `.npy` path or an array;
@@ -393,7 +397,7 @@ def relabel_split(
         for annotator in range(len(sources))
     ]
     process = _Process(beta, seed, from_logits)
-    workers = num_workers or os.cpu_count() or 1
+    workers = num_workers or _available_cores()
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
         futures = [
             pool.submit(
@@ -420,6 +424,12 @@ def relabel_split(
         finally:
             bar.close()
     return labels, confidences
+
+
+def _available_cores() -> int:
+    if hasattr(os, "sched_getaffinity"):  # the cores this process may use, not the machine's
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def annotator_accuracies(
@@ -495,6 +505,19 @@ def annotator_features_from_accuracy(
     return features.astype(np.float32)
 
 
+def _checked_annotator_features(annotator_features: np.ndarray) -> np.ndarray:
+    annotator_features = np.asarray(annotator_features, np.float32)
+    expected_shape = (upstream.NUM_ANNOTATORS, upstream.NUM_ANNOTATOR_FEATURES)
+    if annotator_features.shape != expected_shape:
+        raise ValueError(
+            f"annotator_features: expected shape {expected_shape} (an ImageNet-PI config has "
+            f"{upstream.NUM_ANNOTATORS} annotators), found {annotator_features.shape}"
+        )
+    if not np.all(np.isfinite(annotator_features)):
+        raise ValueError("annotator_features: expected finite numbers, found NaN or inf")
+    return annotator_features
+
+
 def write_relabelled_config(
     out_dir: str | os.PathLike,
     splits: Mapping[str, tuple[Sequence[str] | np.ndarray, np.ndarray, np.ndarray]],
@@ -513,13 +536,7 @@ def write_relabelled_config(
       annotator_features: `(16, 2)` float, row `a` describing annotator (column) `a`.
     """
     num_annotators = upstream.NUM_ANNOTATORS
-    annotator_features = np.asarray(annotator_features, np.float32)
-    if annotator_features.shape != (num_annotators, upstream.NUM_ANNOTATOR_FEATURES):
-        raise ValueError(
-            f"annotator_features: expected shape ({num_annotators}, "
-            f"{upstream.NUM_ANNOTATOR_FEATURES}) (an ImageNet-PI config has {num_annotators} "
-            f"annotators), found {annotator_features.shape}"
-        )
+    annotator_features = _checked_annotator_features(annotator_features)
     for split, (_, labels, _) in splits.items():
         if split not in upstream.SPLITS:
             raise ValueError(f"splits: expected names in {upstream.SPLITS}, found {split!r}")
@@ -575,7 +592,7 @@ def relabel_config(
     predictions_dir: str | os.PathLike,
     out_dir: str | os.PathLike,
     beta: float,
-    seed: int,
+    seed: Seed,
     *,
     splits: Sequence[str] = upstream.SPLITS,
     models: Sequence[str] = upstream.ANNOTATOR_MODELS,
@@ -612,12 +629,7 @@ def relabel_config(
     split_file_names = {split: read_file_names(predictions_dir / split) for split in splits}
     if annotator_features is None:
         annotator_features = _features_from_predictions(predictions_dir / accuracy_split, models)
-    annotator_features = np.asarray(annotator_features, np.float32)
-    expected_shape = (upstream.NUM_ANNOTATORS, upstream.NUM_ANNOTATOR_FEATURES)
-    if annotator_features.shape != expected_shape:
-        raise ValueError(
-            f"annotator_features: expected shape {expected_shape}, found {annotator_features.shape}"
-        )
+    annotator_features = _checked_annotator_features(annotator_features)
     relabelled = {}
     for split in splits:
         labels, confidences = relabel_split(
