@@ -259,25 +259,39 @@ def write_split(
     if labels.dtype.kind not in "iu":
         raise ValueError(f"labels must be integers, got {labels.dtype}")
     for name in names:
-        if "," in name or "\n" in name or "\r" in name:
-            raise ValueError(f"file names cannot hold commas or line breaks: {name!r}")
+        if not name or any(character in name for character in ",\n\r\0"):
+            raise ValueError(
+                f"file names must be non-empty, without commas or line breaks: {name!r}"
+            )
 
     config_dir = epath.Path(config_dir)
-    for kind, values, to_text in (
-        ("labels", labels.astype(np.int64), str),
-        ("confidences", confidences, repr),
-    ):
+    encoded_names = [name.encode("utf-8") for name in names]
+    for kind, write in (("labels", _write_labels), ("confidences", _write_confidences)):
         path = config_dir / upstream.csv_relpath(kind, split)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as f:
-            for start in range(0, len(names), _WRITE_CHUNK_ROWS):
-                stop = start + _WRITE_CHUNK_ROWS
-                rows = values[start:stop].tolist()
-                lines = (
-                    f"{name},{','.join(map(to_text, row))}\n"
-                    for name, row in zip(names[start:stop], rows)
-                )
-                f.write("".join(lines).encode("utf-8"))
+            write(f, encoded_names, labels if kind == "labels" else confidences)
+
+
+def _write_labels(f: BinaryIO, names: list[bytes], labels: np.ndarray) -> None:
+    """Label rows; pyarrow prints integers as str() does, several times faster."""
+    table = pa.table(
+        {
+            _NAME_COLUMN: pa.array(names, pa.binary()),
+            **{column: labels[:, i] for i, column in enumerate(_VALUE_COLUMNS)},
+        }
+    )
+    pa_csv.write_csv(table, f, pa_csv.WriteOptions(include_header=False, quoting_style="none"))
+
+
+def _write_confidences(f: BinaryIO, names: list[bytes], confidences: np.ndarray) -> None:
+    """Confidence rows, as repr(float): pyarrow prints floats differently (0.00001 for 1e-05)."""
+    for start in range(0, len(names), _WRITE_CHUNK_ROWS):
+        stop = start + _WRITE_CHUNK_ROWS
+        rows = zip(names[start:stop], confidences[start:stop].tolist())
+        f.write(
+            b"".join(b"%s,%s\n" % (name, ",".join(map(repr, row)).encode()) for name, row in rows)
+        )
 
 
 def write_annotator_features(config_dir: PathLike, features: np.ndarray) -> None:
@@ -362,14 +376,14 @@ def _parse_file(path: epath.Path, value_type: pa.DataType) -> pa.Table:
 
 
 def _name_matrix(array: pa.BinaryArray) -> np.ndarray:
-    """pyarrow binary -> (len, width) uint8, NUL-padded, width a multiple of 8.
+    """pyarrow binary -> (len, width) uint8, NUL-padded, width even.
 
-    Row i viewed as bytes ('S<width>') is name i; viewed as big-endian uint64
-    words it sorts in the same order, which `_sorted_order` uses.
+    Row i viewed as bytes ('S<width>') is name i; viewed as big-endian uint16
+    digits it sorts in the same order, which `_sorted_order` uses.
     """
     offsets = _offsets(array)
     lengths = np.diff(offsets)
-    width = -(-max(int(lengths.max(initial=0)), 1) // 8) * 8
+    width = -(-max(int(lengths.max(initial=0)), 1) // 2) * 2
     data = np.frombuffer(array.buffers()[2] or b"", np.uint8)[offsets[0] : offsets[-1]]
     names = np.zeros((len(array), width), np.uint8)
     names[np.arange(width) < lengths[:, None]] = data
@@ -449,10 +463,11 @@ def _sorted_order(names: np.ndarray, path: PathLike) -> np.ndarray | None:
     as_bytes = _as_bytes(names)
     if np.all(as_bytes[1:] > as_bytes[:-1]):
         return None
-    # Sorting by 64-bit words is several times faster than numpy's string sort.
-    words = names.view(">u8").astype(np.uint64)
-    order = np.lexsort(words.T[::-1])
-    del words
+    # numpy radix-sorts 16-bit keys: sorting by 2-byte digits, last first, is several
+    # times faster than numpy's string sort.
+    digits = names.view(">u2").astype(np.uint16).T[::-1].copy()
+    order = np.lexsort(digits)
+    del digits
     sorted_names = np.take(as_bytes, order)
     duplicates = np.flatnonzero(sorted_names[1:] == sorted_names[:-1])
     if duplicates.size:

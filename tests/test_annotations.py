@@ -96,6 +96,25 @@ def test_written_files_have_the_upstream_format(tmp_path):
     )
 
 
+def test_written_values_read_as_str_and_repr_print_them(tmp_path, rng):
+    names = [f"n01440764_{i}.JPEG" for i in range(200)]
+    labels = rng.integers(-40_000, 40_000, (200, 16))
+    labels[0, :4] = [0, -1, 999, 1000]
+    magnitudes = 10.0 ** rng.integers(-320, 1, (200, 16))
+    confidences = rng.random((200, 16)) * magnitudes
+    confidences[0, :6] = [0.0, 1.0, 1e-05, 5e-324, 0.1, 1 / 3]
+    annotations.write_split(tmp_path, "train", names, labels, confidences)
+
+    expected_labels = "".join(
+        f"{name},{','.join(map(str, row))}\n" for name, row in zip(names, labels.tolist())
+    )
+    expected_confidences = "".join(
+        f"{name},{','.join(map(repr, row))}\n" for name, row in zip(names, confidences.tolist())
+    )
+    assert _csv(tmp_path, "labels").read_text() == expected_labels
+    assert _csv(tmp_path, "confidences").read_text() == expected_confidences
+
+
 def test_float32_midpoints_round_like_float32_of_float64(tmp_path):
     # 0.5 + 2**-25 lies exactly between two float32s; its repr is slightly above it, so a
     # direct float32 parse of the text rounds up while float32(float64) rounds to even.
