@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import shutil
 
 import numpy as np
@@ -97,6 +98,17 @@ def test_prepared_form_reads_one_shard_per_tfrecord_file(forms):
         shards = source.shards(split)
         assert [os.path.basename(s.path) for s in shards] == [
             f"imagenet2012-{prepared_split}.tfrecord-00000-of-00001"
+        ]
+
+
+@pytest.mark.parametrize("form", _FORMS)
+def test_shards_survive_pickling_for_beam_workers(forms, form):
+    source = ilsvrc.detect_source(forms[form])
+    for split in upstream.SPLITS:
+        shards = source.shards(split)
+        copies = pickle.loads(pickle.dumps(shards))
+        assert [r.image for s in copies for r in s.read()] == [
+            r.image for s in shards for r in s.read()
         ]
 
 
