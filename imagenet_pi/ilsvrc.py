@@ -1,5 +1,9 @@
 """ILSVRC2012 sources: the images the user downloaded by hand, as picklable shards.
 
+Four forms are read (`detect_source` picks one, see `FORMS`): the original tars, the
+extracted folders, the Kaggle copy, and an `imagenet2012` that TFDS already prepared.
+Every shard converts odd images (CMYK JPEG, PNG) to RGB JPEG as it reads (`image_fixes`).
+
 A source splits each split into shards, units of work that can be read on their
 own (one per-synset tar of the train archive, a run of validation images): the
 single-process build reads them one after the other, a Beam build fans them out.
