@@ -719,26 +719,25 @@ def detect_source(manual_dir: str | os.PathLike) -> Source:
     manual_dir = os.fspath(manual_dir)
     complete, partial = [], []
     for form in FORMS:
-        paths = form.expected(manual_dir)
-        found = [path for path in paths if _exists(path)]
-        if len(found) == len(paths):
-            complete.append(form)
-        elif found:
-            partial.append((form, [path for path in paths if path not in found]))
+        found = [_exists(path) for path in form.expected(manual_dir)]
+        if all(found):
+            complete.append(form.name)
+        elif any(found):
+            partial.append(f"{form.name} (incomplete)")
     if complete:
-        picked = complete[0]
-        others = [form.name for form in complete[1:]] + [
-            f"{form.name} (incomplete)" for form, _ in partial
-        ]
+        picked = next(form for form in FORMS if form.name == complete[0])
         source = picked.load(manual_dir)
-        why = (
-            f"; also there, ignored: {', '.join(others)} (priority: "
-            + ", ".join(form.name for form in FORMS)
-            + ")"
-            if others
-            else ""
-        )
-        logger.info("Reading %s%s.", source.description, why)
+        ignored = complete[1:] + partial
+        if ignored:
+            priority = ", ".join(form.name for form in FORMS)
+            logger.info(
+                "Reading %s; also there, ignored: %s (priority: %s).",
+                source.description,
+                ", ".join(ignored),
+                priority,
+            )
+        else:
+            logger.info("Reading %s.", source.description)
         return source
     lines = [f"No ILSVRC2012 found in {manual_dir}. Looked for, in this order:"]
     for number, form in enumerate(FORMS, 1):
@@ -746,5 +745,8 @@ def detect_source(manual_dir: str | os.PathLike) -> Source:
         states = [f"{path} ({'found' if _exists(path) else 'missing'})" for path in paths]
         note = f", {form.note}" if form.note else ""
         lines.append(f"  {number}. {form.name}: {' and '.join(states)}{note}")
-    lines.append(MANUAL_DOWNLOAD_HINT)
+    lines.append(
+        "Put one of these in place (see 'Getting ILSVRC2012 into place' in the README). "
+        + MANUAL_DOWNLOAD_HINT
+    )
     raise IlsvrcError("\n".join(lines))
