@@ -1,0 +1,226 @@
+"""ImageNet-PI as a PyTorch `Dataset`, read by random access from a built array_record dataset.
+
+A stand-in for the upstream `imagenet_pi_torch.ImageNetPI`: same item order
+`(image, clean_target, confidences, annotator_labels)`, torchvision-style `transform`
+and `target_transform`, and the `annotator_features` property; but it reads the
+dataset this package's TFDS builder wrote (no extracted ImageNet, no CSV parsing at
+start-up), so it opens in milliseconds.
+
+    from imagenet_pi.torch_dataset import ImageNetPI
+
+    train = ImageNetPI(split="train", config="high_noise", transform=my_transform)
+    image, clean_target, confidences, annotator_labels = train[0]
+
+torch is an optional dependency (`pip install "imagenet_pi[torch]"`); `import imagenet_pi`
+never imports it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+try:
+    import torch
+    import torch.utils.data
+except ImportError as error:
+    raise ImportError(
+        "imagenet_pi.torch_dataset needs PyTorch, which is not installed: run "
+        '`pip install "imagenet_pi[torch]"` (on a machine without a GPU, install the CPU '
+        "build of torch first, see https://pytorch.org/get-started/locally/)."
+    ) from error
+
+import numpy as np
+import tensorflow_datasets as tfds
+from etils import epath
+from PIL import Image
+
+from imagenet_pi import imagenet_pi_dataset_builder
+
+# Upstream (torchvision's ImageNet) names the validation split "val".
+_SPLIT_ALIASES = {"val": "validation"}
+
+# The process that has read array_record files, if any. Once a process has read, a process
+# forked from it crashes (SIGSEGV) or hangs when it reads: riegeli, under array_record, keeps
+# a background thread for its zstd decoders that fork does not copy.
+_reading_pid: int | None = None
+
+
+def _check_not_forked_after_reading() -> None:
+    global _reading_pid
+    if _reading_pid is not None and _reading_pid != os.getpid():
+        raise RuntimeError(
+            f"ImageNetPI: this process ({os.getpid()}) was forked from process {_reading_pid} "
+            "after that process had read the dataset, and array_record cannot read after "
+            "such a fork (it would crash). Start DataLoader workers without fork: "
+            'DataLoader(..., multiprocessing_context="forkserver") (or "spawn"); or read no '
+            "example in the main process before its DataLoader workers start."
+        )
+    _reading_pid = os.getpid()
+
+
+def _build_command(config: str, data_dir: str) -> str:
+    return (
+        f"tfds build imagenet_pi/{config} --imports imagenet_pi --file_format array_record "
+        f"--manual_dir <manual_dir> --data_dir {data_dir}"
+    )
+
+
+def open_builder(config: str, data_dir: str | os.PathLike | None) -> tfds.core.DatasetBuilder:
+    """The builder of `imagenet_pi/<config>` in `data_dir`, checked to be built as array_record.
+
+    Raises:
+      FileNotFoundError: the config is not built in `data_dir`.
+      ValueError: it is built, but in a format without random access (e.g. tfrecord).
+    """
+    builder = tfds.builder(
+        f"imagenet_pi/{config}", data_dir=os.fspath(data_dir) if data_dir is not None else None
+    )
+    version_dir = epath.Path(builder.data_dir)
+    root = os.fspath(version_dir.parents[2])  # <root>/imagenet_pi/<config>/<version>
+    if not builder.is_prepared():
+        raise FileNotFoundError(
+            f"imagenet_pi/{config} is not built in {root}: expected "
+            f"{version_dir / 'dataset_info.json'}, found no such file. Build it as array_record "
+            f"(random access, which the PyTorch dataset needs):\n  {_build_command(config, root)}"
+        )
+    formats = builder.info.available_file_formats()
+    if tfds.core.FileFormat.ARRAY_RECORD not in formats:
+        found = ", ".join(sorted(file_format.value for file_format in formats))
+        raise ValueError(
+            f"imagenet_pi/{config} in {version_dir} is built as {found}, which has no random "
+            "access; the PyTorch dataset needs array_record. Build it again as array_record in "
+            f"another data_dir (or delete {version_dir} first):\n"
+            f"  {_build_command(config, '<data_dir>')}"
+        )
+    return builder
+
+
+class ImageNetPI(torch.utils.data.Dataset):
+    """One split of a built ImageNet-PI config, as a map-style PyTorch dataset.
+
+    Items, by default in the upstream order:
+      image: `transform(PIL.Image)`, or the RGB `PIL.Image` itself when `transform` is None.
+      clean_target: `target_transform(int)`, the ILSVRC2012 class index (0..999), or the int.
+      confidences: `(16,) float32` tensor, each annotator's confidence in its label.
+      annotator_labels: `(16,) int64` tensor, the annotators' class indices (0..999).
+    With `as_dict=True`, a dict of every feature instead: `image`, `file_name` (str),
+    `clean_label`, `annotator_labels`, `annotator_confidences`, `annotator_features`
+    (`(16, 2) float32` tensor), with the transforms applied to `image` and `clean_label`.
+
+    The dataset pickles to its arguments and opens its files again in each process that
+    reads it, so it works in `DataLoader` workers (fork or spawn) and with a
+    `DistributedSampler`.
+
+    Args:
+      data_dir: the TFDS data_dir the config was built in; None for TFDS's default
+        (`$TFDS_DATA_DIR` or `~/tensorflow_datasets`).
+      split: "train", "validation" (or "val", as upstream), or any TFDS split string such
+        as "train[:10%]".
+      config: "high_noise" or "low_noise".
+      transform: called on each RGB `PIL.Image` (e.g. a torchvision transform).
+      target_transform: called on each clean class index.
+      as_dict: return a dict of every feature instead of the upstream tuple.
+    """
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike | None = None,
+        split: str = "train",
+        config: str = "high_noise",
+        transform: Callable[[Image.Image], Any] | None = None,
+        target_transform: Callable[[int], Any] | None = None,
+        as_dict: bool = False,
+    ) -> None:
+        self.data_dir = os.fspath(data_dir) if data_dir is not None else None
+        self.split = _SPLIT_ALIASES.get(split, split)
+        self.config = config
+        self.transform = transform
+        self.target_transform = target_transform
+        self.as_dict = as_dict
+        self._builder: tfds.core.DatasetBuilder | None = None
+        self._source: Sequence[dict[str, Any]] | None = None
+        self._source_pid: int | None = None
+        self._open()  # fail here, not in a worker, when the dataset is missing
+
+    def _open(self) -> Sequence[dict[str, Any]]:
+        # A reader opened in another process (inherited through fork) is not ours to use.
+        if self._source is None or self._source_pid != os.getpid():
+            self._builder = open_builder(self.config, self.data_dir)
+            self._source = self._builder.as_data_source(
+                split=self.split, decoders={"image": tfds.decode.SkipDecoding()}
+            )
+            self._source_pid = os.getpid()
+        return self._source
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {
+            "data_dir": self.data_dir,
+            "split": self.split,
+            "config": self.config,
+            "transform": self.transform,
+            "target_transform": self.target_transform,
+            "as_dict": self.as_dict,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._builder = None
+        self._source = None
+        self._source_pid = None
+
+    def __len__(self) -> int:
+        return len(self._open())
+
+    def __getitem__(self, index: int) -> tuple[Any, Any, torch.Tensor, torch.Tensor] | dict:
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"index {index} is out of range for {len(self)} examples")
+        _check_not_forked_after_reading()
+        return self._item(self._open()[index % len(self)])
+
+    def __getitems__(self, indices: Sequence[int]) -> list:
+        """Reads a whole batch at once (DataLoader calls this with a batch's indices)."""
+        _check_not_forked_after_reading()
+        return [self._item(example) for example in self._open().__getitems__(list(indices))]
+
+    def _item(self, example: dict[str, Any]) -> tuple[Any, Any, torch.Tensor, torch.Tensor] | dict:
+        image = Image.open(io.BytesIO(example["image"])).convert("RGB")
+        if self.transform is not None:
+            image = self.transform(image)
+        clean_label = int(example["clean_label"])
+        if self.target_transform is not None:
+            clean_label = self.target_transform(clean_label)
+        annotator_labels = torch.from_numpy(np.array(example["annotator_labels"], np.int64))
+        confidences = torch.from_numpy(np.array(example["annotator_confidences"], np.float32))
+        if not self.as_dict:
+            return image, clean_label, confidences, annotator_labels
+        return {
+            "image": image,
+            "file_name": example["file_name"].decode("utf-8"),
+            "clean_label": clean_label,
+            "annotator_labels": annotator_labels,
+            "annotator_confidences": confidences,
+            "annotator_features": torch.from_numpy(
+                np.array(example["annotator_features"], np.float32)
+            ),
+        }
+
+    @property
+    def annotator_features(self) -> torch.Tensor:
+        """`(16, 2) float32`: per annotator, normalised accuracy and log parameter count."""
+        self._open()
+        return torch.from_numpy(imagenet_pi_dataset_builder.annotator_features(self._builder))
+
+    @property
+    def synsets(self) -> list[str]:
+        """The 1000 ILSVRC2012 synset ids; `clean_target` and annotator labels index it."""
+        self._open()
+        return list(self._builder.info.features["clean_label"].names)
+
+    def __repr__(self) -> str:
+        return (
+            f"ImageNetPI(config={self.config!r}, split={self.split!r}, "
+            f"data_dir={self.data_dir!r}, num_examples={len(self)})"
+        )

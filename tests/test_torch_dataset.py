@@ -1,0 +1,310 @@
+"""`imagenet_pi.torch_dataset.ImageNetPI` reads a built array_record dataset like tfds.load does."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import pickle
+import re
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_datasets as tfds
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader, DistributedSampler
+
+import imagenet_pi
+from imagenet_pi import fake_data
+from imagenet_pi.torch_dataset import ImageNetPI
+
+_CONFIG = "high_noise"
+_NUM_EXAMPLES = {
+    "train": fake_data.SMALL_SAMPLE["num_synsets"] * fake_data.SMALL_SAMPLE["images_per_synset"],
+    "validation": fake_data.SMALL_SAMPLE["num_validation"],
+}
+_README = os.path.join(os.path.dirname(__file__), os.pardir, "README.md")
+README_MARKER = "<!-- test: torch-training-loop -->"
+
+
+class CenterCropToTensor:
+    """A torchvision-style transform: PIL image -> (3, size, size) float32 tensor in [0, 1]."""
+
+    def __init__(self, size: int):
+        self.size = size
+
+    def __call__(self, image: Image.Image) -> torch.Tensor:
+        left = (image.width - self.size) // 2
+        top = (image.height - self.size) // 2
+        image = image.crop((left, top, left + self.size, top + self.size))
+        return torch.from_numpy(np.asarray(image, np.float32) / 255).permute(2, 0, 1)
+
+
+class AddOffset:
+    """A torchvision-style target transform."""
+
+    def __call__(self, target: int) -> int:
+        return target + 10_000
+
+
+_TRANSFORM = CenterCropToTensor(16)  # the small sample's images are 24..32 pixels a side
+
+
+@pytest.fixture(scope="module")
+def built(small_sample, tmp_path_factory) -> dict[str, str]:
+    """The small sample built twice: as array_record (ours) and as tfrecord (for tfds.load)."""
+    manual_dir, _ = small_sample
+    data_dirs = {}
+    for file_format in ("array_record", "tfrecord"):
+        data_dir = str(tmp_path_factory.mktemp(file_format))
+        builder = tfds.builder(f"imagenet_pi/{_CONFIG}", data_dir=data_dir, file_format=file_format)
+        builder.download_and_prepare(
+            download_config=tfds.download.DownloadConfig(manual_dir=manual_dir)
+        )
+        data_dirs[file_format] = data_dir
+    return data_dirs
+
+
+def _tfds_load_examples(data_dir: str, split: str) -> dict[str, dict]:
+    """tfds.load's examples by file name; images decoded by TF (dct_method as PIL's libjpeg)."""
+    dataset = tfds.load(
+        f"imagenet_pi/{_CONFIG}",
+        split=split,
+        data_dir=data_dir,
+        decoders={"image": tfds.decode.SkipDecoding()},
+    )
+    examples = {}
+    for example in tfds.as_numpy(dataset):
+        example["image"] = tf.io.decode_jpeg(
+            example["image"], channels=3, dct_method="INTEGER_ACCURATE"
+        ).numpy()
+        examples[example["file_name"].decode()] = example
+    return examples
+
+
+# A training script's start: build the dataset, then let DataLoader fork 2 workers (Linux's
+# default), in a fresh process as a user would.
+_FORKED_LOADER_SCRIPT = """
+import sys
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader
+
+from imagenet_pi.torch_dataset import ImageNetPI
+
+{transforms}
+
+data_dir, config, out = sys.argv[1:]
+examples = {{}}
+for split in ("train", "validation"):
+    dataset = ImageNetPI(
+        data_dir,
+        split=split,
+        config=config,
+        transform=CenterCropToTensor(16),
+        target_transform=AddOffset(),
+        as_dict=True,
+    )
+    loader = DataLoader(dataset, batch_size=5, shuffle=True, num_workers=2)
+    assert loader.multiprocessing_context is None  # the platform's default: fork on Linux
+    for batch in loader:
+        for i, file_name in enumerate(batch["file_name"]):
+            examples[split, file_name] = {{key: values[i] for key, values in batch.items()}}
+torch.save(examples, out)
+"""
+
+
+def test_dataloader_with_two_forked_workers_gives_every_tfds_load_example(built, tmp_path):
+    out = tmp_path / "examples.pt"
+    script = _FORKED_LOADER_SCRIPT.format(
+        transforms=inspect.getsource(CenterCropToTensor) + "\n" + inspect.getsource(AddOffset)
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, built["array_record"], _CONFIG, str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    ours = torch.load(out)
+
+    for split, num_examples in _NUM_EXAMPLES.items():
+        expected = _tfds_load_examples(built["tfrecord"], split)
+        assert len(expected) == num_examples
+        assert sorted(name for s, name in ours if s == split) == sorted(expected)
+        for file_name, reference in expected.items():
+            example = ours[split, file_name]
+            assert set(example) == set(reference)
+            torch.testing.assert_close(
+                example["image"], _TRANSFORM(Image.fromarray(reference["image"])), rtol=0, atol=0
+            )
+            assert example["clean_label"] == reference["clean_label"] + 10_000
+            assert example["annotator_labels"].dtype == torch.int64
+            np.testing.assert_array_equal(
+                example["annotator_labels"], reference["annotator_labels"]
+            )
+            assert example["annotator_confidences"].dtype == torch.float32
+            np.testing.assert_array_equal(
+                example["annotator_confidences"], reference["annotator_confidences"]
+            )
+            np.testing.assert_array_equal(
+                example["annotator_features"], reference["annotator_features"]
+            )
+
+
+def test_forking_workers_after_reading_in_the_main_process_raises_clearly(built):
+    dataset = ImageNetPI(built["array_record"], split="train", config=_CONFIG, as_dict=True)
+    dataset[0]  # array_record cannot read in a process forked after this
+    loader = DataLoader(dataset, batch_size=4, num_workers=1, multiprocessing_context="fork")
+    with pytest.raises(RuntimeError, match="forked from process .* after that process had read"):
+        next(iter(loader))
+
+
+def test_items_are_in_the_upstream_order(built):
+    tuples = ImageNetPI(built["array_record"], split="train", config=_CONFIG)
+    dicts = ImageNetPI(built["array_record"], split="train", config=_CONFIG, as_dict=True)
+    for index in range(len(tuples)):
+        image, clean_target, confidences, annotator_labels = tuples[index]
+        example = dicts[index]
+        assert isinstance(image, Image.Image) and image.mode == "RGB"
+        np.testing.assert_array_equal(np.asarray(image), np.asarray(example["image"]))
+        assert isinstance(clean_target, int) and clean_target == example["clean_label"]
+        assert confidences.shape == (16,) and confidences.dtype == torch.float32
+        torch.testing.assert_close(confidences, example["annotator_confidences"])
+        assert annotator_labels.shape == (16,) and annotator_labels.dtype == torch.int64
+        torch.testing.assert_close(annotator_labels, example["annotator_labels"])
+
+
+def test_dict_form_holds_every_feature_of_the_builder(built):
+    dataset = ImageNetPI(built["array_record"], split="validation", config=_CONFIG, as_dict=True)
+    example = dataset[-1]
+    builder = tfds.builder(f"imagenet_pi/{_CONFIG}", data_dir=built["array_record"])
+    assert set(example) == set(builder.info.features)
+    assert re.fullmatch(r"ILSVRC2012_val_\d{8}\.JPEG", example["file_name"])
+    assert example["annotator_features"].shape == (16, 2)
+    torch.testing.assert_close(example["annotator_features"], dataset.annotator_features)
+
+
+def test_annotator_features_property_is_the_builders_metadata(built):
+    dataset = ImageNetPI(built["array_record"], split="train", config=_CONFIG)
+    builder = tfds.builder(f"imagenet_pi/{_CONFIG}", data_dir=built["array_record"])
+    features = dataset.annotator_features
+    assert features.shape == (16, 2) and features.dtype == torch.float32
+    np.testing.assert_array_equal(features.numpy(), imagenet_pi.annotator_features(builder))
+
+
+def test_val_is_upstreams_name_for_the_validation_split(built):
+    dataset = ImageNetPI(built["array_record"], split="val", config=_CONFIG, as_dict=True)
+    assert dataset.split == "validation"
+    assert len(dataset) == _NUM_EXAMPLES["validation"]
+    assert dataset[0]["file_name"].startswith("ILSVRC2012_val_")
+
+
+def test_distributed_sampler_ranks_read_every_example_exactly_once(built):
+    dataset = ImageNetPI(built["array_record"], split="train", config=_CONFIG, as_dict=True)
+    file_names_per_rank = []
+    for rank in range(2):
+        sampler = DistributedSampler(dataset, num_replicas=2, rank=rank, shuffle=True, seed=3)
+        sampler.set_epoch(1)
+        loader = DataLoader(dataset, batch_size=4, sampler=sampler, collate_fn=list)
+        file_names_per_rank.append([ex["file_name"] for batch in loader for ex in batch])
+    every_file_name = [dataset[i]["file_name"] for i in range(len(dataset))]
+    assert [len(names) for names in file_names_per_rank] == [len(dataset) // 2] * 2
+    assert sorted(file_names_per_rank[0] + file_names_per_rank[1]) == sorted(every_file_name)
+
+
+def test_dataset_pickles_to_its_arguments_and_reopens(built):
+    dataset = ImageNetPI(
+        built["array_record"], split="train", config=_CONFIG, transform=_TRANSFORM, as_dict=True
+    )
+    first = dataset[0]  # opens readers, which must not travel with the pickle
+    state = dataset.__getstate__()
+    assert set(state) == {
+        "data_dir", "split", "config", "transform", "target_transform", "as_dict"
+    }  # fmt: skip
+    copy = pickle.loads(pickle.dumps(dataset))
+    assert len(copy) == len(dataset)
+    assert copy[0]["file_name"] == first["file_name"]
+    torch.testing.assert_close(copy[0]["image"], first["image"])
+
+
+def test_forkserver_workers_read_after_the_main_process_has_read(built):
+    # Workers that do not fork from the main process (forkserver, spawn: the default on macOS
+    # and Windows) get the dataset by pickle, and may start after the main process has read.
+    dataset = ImageNetPI(built["array_record"], split="validation", config=_CONFIG, as_dict=True)
+    every_file_name = sorted(dataset[i]["file_name"] for i in range(len(dataset)))
+    loader = DataLoader(
+        dataset, batch_size=4, num_workers=1, multiprocessing_context="forkserver", collate_fn=list
+    )
+    examples = [example for batch in loader for example in batch]
+    assert sorted(example["file_name"] for example in examples) == every_file_name
+    assert all(isinstance(example["image"], Image.Image) for example in examples)
+
+
+def test_missing_dataset_names_the_array_record_build_command(tmp_path):
+    with pytest.raises(FileNotFoundError) as error:
+        ImageNetPI(tmp_path, split="train", config=_CONFIG)
+    message = str(error.value)
+    assert f"imagenet_pi/{_CONFIG} is not built in {tmp_path}" in message
+    assert "dataset_info.json" in message
+    assert (
+        f"tfds build imagenet_pi/{_CONFIG} --imports imagenet_pi --file_format array_record"
+        in message
+    )
+    assert f"--data_dir {tmp_path}" in message
+
+
+def test_tfrecord_build_says_to_rebuild_as_array_record(built):
+    with pytest.raises(ValueError, match="built as tfrecord") as error:
+        ImageNetPI(built["tfrecord"], split="train", config=_CONFIG)
+    assert "--file_format array_record" in str(error.value)
+
+
+def test_importing_the_package_does_not_import_torch_and_missing_torch_names_the_extra():
+    script = textwrap.dedent(
+        """
+        import sys
+        import imagenet_pi
+        assert "torch" not in sys.modules, "import imagenet_pi imported torch"
+        sys.modules["torch"] = None  # as if torch were not installed
+        try:
+            import imagenet_pi.torch_dataset
+        except ImportError as error:
+            print(error)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'pip install "imagenet_pi[torch]"' in result.stdout
+
+
+def _readme_snippet() -> str:
+    with open(_README, encoding="utf-8") as readme:
+        text = readme.read()
+    assert README_MARKER in text, f"README.md has no {README_MARKER} section"
+    match = re.search(re.escape(README_MARKER) + r"\s*```python\n(.*?)```", text, re.DOTALL)
+    assert match, f"no ```python block right after {README_MARKER} in README.md"
+    return match.group(1)
+
+
+def test_readme_training_loop_runs_as_written(built, tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(_readme_snippet(), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+        env={**os.environ, "DATA_DIR": built["array_record"]},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert re.search(r"epoch 0: loss \d+\.\d+", result.stdout), result.stdout
