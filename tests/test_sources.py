@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import pickle
 import shutil
+import tarfile
 
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from imagenet_pi import fake_data, ilsvrc, join, upstream
+from imagenet_pi import fake_data, ilsvrc, image_fixes, join, upstream
 
 # Odd images in both splits, so that every form must convert them alike.
 _SAMPLE = {**fake_data.SMALL_SAMPLE, "num_cmyk": 1, "num_png": 1}
@@ -335,3 +337,42 @@ def test_corrupt_tfrecord_file_is_an_error_naming_it(forms, tmp_path):
     with pytest.raises(ilsvrc.IlsvrcError, match="truncated or corrupt") as error:
         _read_split(os.path.dirname(os.path.dirname(version_dir)), "validation")
     assert path in str(error.value)
+
+
+def test_real_odd_image_names_get_the_bytes_tfds_imagenet2012_stores(tmp_path):
+    # TFDS's imagenet2012 converts ILSVRC2012's CMYK and PNG images by name; we convert by
+    # content with the same functions, so reading the tars or the prepared dataset agrees.
+    rng = np.random.default_rng(0)
+    odd = {
+        "n01739381": ("n01739381_1309.JPEG", fake_data.encode_image(rng, 40, "cmyk")),
+        "n02105855": ("n02105855_2933.JPEG", fake_data.encode_image(rng, 40, "png")),
+    }
+    manual_dir = tmp_path / "manual"
+    manual_dir.mkdir()
+    with tarfile.open(manual_dir / upstream.TRAIN_TAR, "w") as outer:
+        for synset, (name, image) in odd.items():
+            inner = io.BytesIO()
+            with tarfile.open(fileobj=inner, mode="w") as inner_tar:
+                _add(inner_tar, name, image)
+                _add(inner_tar, f"{synset}_1.JPEG", fake_data.encode_image(rng, 40))
+            _add(outer, f"{synset}.tar", inner.getvalue())
+    with tarfile.open(manual_dir / upstream.VAL_TAR, "w") as val:
+        _add(val, "ILSVRC2012_val_00000001.JPEG", fake_data.encode_image(rng, 40))
+    sample = fake_data.FakeIlsvrc(
+        str(manual_dir / upstream.TRAIN_TAR), str(manual_dir / upstream.VAL_TAR), [], [], [], {}
+    )
+    fake_data.prepare_imagenet2012(sample, tmp_path / "prepared")
+    records, fixers = {}, {}
+    for form, form_dir in (("tars", manual_dir), ("prepared", tmp_path / "prepared")):
+        fixers[form] = image_fixes.ImageFixer()
+        shards = ilsvrc.detect_source(form_dir).shards("train")
+        records[form] = {r.file_name: r for s in shards for r in s.read(fixers[form])}
+    assert records["tars"] == records["prepared"]
+    assert fixers["tars"].counts == {"cmyk": 1, "png": 1}
+    assert not fixers["prepared"].counts  # TFDS converted them already
+
+
+def _add(tar: tarfile.TarFile, name: str, payload: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(payload)
+    tar.addfile(info, io.BytesIO(payload))
