@@ -727,6 +727,12 @@ def detect_source(manual_dir: str | os.PathLike) -> Source:
     if complete:
         picked = next(form for form in FORMS if form.name == complete[0])
         source = picked.load(manual_dir)
+        if archive_checks.verify_requested() and not isinstance(source, TarSource):
+            logger.warning(
+                "%s is set, but %s has no official checksums: nothing was verified.",
+                archive_checks.VERIFY_ENV_VAR,
+                source.description,
+            )
         ignored = complete[1:] + partial
         if ignored:
             priority = ", ".join(form.name for form in FORMS)

@@ -11,7 +11,7 @@ import tarfile
 import pytest
 import tensorflow_datasets as tfds
 
-from imagenet_pi import archive_checks, cli, ilsvrc, upstream
+from imagenet_pi import archive_checks, cli, fake_data, ilsvrc, upstream
 
 
 def _build(manual_dir: str, data_dir: str) -> tfds.core.DatasetBuilder:
@@ -244,3 +244,12 @@ def test_garbage_validation_member_fails_the_build(fresh_sample, tmp_path):
     with pytest.raises(ilsvrc.IlsvrcError, match="not a readable image") as error:
         _build(manual_dir, str(tmp_path / "data"))
     assert f"{val_tar}: member 'ILSVRC2012_val_00000002.JPEG'" in str(error.value)
+
+
+def test_verification_asked_for_a_form_without_checksums_warns(tmp_path, monkeypatch, caplog):
+    sample = fake_data.write_ilsvrc_tars(tmp_path / "tars", **fake_data.SMALL_SAMPLE)
+    manual_dir = fake_data.extract_to_folders(sample, tmp_path / "folders")
+    monkeypatch.setenv(archive_checks.VERIFY_ENV_VAR, "1")
+    with caplog.at_level(logging.WARNING, logger="imagenet_pi"):
+        assert isinstance(ilsvrc.detect_source(manual_dir), ilsvrc.FolderSource)
+    assert "has no official checksums: nothing was verified" in caplog.text
