@@ -450,8 +450,8 @@ class FolderSource:
                     f"{folder} is not a folder; {self.train_dir} must hold only synset "
                     f"folders such as n01440764/.{hint}"
                 )
+            _folder_synset(folder)  # a stray folder fails now, not hours into the build
             shards.append(SynsetFolderShard(folder))
-            _folder_synset(folder)
         if not shards:
             raise IlsvrcError(f"{self.train_dir} holds no synset folders such as n01440764/.")
         return shards
