@@ -1,0 +1,567 @@
+"""Batches of ImageNet-PI for JAX: images, clean labels, training labels and PI features.
+
+One call, `make_iterator`, for training or evaluation, over one of two back ends:
+
+- "tfdata": tf.data over the TFRecord build (file shuffling, shuffle buffer,
+  repeat, parallel map, prefetch, all autotuned; deterministic by default).
+- "grain": grain over the array_record build read with `tfds.data_source`
+  (random access, global shuffle, checkpointable iterator state, worker processes).
+
+Both read this process's part of the split (`tfds.split_for_jax_process`), decode
+with `preprocessing`, batch `global_batch_size / jax.process_count()` examples,
+then choose labels and PI with `label_policies` and `pi_features`. A batch is a
+dict of numpy arrays shaped `[num_local_devices, per_device_batch, ...]`, or of
+global `jax.Array`s of shape `[global_batch_size, ...]` when given a sharding:
+
+    image          (..., size, size, 3) float32 or bfloat16
+    clean_label    (...,) int32          the ILSVRC2012 label; use it for evaluation
+    label          (...,) or (..., A) int32, per the label policy
+    mask           (...,) bool           False on the padding of the last eval batches
+    pi_features    dict of (..., A, k) float32, see `pi_features`
+
+Training batches repeat forever (or `num_epochs` times). Evaluation reads every
+example of the process's part once, in order, and pads the last batch (mask
+False); every process runs the same number of steps (`Batches.num_steps`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import threading
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from imagenet_pi import label_policies, pi_features, preprocessing
+from imagenet_pi.imagenet_pi_dataset_builder import annotator_features
+
+if TYPE_CHECKING:
+    import jax
+
+Backend = Literal["tfdata", "grain"]
+
+# The fields a pipeline reads from each example, besides the image.
+_ANNOTATION_KEYS = ("annotator_labels", "annotator_confidences", "annotator_features")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Options:
+    """Everything that shapes the examples, shared by both back ends."""
+
+    train: bool
+    local_batch_size: int
+    image_size: int
+    normalisation: str
+    dtype: Any  # numpy dtype of images
+    seed: int
+    policy: label_policies.LabelPolicy
+    labels_format: pi_features.LabelsFormat
+    with_file_names: bool
+
+
+# ---------------------------------------------------------------------------------------
+# Which part of the split this process reads.
+
+
+def process_split(
+    builder: tfds.core.DatasetBuilder,
+    split: str,
+    process_index: int,
+    process_count: int,
+) -> tuple[Any, int, int]:
+    """This process's sub-split, its number of examples, and the largest such number.
+
+    Sub-splits are `tfds.split_for_jax_process`'s: contiguous, disjoint, covering
+    the split, sizes differing by at most one.
+    """
+    parts = [
+        tfds.split_for_jax_process(split, process_index=i, process_count=process_count)
+        for i in range(process_count)
+    ]
+    sizes = [builder.info.splits[part].num_examples for part in parts]
+    return parts[process_index], sizes[process_index], max(sizes)
+
+
+# ---------------------------------------------------------------------------------------
+# tf.data back end.
+
+
+def _tf_example(
+    example: dict[str, tf.Tensor], seed: tf.Tensor, epoch: tf.Tensor, options: _Options
+) -> dict:
+    image = preprocessing.decode_and_resize(
+        example["image"], seed, train=options.train, image_size=options.image_size
+    )
+    out = {key: example[key] for key in _ANNOTATION_KEYS}
+    out.update(
+        image=image,
+        file_name=example["file_name"],
+        clean_label=example["clean_label"],
+        epoch=epoch,
+        mask=tf.constant(True),
+    )
+    return out
+
+
+def _tf_finish_batch(batch: dict[str, tf.Tensor], options: _Options) -> dict:
+    images = preprocessing.normalise(batch["image"], options.normalisation)
+    return {**batch, "image": tf.cast(images, tf.as_dtype(options.dtype))}
+
+
+def _padding(element_spec: dict[str, tf.TensorSpec], count: int) -> tf.data.Dataset:
+    """`count` all-zero examples with mask False, of the given structure."""
+    zeros = {key: tf.zeros(spec.shape, spec.dtype) for key, spec in element_spec.items()}
+    zeros["mask"] = tf.constant(False)
+    return tf.data.Dataset.from_tensors(zeros).repeat(count)
+
+
+def tfdata_batches(
+    builder: tfds.core.DatasetBuilder,
+    subsplit: Any,
+    options: _Options,
+    *,
+    num_examples: int,
+    num_steps: int | None,
+    num_epochs: int | None,
+    shuffle_buffer_size: int,
+    deterministic: bool,
+) -> tf.data.Dataset:
+    """Raw batches (annotations not yet turned into labels and PI) of a tf.data pipeline.
+
+    Training: files shuffled and interleaved, examples repeated and shuffled with
+    the seed, each one's crop and flip seeded by `(seed, position in the stream)`
+    and its epoch counted from that position.
+    Evaluation: in order, padded to `num_steps` full batches.
+    """
+    read_config = tfds.ReadConfig(
+        shuffle_seed=options.seed, interleave_cycle_length=16 if options.train else 1
+    )
+    ds = builder.as_dataset(
+        split=subsplit,
+        shuffle_files=options.train,
+        decoders={"image": tfds.decode.SkipDecoding()},
+        read_config=read_config,
+    )
+    if options.train:
+        ds = ds.repeat(num_epochs)
+    # Positions in the repeated stream, taken before shuffling, give each example's epoch.
+    ds = ds.enumerate()
+    if options.train:
+        ds = ds.shuffle(min(shuffle_buffer_size, max(num_examples, 1)), seed=options.seed)
+    seed = tf.constant(options.seed, tf.int64)
+    ds = ds.map(
+        lambda index, example: _tf_example(
+            example, tf.stack([seed, index]), index // max(num_examples, 1), options
+        ),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    if not options.train:
+        ds = ds.concatenate(
+            _padding(ds.element_spec, num_steps * options.local_batch_size - num_examples)
+        )
+    ds = ds.batch(options.local_batch_size, drop_remainder=True)
+    ds = ds.map(lambda batch: _tf_finish_batch(batch, options), num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.prefetch(tf.data.AUTOTUNE)
+    tf_options = tf.data.Options()
+    tf_options.deterministic = deterministic
+    tf_options.autotune.enabled = True
+    return ds.with_options(tf_options)
+
+
+# ---------------------------------------------------------------------------------------
+# grain back end: a data source and transforms, each a tiny picklable class.
+
+
+_IMAGE_FNS: dict[tuple[bool, int], Any] = {}
+_IMAGE_FNS_LOCK = threading.Lock()
+
+
+def _image_fn(train: bool, image_size: int):
+    """`decode_and_resize` traced once per process and shared by grain's reader threads.
+
+    Tracing under a lock: threads that trace one tf.function at the same time each
+    trace it again.
+    """
+    key = (train, image_size)
+    with _IMAGE_FNS_LOCK:
+        if key not in _IMAGE_FNS:
+            fn = tf.function(
+                functools.partial(
+                    preprocessing.decode_and_resize, train=train, image_size=image_size
+                ),
+                input_signature=[tf.TensorSpec([], tf.string), tf.TensorSpec([2], tf.int64)],
+            )
+            _IMAGE_FNS[key] = fn.get_concrete_function()
+        return _IMAGE_FNS[key]
+
+
+class PaddedSource:
+    """A data source followed by `num_padding` padding examples (mask False, no image)."""
+
+    def __init__(self, source: Sequence[dict], num_padding: int):
+        self._source = source
+        self._num_padding = num_padding
+
+    def __len__(self) -> int:
+        return len(self._source) + self._num_padding
+
+    def __getitem__(self, index: int) -> dict:
+        if index < len(self._source):
+            return {**self._source[index], "mask": True}
+        return {"mask": False}
+
+
+@dataclasses.dataclass(frozen=True)
+class CountEpoch:
+    """Adds `epoch`, how many times the example was seen before, from its position."""
+
+    num_examples: int
+
+    def map_with_index(self, index: int, record: dict) -> dict:
+        return {**record, "epoch": index // max(self.num_examples, 1)}
+
+
+@dataclasses.dataclass(frozen=True)
+class DecodeExample:
+    """tfds record (image bytes) -> example with a decoded image (float32 0..255)."""
+
+    train: bool
+    image_size: int
+
+    def random_map(self, record: dict, rng: np.random.Generator) -> dict:
+        size = self.image_size
+        out = {"mask": bool(record.get("mask", True)), "epoch": record["epoch"]}
+        if not out["mask"]:
+            out.update(
+                image=np.zeros((size, size, 3), np.float32),
+                file_name=b"",
+                clean_label=0,
+                annotator_labels=np.zeros(16, np.int64),
+                annotator_confidences=np.zeros(16, np.float32),
+                annotator_features=np.zeros((16, 2), np.float32),
+            )
+            return out
+        seed = tf.constant(rng.integers(0, 2**62, size=2, dtype=np.int64))
+        out["image"] = _image_fn(self.train, size)(tf.constant(record["image"]), seed).numpy()
+        out["file_name"] = record["file_name"]
+        out["clean_label"] = record["clean_label"]
+        for key in _ANNOTATION_KEYS:
+            out[key] = record[key]
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class FinishBatch:
+    """Raw batch -> final batch: normalised images of the output dtype, labels and PI."""
+
+    options: _Options
+
+    def map(self, batch: dict) -> dict:
+        images = preprocessing.normalise(batch["image"], self.options.normalisation)
+        batch = {**batch, "image": images.astype(self.options.dtype)}
+        return _labels_and_pi(batch, self.options)
+
+
+def grain_batches(
+    builder: tfds.core.DatasetBuilder,
+    subsplit: Any,
+    options: _Options,
+    *,
+    num_steps: int | None,
+    num_epochs: int | None,
+    worker_count: int,
+    read_threads: int,
+):
+    """A grain `IterDataset` of final batches (labels and PI included).
+
+    Training: a global shuffle of this process's examples, reshuffled every epoch;
+    each example's crop and flip seeded by `(seed, position)`. Evaluation: in
+    order, padded to `num_steps` full batches. Examples are decoded in parallel
+    (threads, or `worker_count` processes); with workers, each process batches its
+    own slice of the stream, so batches depend on (and are deterministic for) the
+    worker count.
+    """
+    import grain
+
+    source = builder.as_data_source(split=subsplit, decoders={"image": tfds.decode.SkipDecoding()})
+    if options.train:
+        ds = grain.MapDataset.source(source).seed(options.seed).shuffle().repeat(num_epochs)
+    else:
+        padding = num_steps * options.local_batch_size - len(source)
+        ds = grain.MapDataset.source(PaddedSource(source, padding)).seed(options.seed)
+    ds = ds.map_with_index(CountEpoch(len(source)).map_with_index)
+    ds = ds.random_map(DecodeExample(options.train, options.image_size).random_map)
+    read_options = grain.ReadOptions(
+        num_threads=read_threads, prefetch_buffer_size=max(2 * options.local_batch_size, 64)
+    )
+    ds = ds.to_iter_dataset(read_options)
+    ds = ds.batch(options.local_batch_size, drop_remainder=True)
+    ds = ds.map(FinishBatch(options).map)
+    if worker_count > 0:
+        ds = ds.mp_prefetch(grain.MultiprocessingOptions(num_workers=worker_count))
+    return ds
+
+
+# ---------------------------------------------------------------------------------------
+# Both back ends: labels and PI, then devices.
+
+
+def _labels_and_pi(batch: dict, options: _Options) -> dict:
+    batch = pi_features.label_and_pi(batch, options.policy, options.labels_format)
+    if not options.with_file_names:
+        batch.pop("file_name")
+    return batch
+
+
+def _to_devices(batch: dict, num_devices: int, sharding: jax.sharding.Sharding | None) -> dict:
+    """Numpy `[num_devices, per_device, ...]`, or global `jax.Array`s on `sharding`."""
+    if sharding is None:
+        return _map_arrays(lambda x: x.reshape(num_devices, -1, *x.shape[1:]), batch)
+    import jax
+
+    def put(array):
+        if array.dtype.kind in "SUO":  # strings stay on the host, unsharded
+            return array
+        return jax.make_array_from_process_local_data(sharding, array)
+
+    return _map_arrays(put, batch)
+
+
+def _map_arrays(fn, tree: dict) -> dict:
+    return {
+        key: _map_arrays(fn, value) if isinstance(value, dict) else fn(np.asarray(value))
+        for key, value in tree.items()
+    }
+
+
+class Batches(Iterator[dict]):
+    """The iterator `make_iterator` returns.
+
+    Attributes:
+      num_steps: number of batches of an evaluation pass (None for training).
+      backend: "tfdata" or "grain".
+    """
+
+    def __init__(
+        self,
+        raw: Iterator[dict],
+        *,
+        backend: Backend,
+        options: _Options,
+        num_steps: int | None,
+        num_devices: int,
+        sharding: jax.sharding.Sharding | None,
+    ):
+        self._raw = raw
+        self._options = options
+        self._num_devices = num_devices
+        self._sharding = sharding
+        self.backend = backend
+        self.num_steps = num_steps
+
+    def __next__(self) -> dict:
+        batch = next(self._raw)
+        if self.backend == "tfdata":
+            batch = _labels_and_pi(batch, self._options)
+        return _to_devices(batch, self._num_devices, self._sharding)
+
+    def __len__(self) -> int:
+        if self.num_steps is None:
+            raise TypeError("a training iterator has no length (it repeats)")
+        return self.num_steps
+
+    def get_state(self) -> Any:
+        """The position in the data, to save with a checkpoint (grain back end only)."""
+        self._require_grain("get_state")
+        return self._raw.get_state()
+
+    def set_state(self, state: Any) -> None:
+        """Continues from a state `get_state` returned (grain back end only)."""
+        self._require_grain("set_state")
+        self._raw.set_state(state)
+
+    def close(self) -> None:
+        """Stops grain worker processes, if any."""
+        close = getattr(self._raw, "close", None)
+        if close is not None:
+            close()
+
+    def _require_grain(self, what: str) -> None:
+        if self.backend != "grain":
+            raise NotImplementedError(
+                f"{what} needs backend='grain' (checkpointable iterator state); the tf.data "
+                "back end cannot save its position: use backend='grain' to resume mid-epoch."
+            )
+
+
+def make_iterator(
+    dataset: str | tfds.core.DatasetBuilder,
+    split: str,
+    *,
+    global_batch_size: int,
+    train: bool,
+    data_dir: str | None = None,
+    backend: Backend = "tfdata",
+    image_size: int = 224,
+    dtype: Any = np.float32,
+    normalise: str = "imagenet",
+    label_policy: str | label_policies.LabelPolicy = "all",
+    num_annotators_per_example: int | None = None,
+    annotator_strategy: label_policies.Strategy = "uniform",
+    redraw_each_epoch: bool = False,
+    annotator_labels_format: pi_features.LabelsFormat = "one_hot",
+    seed: int = 0,
+    sharding: jax.sharding.Sharding | None = None,
+    num_epochs: int | None = None,
+    shuffle_buffer_size: int = 10_000,
+    deterministic: bool = True,
+    worker_count: int = 0,
+    read_threads: int = 16,
+    with_file_names: bool = False,
+    process_index: int | None = None,
+    process_count: int | None = None,
+) -> Batches:
+    """An iterator of ImageNet-PI batches for JAX (see the module docstring for their layout).
+
+    Args:
+      dataset: "imagenet_pi/<config>" or a built `tfds` builder. The "tfdata" back end
+        reads TFRecord builds, "grain" reads array_record builds (build with
+        `file_format="array_record"`).
+      split: "train", "validation", or any TFDS split spec ("train[:10%]").
+      global_batch_size: examples per step over all processes; divisible by the
+        number of devices.
+      train: random crop, flip, shuffling and repetition; else centre crop and one
+        padded pass in order.
+      data_dir: where the dataset is built (TFDS's default if None).
+      backend: "tfdata" or "grain".
+      image_size: side of the square output images.
+      dtype: image dtype, e.g. np.float32 or jnp.bfloat16 / "bfloat16".
+      normalise: "imagenet" (mean/std), "zero_one", "minus_one_one" or "none" (0..255).
+      label_policy: "all", "subset", "random_annotator", "majority", "clean", or a
+        `label_policies.LabelPolicy`.
+      num_annotators_per_example: k for "subset".
+      annotator_strategy: "uniform", "best" or "worst", for "subset".
+      redraw_each_epoch: random policies draw annotators again each epoch (else
+        each example keeps its draw for the whole run).
+      annotator_labels_format: `pi_features["annotator_labels"]` as "one_hot"
+        `(..., A, 1000)` or "index" `(..., A, 1)`.
+      seed: seeds shuffling, augmentation and label policies; same seed, same batches.
+      sharding: a `jax.sharding.Sharding` of the batch axis (e.g.
+        `NamedSharding(mesh, P("data"))`): batches are then global `jax.Array`s.
+        None: numpy arrays with a leading local-device axis.
+      num_epochs: training epochs (None: forever).
+      shuffle_buffer_size: tf.data's shuffle buffer (grain shuffles globally).
+      deterministic: tf.data keeps the order fixed (a little slower).
+      worker_count: grain worker processes (0: threads of this process).
+      read_threads: grain threads reading and decoding in each process.
+      with_file_names: keep `file_name` `(..., ) bytes` in batches (host numpy).
+      process_index, process_count: override `jax.process_index()` / `jax.process_count()`.
+
+    Returns:
+      A `Batches` iterator; `num_steps` is the length of an evaluation pass.
+    """
+    import jax
+
+    process_index = jax.process_index() if process_index is None else process_index
+    process_count = jax.process_count() if process_count is None else process_count
+    devices = jax.local_devices()
+    if global_batch_size % (process_count * len(devices)):
+        raise ValueError(
+            f"global_batch_size {global_batch_size} must be divisible by the number of devices "
+            f"({process_count} processes x {len(devices)} local devices)"
+        )
+    local_batch_size = global_batch_size // process_count
+    if isinstance(dataset, str):
+        file_format = "array_record" if backend == "grain" else None
+        builder = tfds.builder(dataset, data_dir=data_dir, file_format=file_format)
+    else:
+        builder = dataset
+    _check_file_format(builder, backend)
+    subsplit, num_examples, max_num_examples = process_split(
+        builder, split, process_index, process_count
+    )
+    num_steps = None if train else math.ceil(max_num_examples / local_batch_size)
+    if isinstance(label_policy, str):
+        label_policy = label_policies.make_policy(
+            label_policy,
+            k=num_annotators_per_example,
+            strategy=annotator_strategy,
+            annotator_features=annotator_features(builder)
+            if annotator_strategy != "uniform"
+            else None,
+            seed=seed,
+            redraw_each_epoch=redraw_each_epoch,
+        )
+    options = _Options(
+        train=train,
+        local_batch_size=local_batch_size,
+        image_size=image_size,
+        normalisation=normalise,
+        dtype=np.dtype(dtype) if not isinstance(dtype, str) else _numpy_dtype(dtype),
+        seed=seed,
+        policy=label_policy,
+        labels_format=annotator_labels_format,
+        with_file_names=with_file_names,
+    )
+    preprocessing.normalise(np.zeros(3, np.float32), normalise)  # fail now on a bad name
+    if backend == "tfdata":
+        ds = tfdata_batches(
+            builder,
+            subsplit,
+            options,
+            num_examples=num_examples,
+            num_steps=num_steps,
+            num_epochs=num_epochs,
+            shuffle_buffer_size=shuffle_buffer_size,
+            deterministic=deterministic,
+        )
+        raw = ds.as_numpy_iterator()
+    elif backend == "grain":
+        ds = grain_batches(
+            builder,
+            subsplit,
+            options,
+            num_steps=num_steps,
+            num_epochs=num_epochs,
+            worker_count=worker_count,
+            read_threads=read_threads,
+        )
+        raw = iter(ds)
+    else:
+        raise ValueError(f"backend must be 'tfdata' or 'grain', got {backend!r}")
+    return Batches(
+        raw,
+        backend=backend,
+        options=options,
+        num_steps=num_steps,
+        num_devices=len(devices),
+        sharding=sharding,
+    )
+
+
+def _numpy_dtype(name: str) -> np.dtype:
+    if name == "bfloat16":
+        import ml_dtypes
+
+        return np.dtype(ml_dtypes.bfloat16)
+    return np.dtype(name)
+
+
+def _check_file_format(builder: tfds.core.DatasetBuilder, backend: Backend) -> None:
+    formats = {builder.info.file_format} | set(
+        getattr(builder.info, "alternative_file_formats", [])
+    )
+    names = {getattr(f, "value", str(f)) for f in formats if f is not None}
+    needed = "array_record" if backend == "grain" else "tfrecord"
+    if needed not in names:
+        raise ValueError(
+            f"{builder.info.full_name} in {builder.data_dir} is stored as {sorted(names)}; "
+            f"backend={backend!r} reads {needed}. Build it in that format: "
+            f"`tfds build imagenet_pi/<config> --imports imagenet_pi --file_format={needed}` "
+            f"(or download_and_prepare with file_format={needed!r}) into another data_dir."
+        )
