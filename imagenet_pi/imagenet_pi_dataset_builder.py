@@ -158,7 +158,7 @@ class Builder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
             )
             for split in upstream.SPLITS
         }
-        images = ilsvrc.TarSource.in_dir(manual_dir)
+        images = ilsvrc.detect_source(manual_dir)
         self.info.metadata.update(
             annotator_features=annotator_features.tolist(),
             beta=self.builder_config.beta,
