@@ -68,7 +68,7 @@ def _build_command(config: str, data_dir: str) -> str:
     )
 
 
-def open_builder(config: str, data_dir: str | os.PathLike | None) -> tfds.core.DatasetBuilder:
+def _open_builder(config: str, data_dir: str | os.PathLike | None) -> tfds.core.DatasetBuilder:
     """The builder of `imagenet_pi/<config>` in `data_dir`, checked to be built as array_record.
 
     Raises:
@@ -148,7 +148,7 @@ class ImageNetPI(torch.utils.data.Dataset):
     def _open(self) -> Sequence[dict[str, Any]]:
         # A reader opened in another process (inherited through fork) is not ours to use.
         if self._source is None or self._source_pid != os.getpid():
-            self._builder = open_builder(self.config, self.data_dir)
+            self._builder = _open_builder(self.config, self.data_dir)
             self._source = self._builder.as_data_source(
                 split=self.split, decoders={"image": tfds.decode.SkipDecoding()}
             )

@@ -206,6 +206,19 @@ def test_val_is_upstreams_name_for_the_validation_split(built):
     assert dataset[0]["file_name"].startswith("ILSVRC2012_val_")
 
 
+def test_tfds_split_strings_select_a_slice(built):
+    dataset = ImageNetPI(built["array_record"], split="train[:50%]", config=_CONFIG)
+    assert len(dataset) == _NUM_EXAMPLES["train"] // 2
+
+
+def test_clean_target_indexes_the_synsets(built):
+    dataset = ImageNetPI(built["array_record"], split="train", config=_CONFIG, as_dict=True)
+    assert len(dataset.synsets) == 1000 and dataset.synsets == sorted(dataset.synsets)
+    for index in range(len(dataset)):
+        example = dataset[index]
+        assert dataset.synsets[example["clean_label"]] == example["file_name"].split("_")[0]
+
+
 def test_distributed_sampler_ranks_read_every_example_exactly_once(built):
     dataset = ImageNetPI(built["array_record"], split="train", config=_CONFIG, as_dict=True)
     file_names_per_rank = []
