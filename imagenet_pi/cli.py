@@ -125,6 +125,213 @@ def _add_verify_command(commands) -> None:
     verify.set_defaults(run=_verify)
 
 
+def _relabel(args: argparse.Namespace) -> None:
+    import json
+
+    from imagenet_pi import annotations, relabel
+
+    features = None
+    if args.annotator_features:
+        features = annotations.read_annotator_features(args.annotator_features)
+    relabel.relabel_config(
+        args.predictions,
+        args.out,
+        args.beta,
+        args.seed,
+        splits=args.splits,
+        models=args.models,
+        from_logits=args.from_logits,
+        annotator_features=features,
+        accuracy_split=args.accuracy_split,
+        chunk_size=args.chunk_size,
+        num_workers=args.num_workers,
+        progress=not args.no_progress,
+    )
+    out = os.path.abspath(args.out)
+    name = f"beta_{args.beta:g}"
+    config = json.dumps({"name": name, "beta": args.beta, "annotations_dir": out})
+    print(f"Wrote {', '.join(args.splits)} labels and confidences to {out}.")
+    if set(args.splits) != set(upstream.SPLITS):
+        print(f"The builder needs every split {upstream.SPLITS}: relabel the others too.")
+    print(
+        "Build it:\n"
+        f"  tfds build imagenet_pi --imports imagenet_pi --config '{config}' "
+        "--manual_dir <ILSVRC2012 dir> [--data_dir D]\n"
+        f"or in Python: tfds.builder('imagenet_pi', config=imagenet_pi.custom_config({out!r}))."
+        f"\nLoad it: tfds.load('imagenet_pi/{name}', data_dir=D)."
+    )
+
+
+def _add_relabel_command(commands) -> None:
+    from imagenet_pi import relabel
+
+    command = commands.add_parser(
+        "relabel",
+        help="draw annotator labels at any beta from predictions; writes a config folder",
+        description=(
+            "Relabels predictions (written by `imagenet-pi predict`: <DIR>/<split>/"
+            "file_names.txt and <Model>.npy) with T ~ Gamma(1, rate=beta) and writes "
+            "labels/, confidences/, annotator_features.csv and relabel.json to --out."
+        ),
+    )
+    command.add_argument("--predictions", required=True, help="folder of <split>/ predictions")
+    command.add_argument(
+        "--beta", required=True, type=float, help="Gamma rate; E[T] = 1/beta (0.1 high_noise)"
+    )
+    command.add_argument("--seed", required=True, type=int, help="random seed (int >= 0)")
+    command.add_argument("--out", required=True, help="the config folder to write")
+    command.add_argument(
+        "--splits", nargs="+", default=list(upstream.SPLITS), choices=upstream.SPLITS
+    )
+    command.add_argument(
+        "--from-logits", action="store_true", help="the .npy files hold logits, not probabilities"
+    )
+    command.add_argument(
+        "--annotator-features",
+        help="annotator_features.csv (or a config folder holding one) to copy instead of "
+        "computing them from accuracy and parameter counts",
+    )
+    command.add_argument(
+        "--accuracy-split",
+        default="validation",
+        choices=upstream.SPLITS,
+        help="split whose clean_labels.npy measures each model's accuracy",
+    )
+    command.add_argument(
+        "--models",
+        nargs=upstream.NUM_ANNOTATORS,
+        default=list(upstream.ANNOTATOR_MODELS),
+        metavar="MODEL",
+        help="the 16 <Model>.npy names, in column order (default: upstream's 16 models)",
+    )
+    command.add_argument("--chunk-size", type=int, default=relabel.DEFAULT_CHUNK_ROWS)
+    command.add_argument("--num-workers", type=int, default=None, help="default: all cores")
+    command.add_argument("--no-progress", action="store_true", help="no progress bars")
+    command.set_defaults(run=_relabel)
+
+
+def _predict(args: argparse.Namespace) -> None:
+    import tensorflow_datasets as tfds
+
+    from imagenet_pi import annotator_models
+
+    tfds.disable_progress_bar()
+    builder = tfds.builder(args.dataset, data_dir=args.data_dir)
+    if not builder.is_prepared():
+        raise FileNotFoundError(
+            f"{args.dataset} is not built in {builder.data_dir}: build it first (`tfds build "
+            f"{args.dataset} --imports imagenet_pi --manual_dir ...`) or pass its --data-dir"
+        )
+    if args.split not in builder.info.splits:
+        raise ValueError(
+            f"{args.dataset}: expected a split in {sorted(builder.info.splits)}, "
+            f"found {args.split!r}"
+        )
+    images = builder.as_dataset(
+        split=args.split,
+        shuffle_files=False,  # every model must see the images in the same order
+        decoders={"image": tfds.decode.SkipDecoding()},  # decoded and cropped per model
+    )
+    out = os.path.join(args.out, args.split)
+    options = {"batch_size": args.batch_size, "crop_fraction": args.crop_fraction}
+    paths = annotator_models.predict_split(
+        images,
+        out,
+        args.models,
+        weights=None if args.weights == "none" else args.weights,
+        input_size=args.input_size,
+        progress=not args.no_progress,
+        **{name: value for name, value in options.items() if value is not None},
+    )
+    print(f"Wrote predictions of {len(paths)} models over {args.dataset} {args.split} to {out}.")
+
+
+def _add_predict_command(commands) -> None:
+    command = commands.add_parser(
+        "predict",
+        help="run the keras.applications annotator models over a built split (resumable)",
+        description=(
+            "Writes <out>/<split>/file_names.txt, <Model>.npy (N, 1000) probabilities, "
+            "clean_labels.npy and parameter_counts.json: the input of `imagenet-pi relabel`. "
+            "Models already complete in the folder are skipped."
+        ),
+    )
+    command.add_argument("--split", required=True, choices=upstream.SPLITS)
+    command.add_argument("--out", required=True, help="predictions folder; gets <out>/<split>/")
+    command.add_argument(
+        "--dataset",
+        default="imagenet2012",
+        help="a built TFDS dataset with image and file_name: imagenet2012 or imagenet_pi/<config>",
+    )
+    command.add_argument("--data-dir", "--data_dir", help="TFDS data_dir it was built in")
+    command.add_argument(
+        "--models",
+        nargs="+",
+        default=list(upstream.ANNOTATOR_MODELS),
+        choices=upstream.ANNOTATOR_MODELS,
+        metavar="MODEL",
+        help="keras.applications models (default: upstream's 16)",
+    )
+    command.add_argument(
+        "--weights",
+        default="imagenet",
+        help="'imagenet' (Keras downloads them), 'none' (random), or a weights file",
+    )
+    # Defaults are annotator_models' own; importing it here would load Keras for every command.
+    command.add_argument("--batch-size", type=int, help="images per model call (default 32)")
+    command.add_argument("--input-size", type=int, help="one input side for every model")
+    command.add_argument(
+        "--crop-fraction", type=float, help="central crop of the shorter side (default 0.875)"
+    )
+    command.add_argument("--no-progress", action="store_true", help="no progress bars")
+    command.set_defaults(run=_predict)
+
+
+def _stats(args: argparse.Namespace) -> None:
+    import json
+
+    from imagenet_pi import stats
+
+    if args.annotations:
+        source = stats.from_annotations_dir(args.annotations, args.splits)
+    else:
+        source = stats.from_built_dataset(
+            args.dataset, args.data_dir, args.splits, progress=not args.no_progress
+        )
+    result = stats.report(source, top_confusions=args.top)
+    if args.out:
+        written = stats.write_report(result, args.out)
+    if args.json:
+        print(json.dumps(result, indent=1))
+        return
+    print(stats.format_text(result))
+    if args.out:
+        print(f"\nWrote {', '.join(os.path.basename(path) for path in written)} to {args.out}.")
+
+
+def _add_stats_command(commands) -> None:
+    from imagenet_pi import stats
+
+    command = commands.add_parser(
+        "stats",
+        help="agreement, confidences, confusions and noise transitions of a config, with plots",
+    )
+    source = command.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", help="a built config, e.g. imagenet_pi/high_noise")
+    source.add_argument(
+        "--annotations", help="a config folder of PI CSVs (upstream layout), no build needed"
+    )
+    command.add_argument("--data-dir", "--data_dir", help="TFDS data_dir of --dataset")
+    command.add_argument(
+        "--splits", nargs="+", default=list(upstream.SPLITS), choices=upstream.SPLITS
+    )
+    command.add_argument("--out", help="write report.md, report.json and PNG plots here")
+    command.add_argument("--json", action="store_true", help="print the report as JSON")
+    command.add_argument("--top", type=int, default=stats.TOP_CONFUSIONS, help="confusions to list")
+    command.add_argument("--no-progress", action="store_true", help="no progress bars")
+    command.set_defaults(run=_stats)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `imagenet-pi` and all its subcommands."""
     parser = argparse.ArgumentParser(
@@ -154,6 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sample_flags(fake, synsets=10, images=5, val=20)
     fake.set_defaults(run=_fake_data)
     _add_verify_command(commands)
+    _add_relabel_command(commands)
+    _add_predict_command(commands)
+    _add_stats_command(commands)
     return parser
 
 

@@ -42,6 +42,8 @@ PROBABILITY_SUM_ATOL = 2e-3
 FILE_NAMES_FILE = "file_names.txt"
 CLEAN_LABELS_FILE = "clean_labels.npy"
 PARAMETER_COUNTS_FILE = "parameter_counts.json"
+# How a config folder was made: beta, seed, models (column order), ... (`relabel_config`).
+METADATA_FILE = "relabel.json"
 
 Seed = int | Sequence[int]
 
@@ -588,6 +590,23 @@ def read_parameter_counts(split_dir: str | os.PathLike, models: Sequence[str]) -
     return np.array([counts[model] for model in models], np.float64)
 
 
+def read_metadata(config_dir: str | os.PathLike) -> dict | None:
+    """The `relabel.json` that `relabel_config` wrote in a config folder; None if absent."""
+    path = pathlib.Path(config_dir) / METADATA_FILE
+    if not path.is_file():
+        return None
+    try:
+        metadata = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"{path}: line {error.lineno}: expected the JSON that `imagenet-pi relabel` writes, "
+            f"found invalid JSON ({error.msg}); fix or delete the file"
+        ) from error
+    if not isinstance(metadata, dict):
+        raise ValueError(f"{path}: expected a JSON object, found {type(metadata).__name__}")
+    return metadata
+
+
 def relabel_config(
     predictions_dir: str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -607,7 +626,8 @@ def relabel_config(
 
     `predictions_dir/<split>/` holds `file_names.txt` and `<Model>.npy` for each of the 16
     `models` (column `a` of the output is `models[a]`), `(N, 1000)` probabilities (or logits
-    with `from_logits`). Each split uses the seed `split_seed(seed, split)`.
+    with `from_logits`). Each split uses the seed `split_seed(seed, split)`. Besides the CSVs,
+    `out_dir/relabel.json` records beta, seed, models (column order) and splits.
 
     Without `annotator_features`, they are computed from each model's top-1 accuracy on
     `accuracy_split` (needs `<accuracy_split>/clean_labels.npy`) and its parameter count
@@ -644,6 +664,15 @@ def relabel_config(
         )
         relabelled[split] = (split_file_names[split], labels, confidences)
     write_relabelled_config(out_dir, relabelled, annotator_features)
+    metadata = {
+        "beta": float(beta),
+        "seed": seed if isinstance(seed, int) else list(_seed_entropy(seed)),
+        "models": list(models),
+        "from_logits": from_logits,
+        "splits": list(splits),
+        "predictions_dir": os.fspath(predictions_dir.resolve()),
+    }
+    (pathlib.Path(out_dir) / METADATA_FILE).write_text(json.dumps(metadata, indent=1), "utf-8")
 
 
 def _model_paths(split_dir: pathlib.Path, models: Sequence[str]) -> list[pathlib.Path]:

@@ -76,3 +76,38 @@ def validation_synset(file_name: str) -> str:
 def validation_class_indices(file_names: list[str]) -> np.ndarray:
     """Ground-truth class indices of validation images, `(len(file_names),) int64`."""
     return np.array([class_index(validation_synset(name)) for name in file_names], np.int64)
+
+
+@functools.cache
+def class_names() -> tuple[str, ...] | None:
+    """Human-readable names of the 1000 classes (`class_names()[i]` names `synsets()[i]`).
+
+    TFDS keeps no names file for imagenet2012; its `siscore` dataset carries the usual
+    list, in class-index order. None if this TFDS version does not have it.
+    """
+    try:
+        from tensorflow_datasets.datasets.siscore import labels
+    except ImportError:
+        return None
+    names = tuple(getattr(labels, "IMAGENET_LABELS_LIST", ()))
+    return names if len(names) == len(synsets()) else None
+
+
+def train_class_indices(file_names: np.ndarray | list[str]) -> np.ndarray:
+    """Class indices of train images named `<synset>_<n>.JPEG`, `(len(file_names),) int64`.
+
+    Vectorised over the distinct synsets, so 1.28M names take well under a second.
+    """
+    names = np.asarray(file_names, dtype=str)
+    # Synset ids are 'n' + 8 digits: the 10th character of a train name is the underscore.
+    prefixes = names.astype("U10")
+    well_formed = np.char.endswith(prefixes, "_") & np.char.startswith(prefixes, "n")
+    if not well_formed.all():
+        bad = str(names[np.flatnonzero(~well_formed)[0]])
+        raise ValueError(
+            f"{bad!r} is not an ILSVRC2012 train image name (expected '<synset>_<n>.JPEG', "
+            "such as 'n01440764_10026.JPEG')."
+        )
+    distinct, inverse = np.unique(prefixes, return_inverse=True)
+    indices = np.array([class_index(prefix[:-1]) for prefix in distinct.tolist()], np.int64)
+    return indices[inverse.reshape(-1)]

@@ -1,0 +1,580 @@
+"""How noisy is a build? Agreement, confidences, confusions and noise transitions, with plots.
+
+Works on a built config (`tfds` files, read without the images) or on PI CSVs alone (clean
+labels then come from the file names: a train image's synset, or the official validation
+ground truth). Everything is computed from arrays in a few vectorised passes: the label
+transition counts of a split are one `np.bincount` of `clean * 1000 + annotator label`.
+
+`report(...)` gives a JSON-able dict; `format_text`, `write_plots` and `write_markdown` render
+it, never the arrays.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pathlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import tqdm
+
+from imagenet_pi import annotations, relabel, synsets, upstream
+
+CONFIDENCE_BINS = 20
+TOP_CONFUSIONS = 10
+HEATMAP_CLASSES = 20
+# Wrong labels per class counted in the share of its noise they take.
+TOP_WRONG_LABELS = 5
+
+_READ_BATCH = 65_536
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitLabels:
+    """The labels of one split.
+
+    Attributes:
+      clean_labels: `(N,) int64` ILSVRC2012 class indices.
+      annotator_labels: `(N, A) int` class indices given by the A annotators.
+      annotator_confidences: `(N, A) float32` each annotator's probability of its label.
+    """
+
+    clean_labels: np.ndarray
+    annotator_labels: np.ndarray
+    annotator_confidences: np.ndarray
+
+    def __post_init__(self) -> None:
+        num = len(self.clean_labels)
+        if self.clean_labels.ndim != 1 or self.annotator_labels.ndim != 2:
+            raise ValueError(
+                f"expected clean labels (N,) and annotator labels (N, A), found "
+                f"{self.clean_labels.shape} and {self.annotator_labels.shape}"
+            )
+        if self.annotator_labels.shape[0] != num or (
+            self.annotator_confidences.shape != self.annotator_labels.shape
+        ):
+            raise ValueError(
+                f"expected {num} rows of annotator labels and confidences of one shape, found "
+                f"{self.annotator_labels.shape} and {self.annotator_confidences.shape}"
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelSource:
+    """Labels of some splits, and what they are."""
+
+    description: str  # where they were read from
+    config: str | None  # config name, e.g. "high_noise"
+    beta: float | None
+    splits: dict[str, SplitLabels]
+    # Model of each column when known (relabel.json); upstream does not say for its releases.
+    annotator_models: tuple[str, ...] | None = None
+
+
+def _config_name_of_dir(annotations_dir: pathlib.Path) -> str:
+    name = annotations_dir.resolve().name
+    legacy = {level.legacy_name: level.name for level in upstream.NOISE_LEVELS.values()}
+    return legacy.get(name, name)
+
+
+def clean_labels_from_file_names(split: str, file_names: Sequence[str] | np.ndarray) -> np.ndarray:
+    """ILSVRC2012 labels from image file names, `(N,) int64`.
+
+    Train names carry their synset (`n01440764_123.JPEG`); validation names are looked up in
+    the official ground truth that TFDS ships.
+    """
+    if split == "train":
+        return synsets.train_class_indices(file_names)
+    if split == "validation":
+        return synsets.validation_class_indices(list(file_names))
+    raise ValueError(f"split: expected one of {upstream.SPLITS}, found {split!r}")
+
+
+def from_annotations_dir(
+    annotations_dir: str | os.PathLike, splits: Sequence[str] = upstream.SPLITS
+) -> LabelSource:
+    """Labels of a config folder in the upstream layout (`labels/`, `confidences/`)."""
+    annotations_dir = pathlib.Path(annotations_dir)
+    if not annotations_dir.is_dir():
+        raise FileNotFoundError(
+            f"{annotations_dir}: expected a folder holding labels/<split>.csv and "
+            "confidences/<split>.csv (a config of the upstream repository, or the output of "
+            "`imagenet-pi relabel`), not found"
+        )
+    result = {}
+    for split in splits:
+        split_annotations = annotations.read_split(annotations_dir, split)
+        csv = annotations_dir / upstream.csv_relpath("labels", split)
+        try:
+            clean = clean_labels_from_file_names(split, split_annotations.file_names)
+        except ValueError as error:
+            raise ValueError(
+                f"{csv}: cannot find the clean labels from the file names: {error} "
+                "Use a built dataset instead (--dataset, --data-dir)."
+            ) from error
+        result[split] = SplitLabels(clean, split_annotations.labels, split_annotations.confidences)
+    metadata = relabel.read_metadata(annotations_dir) or {}
+    config = _config_name_of_dir(annotations_dir)
+    beta = metadata.get("beta")
+    if beta is None and config in upstream.NOISE_LEVELS:
+        beta = upstream.NOISE_LEVELS[config].beta
+    models = metadata.get("models")
+    return LabelSource(str(annotations_dir), config, beta, result, models and tuple(models))
+
+
+def from_built_dataset(
+    name: str,
+    data_dir: str | os.PathLike | None = None,
+    splits: Sequence[str] = upstream.SPLITS,
+    *,
+    progress: bool = False,
+) -> LabelSource:
+    """Labels of a built config, e.g. `imagenet_pi/high_noise`, read without the images."""
+    import tensorflow_datasets as tfds
+
+    import imagenet_pi  # noqa: F401  (registers the builder)
+
+    builder = tfds.builder(name, data_dir=None if data_dir is None else os.fspath(data_dir))
+    if not builder.is_prepared():
+        raise FileNotFoundError(
+            f"{name} is not built in {builder.data_dir}: build it first (`tfds build {name} "
+            "--imports imagenet_pi --manual_dir ...`) or pass the --data-dir it was built in"
+        )
+    columns = ("clean_label", "annotator_labels", "annotator_confidences")
+    missing = [column for column in columns if column not in builder.info.features]
+    if missing:
+        raise ValueError(
+            f"{name} at {builder.data_dir} has no {missing} features: it was not built by this "
+            "package (`tfds build imagenet_pi/<config> --imports imagenet_pi`)"
+        )
+    decoders = tfds.decode.PartialDecoding({column: True for column in columns})
+    result = {}
+    for split in splits:
+        if split not in builder.info.splits:
+            raise ValueError(
+                f"{name} at {builder.data_dir}: expected a split {split!r}, found "
+                f"{sorted(builder.info.splits)}"
+            )
+        dataset = builder.as_dataset(split=split, decoders=decoders, shuffle_files=False)
+        parts: dict[str, list[np.ndarray]] = {column: [] for column in columns}
+        total = builder.info.splits[split].num_examples
+        with tqdm.tqdm(total=total, unit="example", desc=split, disable=not progress) as bar:
+            for batch in tfds.as_numpy(dataset.batch(_READ_BATCH)):
+                for column in columns:
+                    parts[column].append(batch[column])
+                bar.update(len(batch["clean_label"]))
+        result[split] = SplitLabels(
+            *(
+                np.concatenate(parts[column]) if parts[column] else _empty(builder, column)
+                for column in columns
+            )
+        )
+    beta = builder.info.metadata.get("beta") if builder.info.metadata else None
+    return LabelSource(str(builder.data_dir), builder.info.config_name or None, beta, result)
+
+
+def _empty(builder, column: str) -> np.ndarray:
+    shape = builder.info.features[column].shape
+    return np.zeros((0, *shape), builder.info.features[column].np_dtype)
+
+
+def _class_entry(index: int) -> dict[str, Any]:
+    names = synsets.class_names()
+    return {
+        "index": int(index),
+        "synset": synsets.synsets()[index],
+        "name": names[index] if names else None,
+    }
+
+
+def _short_name(entry: Mapping[str, Any]) -> str:
+    """`n01440764 (tench)`: the synset and the first of its names."""
+    name = entry.get("name")
+    return f"{entry['synset']} ({name.split(',')[0]})" if name else entry["synset"]
+
+
+def _plurality_labels(labels: np.ndarray) -> np.ndarray:
+    """The most frequent label of each row of `(N, A)` labels.
+
+    Ties go to the label of the first column among the tied ones.
+    """
+    by_column = np.ascontiguousarray(labels.T)  # (A, N): each comparison runs over N
+    votes = np.empty(by_column.shape, np.int16)
+    for column in range(len(by_column)):
+        np.sum(by_column == by_column[column], axis=0, out=votes[column])
+    winner = np.argmax(votes, axis=0)
+    return by_column[winner, np.arange(by_column.shape[1])]
+
+
+def _entropy_bits(counts: np.ndarray) -> np.ndarray:
+    """Entropy in bits of each row of `(R, C)` counts (0 for an empty row)."""
+    totals = counts.sum(axis=1, keepdims=True)
+    probs = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(probs > 0, probs * np.log2(probs), 0.0)
+    return -terms.sum(axis=1)
+
+
+def transition_counts(clean_labels: np.ndarray, annotator_labels: np.ndarray) -> np.ndarray:
+    """Counts of (clean class, annotator label) pairs over all annotators.
+
+    Returns:
+      `(1000, 1000) int64`: row = clean class, column = annotator label.
+    """
+    num_classes = upstream.NUM_CLASSES
+    codes = clean_labels.astype(np.int64)[:, None] * num_classes + annotator_labels
+    counts = np.bincount(codes.reshape(-1), minlength=num_classes * num_classes)
+    return counts.reshape(num_classes, num_classes)
+
+
+def _confidence_summary(confidences: np.ndarray, correct: np.ndarray) -> dict[str, Any]:
+    bins = np.minimum((confidences * CONFIDENCE_BINS).astype(np.int16), CONFIDENCE_BINS - 1)
+    bins *= 2
+    bins += correct  # one bincount gives the (bin, correct) counts
+    histogram = np.bincount(bins.reshape(-1), minlength=2 * CONFIDENCE_BINS)
+    histogram = histogram.reshape(CONFIDENCE_BINS, 2)
+    correct_sums = np.where(correct, confidences, 0).sum(axis=0, dtype=np.float64)
+    all_sums = confidences.sum(axis=0, dtype=np.float64)
+    correct_counts = correct.sum(axis=0)
+    # Column 0: wrong labels, column 1: correct ones, as in the histogram.
+    sums = np.stack([all_sums - correct_sums, correct_sums], axis=1)
+    counts = np.stack([len(correct) - correct_counts, correct_counts], axis=1)
+
+    def mean(total, count):
+        return float(total / count) if count else None
+
+    return {
+        "mean_correct": mean(sums[:, 1].sum(), counts[:, 1].sum()),
+        "mean_wrong": mean(sums[:, 0].sum(), counts[:, 0].sum()),
+        "per_annotator_mean_correct": [mean(*cell) for cell in zip(sums[:, 1], counts[:, 1])],
+        "per_annotator_mean_wrong": [mean(*cell) for cell in zip(sums[:, 0], counts[:, 0])],
+        "histogram_edges": np.linspace(0, 1, CONFIDENCE_BINS + 1).round(6).tolist(),
+        "histogram_correct": histogram[:, 1].tolist(),
+        "histogram_wrong": histogram[:, 0].tolist(),
+    }
+
+
+def _transition_summary(counts: np.ndarray, top_confusions: int) -> dict[str, Any]:
+    row_totals = counts.sum(axis=1)
+    present = np.flatnonzero(row_totals)
+    diagonal = np.diag(counts)
+    off_diagonal = counts.copy()
+    np.fill_diagonal(off_diagonal, 0)
+
+    flat = off_diagonal.reshape(-1)
+    pairs = _most_frequent(flat, max(top_confusions, HEATMAP_CLASSES * HEATMAP_CLASSES))
+    top = pairs[:top_confusions]
+    confusions = [
+        {
+            "clean": _class_entry(code // upstream.NUM_CLASSES),
+            "label": _class_entry(code % upstream.NUM_CLASSES),
+            "count": int(flat[code]),
+            "share_of_clean_class": float(flat[code] / row_totals[code // upstream.NUM_CLASSES]),
+        }
+        for code in top.tolist()
+    ]
+
+    rows = counts[present]
+    wrong = off_diagonal[present]
+    wrong_totals = wrong.sum(axis=1)
+    k = min(TOP_WRONG_LABELS, upstream.NUM_CLASSES - 1)
+    top_wrong = -np.partition(-wrong, k - 1, axis=1)[:, :k].sum(axis=1)
+    has_wrong = wrong_totals > 0
+    class_agreement = diagonal[present] / row_totals[present]
+    weights = row_totals[present] / row_totals[present].sum() if len(present) else None
+    entropy = _entropy_bits(rows)
+    order = np.argsort(class_agreement, kind="stable")
+    return {
+        "num_clean_classes": len(present),
+        "num_distinct_pairs": int(np.count_nonzero(counts)),
+        "diagonal_mass": float(diagonal.sum() / counts.sum()) if counts.sum() else None,
+        "class_agreement_min": float(class_agreement.min()) if len(present) else None,
+        "class_agreement_median": float(np.median(class_agreement)) if len(present) else None,
+        "class_agreement_max": float(class_agreement.max()) if len(present) else None,
+        "hardest_classes": [
+            {**_class_entry(present[i]), "agreement": float(class_agreement[i])}
+            for i in order[:5].tolist()
+        ],
+        "row_entropy_bits_mean": float(entropy @ weights) if len(present) else None,
+        "row_entropy_bits_max": float(np.log2(upstream.NUM_CLASSES)),
+        "top_wrong_labels_k": k,
+        "top_wrong_labels_share_mean": (
+            float(np.mean(top_wrong[has_wrong] / wrong_totals[has_wrong]))
+            if has_wrong.any()
+            else None
+        ),
+        "top_confusions": confusions,
+        "heatmap": _heatmap(counts, pairs, row_totals),
+    }
+
+
+def _most_frequent(counts: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the (at least) k largest nonzero counts, largest first; ties: lowest index."""
+    nonzero = np.count_nonzero(counts)
+    if nonzero > k:
+        threshold = np.partition(counts, counts.size - k)[counts.size - k]
+        candidates = np.flatnonzero(counts >= max(threshold, 1))
+    else:
+        candidates = np.flatnonzero(counts)
+    return candidates[np.lexsort((candidates, -counts[candidates]))]
+
+
+def _heatmap(counts: np.ndarray, ordered_pairs: np.ndarray, row_totals: np.ndarray) -> dict:
+    """Row-normalised transitions among the classes of the most frequent confusions.
+
+    `ordered_pairs` are off-diagonal codes `clean * 1000 + label`, most frequent first.
+    """
+    # Both classes of each frequent pair, in order, until HEATMAP_CLASSES are chosen.
+    head = ordered_pairs[: HEATMAP_CLASSES * HEATMAP_CLASSES]
+    classes = np.stack([head // upstream.NUM_CLASSES, head % upstream.NUM_CLASSES], axis=1)
+    _, first_seen = np.unique(classes.reshape(-1), return_index=True)
+    chosen = classes.reshape(-1)[np.sort(first_seen)][:HEATMAP_CLASSES]
+    chosen = np.sort(chosen)  # class-index order keeps WordNet neighbours (e.g. dogs) together
+    block = counts[np.ix_(chosen, chosen)].astype(np.float64)
+    shares = np.divide(
+        block,
+        row_totals[chosen, None],
+        out=np.zeros_like(block),
+        where=row_totals[chosen, None] > 0,
+    )
+    return {
+        "classes": [_class_entry(i) for i in chosen.tolist()],
+        "shares": shares.round(6).tolist(),
+    }
+
+
+def split_report(labels: SplitLabels, *, top_confusions: int = TOP_CONFUSIONS) -> dict[str, Any]:
+    """The statistics of one split, as a JSON-able dict (see `format_text` for a reading)."""
+    clean = np.asarray(labels.clean_labels, np.int64)
+    annotator_labels = np.asarray(labels.annotator_labels)
+    confidences = np.asarray(labels.annotator_confidences, np.float32)
+    num_examples, num_annotators = annotator_labels.shape
+    if num_examples == 0:
+        raise ValueError("expected at least one example, found an empty split")
+    correct = annotator_labels == clean[:, None]
+    agreeing = correct.sum(axis=1)
+    plurality = _plurality_labels(annotator_labels)
+    return {
+        "num_examples": int(num_examples),
+        "num_annotators": int(num_annotators),
+        "agreement": float(correct.mean()),
+        "per_annotator_agreement": correct.mean(axis=0).tolist(),
+        "majority_vote_agreement": float(np.mean(plurality == clean)),
+        "examples_by_agreeing_annotators": np.bincount(
+            agreeing, minlength=num_annotators + 1
+        ).tolist(),
+        "confidence": _confidence_summary(confidences, correct),
+        "transitions": _transition_summary(
+            transition_counts(clean, annotator_labels), top_confusions
+        ),
+    }
+
+
+def report(
+    source: LabelSource, *, top_confusions: int = TOP_CONFUSIONS, progress: bool = False
+) -> dict[str, Any]:
+    """The report of every split of `source`, with the published figures beside.
+
+    `expected_agreement` is the fraction of annotator labels equal to the clean label that
+    upstream reports for a released config (None for other configs).
+    """
+    level = upstream.NOISE_LEVELS.get(source.config or "")
+    splits = {}
+    for split, labels in tqdm.tqdm(
+        source.splits.items(), desc="statistics", unit="split", disable=not progress
+    ):
+        splits[split] = split_report(labels, top_confusions=top_confusions)
+    return {
+        "source": source.description,
+        "config": source.config,
+        "beta": source.beta,
+        "expected_agreement": level.expected_agreement if level else None,
+        # Upstream lists 16 models but not which column is which: shown as "assumed" then.
+        "annotator_models": list(source.annotator_models or upstream.ANNOTATOR_MODELS),
+        "annotator_models_known": source.annotator_models is not None,
+        "class_names_available": synsets.class_names() is not None,
+        "splits": splits,
+    }
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def format_text(result: Mapping[str, Any]) -> str:
+    """A terminal-sized reading of `report(...)`."""
+    expected = result["expected_agreement"]
+    beta = result["beta"]
+    lines = [
+        f"ImageNet-PI {result['config'] or '(unnamed config)'}"
+        + (f", beta = {beta:g}" if beta is not None else "")
+        + f"  [{result['source']}]"
+    ]
+    for split, stats in result["splits"].items():
+        confidence = stats["confidence"]
+        transitions = stats["transitions"]
+        lines += [
+            "",
+            f"{split}: {stats['num_examples']:,} examples x {stats['num_annotators']} annotators",
+            f"  agreement with the clean label  {_percent(stats['agreement'])}"
+            + (
+                f"   (published: {_percent(expected)})"
+                if expected is not None
+                else "   (no published figure for this config)"
+            ),
+            f"  majority vote agreement         {_percent(stats['majority_vote_agreement'])}",
+            "  per annotator                   "
+            + " ".join(f"{value:.0%}" for value in stats["per_annotator_agreement"]),
+            f"  mean confidence                 correct {_percent(confidence['mean_correct'])},"
+            f" wrong {_percent(confidence['mean_wrong'])}",
+            f"  noise transitions               {transitions['num_clean_classes']} clean classes;"
+            f" row entropy {transitions['row_entropy_bits_mean']:.2f} of "
+            f"{transitions['row_entropy_bits_max']:.2f} bits; top-"
+            f"{transitions['top_wrong_labels_k']} wrong labels take "
+            f"{_percent(transitions['top_wrong_labels_share_mean'])} of a class's noise",
+            f"  class agreement                 min {_percent(transitions['class_agreement_min'])},"
+            f" median {_percent(transitions['class_agreement_median'])},"
+            f" max {_percent(transitions['class_agreement_max'])}",
+            "  most frequent confusions (clean -> annotator label):",
+        ]
+        for confusion in transitions["top_confusions"]:
+            lines.append(
+                f"    {confusion['count']:>9,}  {_short_name(confusion['clean'])} -> "
+                f"{_short_name(confusion['label'])}  "
+                f"({confusion['share_of_clean_class']:.1%} of the class's labels)"
+            )
+    if not result["class_names_available"]:
+        lines += ["", "(class names unavailable in this TFDS version: synset ids only)"]
+    return "\n".join(lines)
+
+
+def write_plots(result: Mapping[str, Any], out_dir: str | os.PathLike) -> list[pathlib.Path]:
+    """PNGs of the report: agreement per annotator, confidence histograms, confusion heat map.
+
+    Returns:
+      The paths written, one of each kind per split.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only; no display needed
+    from matplotlib import pyplot as plt
+
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for split, stats in result["splits"].items():
+        for kind, draw in (
+            ("agreement", _plot_agreement),
+            ("confidence", _plot_confidence),
+            ("confusions", _plot_confusions),
+        ):
+            figure = draw(plt, result, split, stats)
+            path = out_dir / f"{split}_{kind}.png"
+            figure.savefig(path, dpi=110, bbox_inches="tight")
+            plt.close(figure)
+            paths.append(path)
+    return paths
+
+
+def _plot_agreement(plt, result, split, stats):
+    values = np.array(stats["per_annotator_agreement"])
+    models = result["annotator_models"]
+    names = [f"{i}: {models[i]}" if i < len(models) else str(i) for i in range(len(values))]
+    figure, axes = plt.subplots(figsize=(9, 4))
+    axes.bar(np.arange(len(values)), values, color="tab:blue")
+    axes.axhline(stats["agreement"], color="black", linestyle="-", label="measured, all")
+    if result["expected_agreement"] is not None:
+        axes.axhline(
+            result["expected_agreement"], color="tab:red", linestyle="--", label="published"
+        )
+    axes.set_xticks(np.arange(len(values)), names, rotation=60, ha="right", fontsize=8)
+    axes.set_ylim(0, 1)
+    axes.set_ylabel("agreement with the clean label")
+    axes.set_title(f"{result['config']} {split}: agreement per annotator (column)")
+    if not result["annotator_models_known"]:
+        axes.set_xlabel("column: model, in upstream's list order (its column order is unstated)")
+    axes.legend(loc="upper right")
+    return figure
+
+
+def _plot_confidence(plt, result, split, stats):
+    confidence = stats["confidence"]
+    edges = np.array(confidence["histogram_edges"])
+    figure, axes = plt.subplots(figsize=(7, 4))
+    for kind, color in (("correct", "tab:green"), ("wrong", "tab:red")):
+        counts = np.array(confidence[f"histogram_{kind}"], np.float64)
+        density = counts / counts.sum() if counts.sum() else counts
+        axes.stairs(density, edges, fill=True, alpha=0.45, color=color, label=f"{kind} labels")
+    axes.set_xlabel("annotator confidence in its label")
+    axes.set_ylabel("fraction of labels")
+    axes.set_title(f"{result['config']} {split}: confidence of correct vs wrong labels")
+    axes.legend()
+    return figure
+
+
+def _plot_confusions(plt, result, split, stats):
+    heatmap = stats["transitions"]["heatmap"]
+    shares = np.array(heatmap["shares"], np.float64).reshape(len(heatmap["classes"]), -1)
+    names = [_short_name(entry) for entry in heatmap["classes"]]
+    size = max(4.0, 0.35 * len(names) + 3)
+    figure, axes = plt.subplots(figsize=(size + 1.5, size))
+    masked = np.ma.masked_where(np.eye(len(names), dtype=bool), shares)
+    image = axes.imshow(masked, cmap="viridis", interpolation="nearest")
+    figure.colorbar(image, ax=axes, label="share of the clean class's labels", shrink=0.8)
+    axes.set_xticks(np.arange(len(names)), names, rotation=75, ha="right", fontsize=7)
+    axes.set_yticks(np.arange(len(names)), names, fontsize=7)
+    axes.set_xlabel("annotator label")
+    axes.set_ylabel("clean label")
+    axes.set_title(
+        f"{result['config']} {split}: confusions among the {len(names)} most confused "
+        "classes\n(diagonal, the agreement, left blank)",
+        fontsize=9,
+    )
+    return figure
+
+
+def write_markdown(
+    result: Mapping[str, Any], plots: Sequence[os.PathLike], out_dir: str | os.PathLike
+) -> pathlib.Path:
+    """`report.md`: the text report and the plots, linked by relative path."""
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lines = [f"# ImageNet-PI report: {result['config'] or 'unnamed config'}", ""]
+    lines += [f"Source: `{result['source']}`", ""]
+    if result["beta"] is not None:
+        lines += [f"beta = {result['beta']:g} (temperatures T ~ Gamma(1, rate=beta))", ""]
+    expected = result["expected_agreement"]
+    lines += ["| split | examples | agreement | published | majority vote | conf. correct "
+              "| conf. wrong |", "|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for split, stats in result["splits"].items():
+        lines.append(
+            f"| {split} | {stats['num_examples']:,} | {_percent(stats['agreement'])} | "
+            f"{_percent(expected)} | {_percent(stats['majority_vote_agreement'])} | "
+            f"{_percent(stats['confidence']['mean_correct'])} | "
+            f"{_percent(stats['confidence']['mean_wrong'])} |"
+        )
+    lines += ["", "## Details", "", "```", format_text(result), "```", ""]
+    by_split: dict[str, list[str]] = {}
+    for path in plots:
+        name = pathlib.Path(path).name
+        by_split.setdefault(name.split("_", 1)[0], []).append(name)
+    for split, names in by_split.items():
+        lines += [f"## {split}", ""]
+        lines += [f"![{name}]({name})" for name in names]
+        lines.append("")
+    path = out_dir / "report.md"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def write_report(result: Mapping[str, Any], out_dir: str | os.PathLike) -> list[pathlib.Path]:
+    """Writes `report.json`, the PNGs and `report.md` to `out_dir`; returns their paths."""
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = out_dir / "report.json"
+    json_path.write_text(json.dumps(result, indent=1), encoding="utf-8")
+    plots = write_plots(result, out_dir)
+    return [json_path, *plots, write_markdown(result, plots, out_dir)]
