@@ -19,11 +19,17 @@ class BuildPyWithChecksums(build_py):
         shutil.copyfile(os.path.join(_ROOT, "checksums.tsv"), target)
 
 
+_JAX_EXTRAS = ["jax>=0.4.30", "grain>=0.2.10"]
+_TORCH_EXTRAS = ["torch>=2.1"]
 _TEST_EXTRAS = [
     "pytest>=8",
     "pytest-xdist>=3",
     "scipy>=1.11",
     "ruff>=0.6",
+    *_JAX_EXTRAS,
+    # The CPU build of this release is what the tests are run with; an unpinned `torch`
+    # would pull a multi-GB CUDA build on Linux.
+    "torch==2.13.0",
 ]
 
 setup(
@@ -44,6 +50,7 @@ setup(
         "pyarrow>=14",
         "pillow>=10",
         "tqdm>=4.60",
+        "matplotlib>=3.7",
         # TFDS needs these for download_and_prepare, the `tfds` command and tfds.testing,
         # but does not declare them (see README, "TFDS quirks").
         "importlib_resources>=5",
@@ -53,6 +60,8 @@ setup(
         "array-record>=0.5",
     ],
     extras_require={
+        "jax": _JAX_EXTRAS,
+        "torch": _TORCH_EXTRAS,
         "test": _TEST_EXTRAS,
     },
     entry_points={"console_scripts": ["imagenet-pi=imagenet_pi.cli:main"]},
