@@ -303,8 +303,18 @@ def grain_batches(
     ds = ds.batch(options.local_batch_size, drop_remainder=True)
     ds = ds.map(FinishBatch(options).map)
     if worker_count > 0:
+        _parse_absl_flags()
         ds = ds.mp_prefetch(grain.MultiprocessingOptions(num_workers=worker_count))
     return ds
+
+
+def _parse_absl_flags() -> None:
+    """grain's worker processes read absl flags; outside `absl.app.run` (notebooks,
+    pytest, plain scripts) nothing parsed them, so mark them parsed with their defaults."""
+    from absl import flags
+
+    if not flags.FLAGS.is_parsed():
+        flags.FLAGS.mark_as_parsed()
 
 
 # ---------------------------------------------------------------------------------------

@@ -8,6 +8,9 @@ import pytest
 
 from imagenet_pi import fake_data
 
+# JAX tests run on 8 CPU devices: set before any test module imports jax.
+os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
+
 SMALL_SAMPLE = fake_data.SMALL_SAMPLE  # builds in seconds, spans several synsets
 
 

@@ -1,0 +1,326 @@
+"""The JAX input pipeline on the small sample, on 8 CPU devices (XLA_FLAGS set in conftest)."""
+
+from __future__ import annotations
+
+import collections
+
+import jax
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+import imagenet_pi
+from imagenet_pi import annotations, fake_data, ilsvrc, input_pipeline, pi_lookup, preprocessing
+
+_NAME = "imagenet_pi/high_noise"
+_NUM_TRAIN = fake_data.SMALL_SAMPLE["num_synsets"] * fake_data.SMALL_SAMPLE["images_per_synset"]
+_SIZE = 32  # output images: small, so that tests stay fast
+
+
+@pytest.fixture(scope="module")
+def builds(small_sample, tmp_path_factory):
+    """The small sample built twice: {"tfdata": TFRecord data_dir, "grain": array_record one}."""
+    manual_dir, _ = small_sample
+    data_dirs = {}
+    for backend, file_format in (("tfdata", "tfrecord"), ("grain", "array_record")):
+        data_dir = str(tmp_path_factory.mktemp(file_format))
+        builder = tfds.builder(_NAME, data_dir=data_dir, file_format=file_format)
+        builder.download_and_prepare(
+            download_config=tfds.download.DownloadConfig(manual_dir=manual_dir)
+        )
+        data_dirs[backend] = data_dir
+    return data_dirs
+
+
+def _iterator(builds, backend, **kwargs):
+    kwargs = {"global_batch_size": 8, "image_size": _SIZE, "with_file_names": True, **kwargs}
+    return input_pipeline.make_iterator(_NAME, backend=backend, data_dir=builds[backend], **kwargs)
+
+
+def _take(iterator, num_batches):
+    return [next(iterator) for _ in range(num_batches)]
+
+
+def _names(batch) -> list[str]:
+    return [name.decode() for name in np.asarray(batch["file_name"]).ravel().tolist()]
+
+
+@pytest.mark.parametrize("backend", ["tfdata", "grain"])
+def test_train_batches_have_a_device_axis_and_documented_dtypes(builds, backend):
+    batch = next(_iterator(builds, backend, split="train", train=True, dtype="bfloat16"))
+    assert jax.local_device_count() == 8
+    assert batch["image"].shape == (8, 1, _SIZE, _SIZE, 3)
+    assert batch["image"].dtype == jax.numpy.bfloat16
+    assert batch["label"].shape == (8, 1, 16) and batch["label"].dtype == np.int32
+    assert batch["clean_label"].shape == (8, 1) and batch["clean_label"].dtype == np.int32
+    assert batch["mask"].dtype == np.bool_ and batch["mask"].all()
+    pi = batch["pi_features"]
+    assert pi["annotator_ids"].shape == (8, 1, 16, 16)
+    assert pi["annotator_labels"].shape == (8, 1, 16, 1000)
+    assert pi["annotator_confidences"].shape == (8, 1, 16, 1)
+    assert pi["annotator_features"].shape == (8, 1, 16, 2)
+    assert all(value.dtype == np.float32 for value in pi.values())
+
+
+def test_sharding_gives_global_arrays_split_over_devices(builds):
+    mesh = jax.make_mesh((8,), ("data",))
+    sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("data"))
+    iterator = _iterator(
+        builds,
+        "tfdata",
+        split="train",
+        train=True,
+        global_batch_size=16,
+        sharding=sharding,
+        with_file_names=False,
+    )
+    batch = next(iterator)
+    for array in jax.tree_util.tree_leaves(batch):
+        assert isinstance(array, jax.Array)
+        assert array.sharding == sharding
+        assert array.shape[0] == 16
+        assert {shard.data.shape[0] for shard in array.addressable_shards} == {2}
+    labels = jax.jit(lambda b: b["pi_features"]["annotator_labels"].argmax(-1))(batch)
+    np.testing.assert_array_equal(np.asarray(labels), np.asarray(batch["label"]))
+
+
+def test_image_options_normalise_and_float32(builds):
+    batch = next(_iterator(builds, "tfdata", split="validation", train=False, normalise="zero_one"))
+    image = batch["image"][batch["mask"]]
+    assert batch["image"].dtype == np.float32
+    assert image.min() >= 0.0 and image.max() <= 1.0 and image.max() > 0.2
+
+
+@pytest.mark.parametrize("backend", ["tfdata", "grain"])
+def test_eval_reads_every_example_once_across_processes(builds, small_sample, backend):
+    seen = []
+    steps = []
+    for process_index in range(2):
+        iterator = _iterator(
+            builds,
+            backend,
+            split="train",
+            train=False,
+            global_batch_size=16,
+            process_index=process_index,
+            process_count=2,
+        )
+        batches = list(iterator)
+        steps.append(len(batches))
+        assert len(batches) == iterator.num_steps
+        for batch in batches:
+            mask = np.asarray(batch["mask"]).ravel()
+            names = np.array(_names(batch))
+            seen += names[mask].tolist()
+            assert (names[~mask] == "").all()
+    assert steps == [1, 1]
+    counts = collections.Counter(seen)
+    assert sorted(counts) == sorted(small_sample[1].train_file_names)
+    assert set(counts.values()) == {1}
+
+
+def test_eval_pads_the_last_batch_only(builds):
+    iterator = _iterator(builds, "grain", split="train", train=False, global_batch_size=8)
+    masks = [np.asarray(batch["mask"]).ravel() for batch in iterator]
+    assert len(masks) == 2
+    assert masks[0].all() and masks[1].sum() == _NUM_TRAIN - 8
+    assert not masks[1][_NUM_TRAIN - 8 :].any()
+
+
+@pytest.mark.parametrize("policy", ["all", "majority", "clean"])
+def test_grain_and_tfdata_give_the_same_examples(builds, policy):
+    batches = {}
+    for backend in ("tfdata", "grain"):
+        iterator = _iterator(builds, backend, split="train", train=False, label_policy=policy)
+        batches[backend] = list(iterator)
+    for tf_batch, grain_batch in zip(batches["tfdata"], batches["grain"]):
+        assert _names(tf_batch) == _names(grain_batch)
+        for key in ("label", "clean_label", "mask"):
+            np.testing.assert_array_equal(tf_batch[key], grain_batch[key])
+        for key, value in tf_batch["pi_features"].items():
+            np.testing.assert_array_equal(value, grain_batch["pi_features"][key])
+        np.testing.assert_allclose(tf_batch["image"], grain_batch["image"], atol=1e-5)
+
+
+def test_pipeline_matches_the_annotation_files(builds, small_sample):
+    manual_dir, sample = small_sample
+    split = annotations.read_split(f"{manual_dir}/imagenet_pi/high_noise", "train")
+    batch = next(_iterator(builds, "tfdata", split="train", train=False, global_batch_size=16))
+    for name, mask, label, clean in zip(
+        _names(batch),
+        np.asarray(batch["mask"]).ravel(),
+        np.asarray(batch["label"]).reshape(-1, 16),
+        np.asarray(batch["clean_label"]).ravel(),
+    ):
+        if mask:
+            np.testing.assert_array_equal(label, split.labels[split.row(name)])
+            assert clean == sample.train_clean_labels[sample.train_file_names.index(name)]
+
+
+@pytest.mark.parametrize("backend", ["tfdata", "grain"])
+def test_same_seed_same_batches(builds, backend):
+    kwargs = dict(split="train", train=True, label_policy="random_annotator")
+    first = _take(_iterator(builds, backend, seed=3, **kwargs), 2)
+    again = _take(_iterator(builds, backend, seed=3, **kwargs), 2)
+    other = _take(_iterator(builds, backend, seed=4, **kwargs), 2)
+    for a, b in zip(first, again):
+        assert _names(a) == _names(b)
+        np.testing.assert_array_equal(a["image"], b["image"])
+        np.testing.assert_array_equal(a["label"], b["label"])
+    assert [_names(a) for a in first] != [_names(c) for c in other]
+
+
+@pytest.mark.parametrize("backend", ["tfdata", "grain"])
+@pytest.mark.parametrize("redraw", [False, True])
+def test_annotator_draws_are_fixed_or_redrawn_each_epoch(builds, backend, redraw):
+    iterator = _iterator(
+        builds,
+        backend,
+        split="train",
+        train=True,
+        global_batch_size=8,
+        label_policy="subset",
+        num_annotators_per_example=2,
+        redraw_each_epoch=redraw,
+        shuffle_buffer_size=4,
+    )
+    draws = collections.defaultdict(set)
+    for batch in _take(iterator, 6):  # 48 examples: 4 epochs of 12
+        ids = np.asarray(batch["pi_features"]["annotator_ids"]).reshape(-1, 2, 16).argmax(-1)
+        for name, pair in zip(_names(batch), ids.tolist()):
+            draws[name].add(tuple(pair))
+    assert len(draws) == _NUM_TRAIN
+    distinct = [len(pairs) for pairs in draws.values()]
+    if redraw:
+        assert max(distinct) > 1
+    else:
+        assert set(distinct) == {1}
+
+
+def test_best_subset_keeps_the_most_accurate_annotators(builds):
+    builder = tfds.builder(_NAME, data_dir=builds["tfdata"])
+    accuracy = imagenet_pi.annotator_features(builder)[:, 0]
+    batch = next(
+        _iterator(
+            builds,
+            "tfdata",
+            split="validation",
+            train=False,
+            label_policy="subset",
+            num_annotators_per_example=3,
+            annotator_strategy="best",
+            annotator_labels_format="index",
+        )
+    )
+    ids = np.asarray(batch["pi_features"]["annotator_ids"]).reshape(-1, 3, 16).argmax(-1)
+    assert set(ids[0].tolist()) == set(np.argsort(-accuracy)[:3].tolist())
+    labels = np.asarray(batch["pi_features"]["annotator_labels"]).reshape(-1, 3)
+    np.testing.assert_array_equal(labels, np.asarray(batch["label"]).reshape(-1, 3))
+
+
+def test_grain_iterator_state_resumes_where_it_left_off(builds):
+    kwargs = dict(split="train", train=True, seed=1)
+    iterator = _iterator(builds, "grain", **kwargs)
+    _take(iterator, 2)
+    state = iterator.get_state()
+    expected = _take(iterator, 2)
+    resumed = _iterator(builds, "grain", **kwargs)
+    resumed.set_state(state)
+    for a, b in zip(expected, _take(resumed, 2)):
+        assert _names(a) == _names(b)
+        np.testing.assert_array_equal(a["image"], b["image"])
+
+
+def test_grain_worker_process_gives_the_same_batches(builds):
+    kwargs = dict(split="validation", train=False)
+    in_process = list(_iterator(builds, "grain", **kwargs))
+    iterator = _iterator(builds, "grain", worker_count=1, **kwargs)
+    try:
+        with_worker = list(iterator)
+    finally:
+        iterator.close()
+    assert len(with_worker) == len(in_process)
+    for a, b in zip(in_process, with_worker):
+        assert _names(a) == _names(b)
+        np.testing.assert_array_equal(a["image"], b["image"])
+
+
+def test_tfdata_iterator_has_no_state(builds):
+    iterator = _iterator(builds, "tfdata", split="train", train=True)
+    with pytest.raises(NotImplementedError, match="backend='grain'"):
+        iterator.get_state()
+
+
+def test_grain_on_a_tfrecord_build_says_how_to_build_array_record(builds):
+    builder = tfds.builder(_NAME, data_dir=builds["tfdata"])
+    with pytest.raises(ValueError, match="file_format=array_record"):
+        input_pipeline.make_iterator(
+            builder, "train", global_batch_size=8, train=True, backend="grain"
+        )
+
+
+def test_batch_size_must_divide_over_devices(builds):
+    with pytest.raises(ValueError, match="8 local devices"):
+        _iterator(builds, "tfdata", split="train", train=True, global_batch_size=12)
+
+
+@pytest.mark.parametrize("image_format", ["jpeg", "cmyk", "png"])
+def test_preprocessing_decodes_every_ilsvrc_format(image_format):
+    image_bytes = fake_data.encode_image(np.random.default_rng(0), 64, image_format)
+    for train in (True, False):
+        image = preprocessing.decode_and_resize(
+            tf.constant(image_bytes), tf.constant([0, 1], tf.int64), train=train, image_size=24
+        )
+        assert image.shape == (24, 24, 3) and image.dtype == tf.float32
+        assert float(tf.reduce_min(image)) >= 0 and float(tf.reduce_max(image)) <= 255
+
+
+def test_train_crop_is_a_function_of_the_seed():
+    image_bytes = tf.constant(fake_data.encode_image(np.random.default_rng(0), 96))
+
+    def crop(seed):
+        return preprocessing.decode_and_resize(
+            image_bytes, tf.constant(seed, tf.int64), train=True, image_size=32
+        ).numpy()
+
+    np.testing.assert_array_equal(crop([1, 2]), crop([1, 2]))
+    assert not np.array_equal(crop([1, 2]), crop([1, 3]))
+
+
+def test_attach_pi_adds_annotations_to_an_imagenet2012_style_pipeline(small_sample, builds):
+    manual_dir, _ = small_sample
+    records = list(ilsvrc.iter_train_tar(f"{manual_dir}/ILSVRC2012_img_train.tar"))
+    ds = tf.data.Dataset.from_tensor_slices(
+        {
+            "image": [r.image for r in records],
+            "file_name": [r.file_name for r in records],
+            "label": [0] * len(records),
+        }
+    )
+    table = pi_lookup.PiTable.from_csvs(f"{manual_dir}/imagenet_pi/high_noise", "train")
+    from_build = pi_lookup.PiTable.from_builder(
+        tfds.builder(_NAME, data_dir=builds["tfdata"]), "train"
+    )
+    np.testing.assert_array_equal(table.file_names, from_build.file_names)
+    np.testing.assert_array_equal(table.annotator_labels, from_build.annotator_labels)
+    examples = list(pi_lookup.attach_pi(ds, table).as_numpy_iterator())
+    assert len(examples) == len(records)
+    for example in examples:
+        row = int(np.flatnonzero(table.file_names == example["file_name"].decode())[0])
+        np.testing.assert_array_equal(example["annotator_labels"], table.annotator_labels[row])
+        np.testing.assert_array_equal(
+            example["annotator_confidences"], table.annotator_confidences[row]
+        )
+        assert example["annotator_features"].shape == (16, 2)
+
+
+def test_attach_pi_names_an_unknown_file_or_drops_it(small_sample):
+    manual_dir, _ = small_sample
+    table = pi_lookup.PiTable.from_csvs(f"{manual_dir}/imagenet_pi/high_noise", "train")
+    names = [table.file_names[0], "n99999999_1.JPEG"]
+    ds = tf.data.Dataset.from_tensor_slices({"file_name": names})
+    kept = list(pi_lookup.attach_pi(ds, table, missing="drop").as_numpy_iterator())
+    assert [example["file_name"].decode() for example in kept] == [table.file_names[0]]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="n99999999_1.JPEG"):
+        list(pi_lookup.attach_pi(ds, table).as_numpy_iterator())
