@@ -155,6 +155,8 @@ def read_split_files(labels_csv: PathLike, confidences_csv: PathLike) -> SplitAn
     Same as `read_split`, for files that are not in the upstream layout (the TFDS
     download manager stores downloads under hashed names).
     """
+    for path in (labels_csv, confidences_csv):  # Before spending seconds on the other one.
+        _check_readable(epath.Path(path))
     # The bigger file first, so pyarrow's buffers are released before numpy's grow.
     confidences_names, confidences = _read_values_csv(confidences_csv, "confidences")
     _check_confidence_range(confidences, confidences_csv)
@@ -322,7 +324,6 @@ def _read_values_csv(path: PathLike, kind: str) -> tuple[pa.BinaryArray, np.ndar
       values: (num_rows, 16) int16 for labels, float32 for confidences.
     """
     path = epath.Path(path)
-    _check_readable(path)
     # Confidences are parsed as float64 then rounded: float32(float64(text)) is what
     # float64-based readers give, and differs from a direct float32 parse on ties.
     parse_type, dtype = (pa.int16(), np.int16) if kind == "labels" else (pa.float64(), np.float32)
