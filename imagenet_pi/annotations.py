@@ -21,6 +21,7 @@ from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from etils import epath
 
@@ -316,7 +317,7 @@ def write_annotator_features(config_dir: PathLike, features: np.ndarray) -> None
 # Reading one CSV.
 
 
-def _read_values_csv(path: PathLike, kind: str) -> tuple[pa.BinaryArray, np.ndarray]:
+def _read_values_csv(path: PathLike, kind: str) -> tuple[pa.ChunkedArray, np.ndarray]:
     """Parses a labels or confidences CSV, rows in file order.
 
     Returns:
@@ -334,7 +335,7 @@ def _read_values_csv(path: PathLike, kind: str) -> tuple[pa.BinaryArray, np.ndar
     if table.num_rows == 0:
         raise AnnotationError(f"{path} has no rows.")
 
-    names = table.column(_NAME_COLUMN).combine_chunks()
+    names = table.column(_NAME_COLUMN)
     values = np.empty((table.num_rows, upstream.NUM_ANNOTATORS), dtype)
     batches = table.drop_columns([_NAME_COLUMN]).to_batches()
     del table
@@ -345,9 +346,10 @@ def _read_values_csv(path: PathLike, kind: str) -> tuple[pa.BinaryArray, np.ndar
         batches[i] = None  # Frees the parsed columns as they are copied.
     pa.default_memory_pool().release_unused()
 
-    empty = np.flatnonzero(np.diff(_offsets(names)) == 0)
-    if empty.size:
-        raise AnnotationError(f"{path}, line {empty[0] + 1}: the file name is empty.")
+    lengths = pc.binary_length(names)
+    if pc.min(lengths).as_py() == 0:
+        line_number = pc.index(lengths, 0).as_py() + 1
+        raise AnnotationError(f"{path}, line {line_number}: the file name is empty.")
     return names, values
 
 
@@ -376,24 +378,20 @@ def _parse_file(path: epath.Path, value_type: pa.DataType) -> pa.Table:
         return _parse(f, value_type)
 
 
-def _name_matrix(array: pa.BinaryArray) -> np.ndarray:
+def _name_matrix(names: pa.ChunkedArray) -> np.ndarray:
     """pyarrow binary -> (len, width) uint8, NUL-padded, width even.
 
     Row i viewed as bytes ('S<width>') is name i; viewed as big-endian uint16
     digits it sorts in the same order, which `_sorted_order` uses.
     """
-    offsets = _offsets(array)
+    array = names.combine_chunks()
+    offsets = np.frombuffer(array.buffers()[1], np.int32, len(array) + 1, array.offset * 4)
     lengths = np.diff(offsets)
     width = -(-max(int(lengths.max(initial=0)), 1) // 2) * 2
     data = np.frombuffer(array.buffers()[2] or b"", np.uint8)[offsets[0] : offsets[-1]]
     names = np.zeros((len(array), width), np.uint8)
     names[np.arange(width) < lengths[:, None]] = data
     return names
-
-
-def _offsets(array: pa.BinaryArray) -> np.ndarray:
-    """(len + 1,) int32 start of each value of a binary array in its data buffer."""
-    return np.frombuffer(array.buffers()[1], np.int32, len(array) + 1, array.offset * 4)
 
 
 def _as_bytes(names: np.ndarray) -> np.ndarray:
