@@ -213,15 +213,10 @@ def _add_relabel_command(commands) -> None:
 def _predict(args: argparse.Namespace) -> None:
     import tensorflow_datasets as tfds
 
-    from imagenet_pi import annotator_models
+    from imagenet_pi import annotator_models, custom_configs
 
     tfds.disable_progress_bar()
-    builder = tfds.builder(args.dataset, data_dir=args.data_dir)
-    if not builder.is_prepared():
-        raise FileNotFoundError(
-            f"{args.dataset} is not built in {builder.data_dir}: build it first (`tfds build "
-            f"{args.dataset} --imports imagenet_pi --manual_dir ...`) or pass its --data-dir"
-        )
+    builder = custom_configs.built_builder(args.dataset, args.data_dir)
     if args.split not in builder.info.splits:
         raise ValueError(
             f"{args.dataset}: expected a split in {sorted(builder.info.splits)}, "

@@ -135,14 +135,9 @@ def from_built_dataset(
     """Labels of a built config, e.g. `imagenet_pi/high_noise`, read without the images."""
     import tensorflow_datasets as tfds
 
-    import imagenet_pi  # noqa: F401  (registers the builder)
+    from imagenet_pi import custom_configs
 
-    builder = tfds.builder(name, data_dir=None if data_dir is None else os.fspath(data_dir))
-    if not builder.is_prepared():
-        raise FileNotFoundError(
-            f"{name} is not built in {builder.data_dir}: build it first (`tfds build {name} "
-            "--imports imagenet_pi --manual_dir ...`) or pass the --data-dir it was built in"
-        )
+    builder = custom_configs.built_builder(name, data_dir)
     columns = ("clean_label", "annotator_labels", "annotator_confidences")
     missing = [column for column in columns if column not in builder.info.features]
     if missing:

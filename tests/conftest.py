@@ -32,3 +32,19 @@ def fresh_sample(tmp_path) -> tuple[str, fake_data.FakeIlsvrc]:
     """A manual_dir of one's own, free to break."""
     manual_dir = os.path.join(tmp_path, "manual")
     return manual_dir, fake_data.write_sample(manual_dir, configs=["high_noise"], **SMALL_SAMPLE)
+
+
+@pytest.fixture(scope="session")
+def built_high_noise(small_sample, tmp_path_factory) -> tuple[str, fake_data.FakeIlsvrc]:
+    """`imagenet_pi/high_noise` built from `small_sample`: (data_dir, sample). Read only."""
+    import tensorflow_datasets as tfds
+
+    import imagenet_pi  # noqa: F401  (registers the builder)
+
+    manual_dir, sample = small_sample
+    data_dir = str(tmp_path_factory.mktemp("built_high_noise"))
+    builder = tfds.builder("imagenet_pi/high_noise", data_dir=data_dir)
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(manual_dir=manual_dir)
+    )
+    return data_dir, sample
