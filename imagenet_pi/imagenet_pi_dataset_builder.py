@@ -57,7 +57,7 @@ Put the two ILSVRC2012 archives, as downloaded and unextracted, in the manual_di
 
 Register at https://image-net.org/download-images to get them. Instead of the
 tars, the manual_dir may hold extracted train/<synset>/ and val/ folders, the
-Kaggle copy (ILSVRC/Data/CLS-LOC/{train,val}), or an imagenet2012/<version>/
+Kaggle copy (ILSVRC/Data/CLS-LOC/{{train,val}}), or an imagenet2012/<version>/
 folder prepared by TFDS; see "Getting ILSVRC2012 into place" in the README of
 imagenet_pi.
 
