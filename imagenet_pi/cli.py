@@ -128,7 +128,7 @@ def _add_verify_command(commands) -> None:
 def _relabel(args: argparse.Namespace) -> None:
     import json
 
-    from imagenet_pi import annotations, relabel
+    from imagenet_pi import annotations, custom_configs, relabel
 
     features = None
     if args.annotator_features:
@@ -148,7 +148,7 @@ def _relabel(args: argparse.Namespace) -> None:
         progress=not args.no_progress,
     )
     out = os.path.abspath(args.out)
-    name = f"beta_{args.beta:g}"
+    name = custom_configs.default_name(args.beta)
     config = json.dumps({"name": name, "beta": args.beta, "annotations_dir": out})
     print(f"Wrote {', '.join(args.splits)} labels and confidences to {out}.")
     if set(args.splits) != set(upstream.SPLITS):
