@@ -11,15 +11,17 @@ from collections.abc import Sequence
 from imagenet_pi import upstream
 
 
-def _add_sample_flags(parser: argparse.ArgumentParser, *, synsets: int, images: int, val: int):
+def _add_sample_flags(
+    parser: argparse.ArgumentParser, *, synsets: int, images: int, val: int, odd: int = 0
+):
     parser.add_argument("--synsets", type=int, default=synsets, help="number of train synsets")
     parser.add_argument(
         "--images-per-synset", type=int, default=images, help="train images per synset"
     )
     parser.add_argument("--validation", type=int, default=val, help="validation images")
     parser.add_argument("--image-size", type=int, default=64, help="image side in pixels")
-    parser.add_argument("--cmyk", type=int, default=0, help="CMYK JPEGs per split")
-    parser.add_argument("--png", type=int, default=0, help="PNGs named .JPEG per split")
+    parser.add_argument("--cmyk", type=int, default=odd, help="CMYK JPEGs per split")
+    parser.add_argument("--png", type=int, default=odd, help="PNGs named .JPEG per split")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
 
 
@@ -85,7 +87,8 @@ def _demo(args: argparse.Namespace) -> None:
     image = builder.info.features["image"].decode_example_np(example["image"])
     features = imagenet_pi.annotator_features(builder)
     print(f"\n  One example: {example['file_name'].decode()}, image {image.shape} uint8")
-    print(f"    clean_label            {example['clean_label']}")
+    synset = builder.info.features["clean_label"].int2str(example["clean_label"])
+    print(f"    clean_label            {example['clean_label']} ({synset})")
     print(f"    annotator_labels       {example['annotator_labels'].tolist()}")
     confidences = np.array2string(example["annotator_confidences"], precision=2)
     print(f"    annotator_confidences  {confidences}")
@@ -339,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--workdir", help="where to write the sample and the dataset (default: tmp)")
     demo.add_argument("--config", default="high_noise", choices=sorted(upstream.NOISE_LEVELS))
-    _add_sample_flags(demo, synsets=10, images=8, val=40)
+    _add_sample_flags(demo, synsets=10, images=8, val=40, odd=1)  # shows the odd-image fix
     demo.set_defaults(run=_demo)
 
     fake = commands.add_parser(
