@@ -186,16 +186,15 @@ class Builder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         # TFDS runs a split on Beam when `_generate_examples` returns a PTransform:
         # return one only when the user gave Beam a runner or options.
         self._on_beam = bool(download_config.beam_runner or download_config.beam_options)
-        try:
-            super()._download_and_prepare(dl_manager, download_config)
-        except Exception as error:
-            if self._on_beam:  # Show a worker's JoinError as the single-process path does.
-                from imagenet_pi import beam_generation
+        self._joined_sizes: dict[str, int] = {}
+        if not self._on_beam:
+            return super()._download_and_prepare(dl_manager, download_config)
+        from imagenet_pi import beam_generation  # Needs apache_beam; only for Beam builds.
 
-                join_error = beam_generation.join_error_in(error)
-                if join_error is not None and join_error is not error:
-                    raise join_error from error
-            raise
+        with beam_generation.join_errors_from_workers():
+            super()._download_and_prepare(dl_manager, download_config)
+        written = {name: split.num_examples for name, split in self.info.splits.items()}
+        beam_generation.check_written_sizes(written, self._joined_sizes)
 
     def _generate_examples(
         self,
@@ -209,8 +208,10 @@ class Builder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     ):
         make_example = functools.partial(example, annotator_features=annotator_features)
         if getattr(self, "_on_beam", False):
-            from imagenet_pi import beam_generation  # Needs apache_beam; only for Beam builds.
+            from imagenet_pi import beam_generation
 
+            # A complete join gives every row one image: that is the split's size.
+            self._joined_sizes[split] = len(split_annotations)
             return beam_generation.GenerateExamples(
                 images.shards(split),
                 # Parsed once more, on one worker: workers get arrays, never the CSVs.

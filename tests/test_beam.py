@@ -135,3 +135,15 @@ def test_image_read_by_two_shards_is_reported_twice_in_shard_order():
     with pytest.raises(join.JoinError, match="holds the image 'b.JPEG' twice"):
         beam_generation.check_join(shard_names, split_annotations, "images.tar", "labels.csv")
     beam_generation.check_join([(0, ["b.JPEG", "a.JPEG"])], split_annotations, "x", "y")
+
+
+def test_examples_lost_by_the_runner_fail_the_build_naming_the_split():
+    beam_generation.check_written_sizes(
+        {"train": 12, "validation": 6}, {"train": 12, "validation": 6}
+    )
+    with pytest.raises(
+        beam_generation.LostExamplesError, match="split 'train': 7 written, 12 joined"
+    ):
+        beam_generation.check_written_sizes(
+            {"train": 7, "validation": 6}, {"train": 12, "validation": 6}
+        )
