@@ -27,7 +27,6 @@ False); every process runs the same number of steps (`Batches.num_steps`).
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import threading
 from collections.abc import Iterator, Sequence
@@ -108,11 +107,6 @@ def _tf_example(
     return out
 
 
-def _tf_finish_batch(batch: dict[str, tf.Tensor], options: _Options) -> dict:
-    images = preprocessing.normalise(batch["image"], options.normalisation)
-    return {**batch, "image": tf.cast(images, tf.as_dtype(options.dtype))}
-
-
 def _padding(element_spec: dict[str, tf.TensorSpec], count: int) -> tf.data.Dataset:
     """`count` all-zero examples with mask False, of the given structure."""
     zeros = {key: tf.zeros(spec.shape, spec.dtype) for key, spec in element_spec.items()}
@@ -165,7 +159,6 @@ def tfdata_batches(
             _padding(ds.element_spec, num_steps * options.local_batch_size - num_examples)
         )
     ds = ds.batch(options.local_batch_size, drop_remainder=True)
-    ds = ds.map(lambda batch: _tf_finish_batch(batch, options), num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.prefetch(tf.data.AUTOTUNE)
     tf_options = tf.data.Options()
     tf_options.deterministic = deterministic
@@ -177,33 +170,13 @@ def tfdata_batches(
 # grain back end: a data source and transforms, each a tiny picklable class.
 
 
-_IMAGE_FNS: dict[tuple[bool, int], Any] = {}
-_IMAGE_FNS_LOCK = threading.Lock()
-
-
-def _image_fn(train: bool, image_size: int):
-    """`decode_and_resize` traced once per process and shared by grain's reader threads.
-
-    Tracing under a lock: threads that trace one tf.function at the same time each
-    trace it again.
-    """
-    key = (train, image_size)
-    with _IMAGE_FNS_LOCK:
-        if key not in _IMAGE_FNS:
-            fn = tf.function(
-                functools.partial(
-                    preprocessing.decode_and_resize, train=train, image_size=image_size
-                ),
-                input_signature=[tf.TensorSpec([], tf.string), tf.TensorSpec([2], tf.int64)],
-            )
-            _IMAGE_FNS[key] = fn.get_concrete_function()
-        return _IMAGE_FNS[key]
+_RECORD_KEYS = ("file_name", "clean_label", *_ANNOTATION_KEYS)
 
 
 class PaddedSource:
-    """A data source followed by `num_padding` padding examples (mask False, no image)."""
+    """Serialized records, then `num_padding` padding records (mask False, empty)."""
 
-    def __init__(self, source: Sequence[dict], num_padding: int):
+    def __init__(self, source: Sequence[bytes], num_padding: int):
         self._source = source
         self._num_padding = num_padding
 
@@ -212,8 +185,8 @@ class PaddedSource:
 
     def __getitem__(self, index: int) -> dict:
         if index < len(self._source):
-            return {**self._source[index], "mask": True}
-        return {"mask": False}
+            return {"record": self._source[index], "mask": True}
+        return {"record": b"", "mask": False}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -227,32 +200,104 @@ class CountEpoch:
 
 
 @dataclasses.dataclass(frozen=True)
-class DecodeExample:
-    """tfds record (image bytes) -> example with a decoded image (float32 0..255)."""
-
-    train: bool
-    image_size: int
+class DrawImageSeed:
+    """Adds `seed`, the `(2,) int64` seed of the example's crop and flip, from grain's
+    per-record generator (itself seeded by the pipeline seed and the record's position)."""
 
     def random_map(self, record: dict, rng: np.random.Generator) -> dict:
-        size = self.image_size
-        out = {"mask": bool(record.get("mask", True)), "epoch": record["epoch"]}
-        if not out["mask"]:
-            out.update(
-                image=np.zeros((size, size, 3), np.float32),
-                file_name=b"",
-                clean_label=0,
-                annotator_labels=np.zeros(16, np.int64),
-                annotator_confidences=np.zeros(16, np.float32),
-                annotator_features=np.zeros((16, 2), np.float32),
+        return {**record, "seed": rng.integers(0, 2**62, size=2, dtype=np.int64)}
+
+
+def stack_records(records: Sequence[dict]) -> dict:
+    """grain `batch_fn`: stacks records; serialized records stay an object array."""
+    batch = {key: np.stack([r[key] for r in records]) for key in records[0] if key != "record"}
+    batch["record"] = np.empty(len(records), object)
+    batch["record"][:] = [r["record"] for r in records]
+    return batch
+
+
+class DecodeBatch:
+    """Serialized records -> examples with decoded images, in one TensorFlow call a batch.
+
+    Parsing and decoding run inside TensorFlow, in parallel, so the Python (GIL) work
+    per image stays near zero. Padding records get zeros and empty file names.
+    """
+
+    def __init__(self, features: tfds.features.FeaturesDict, train: bool, image_size: int):
+        self._features = features
+        self._train = train
+        self._image_size = image_size
+        self._lock = threading.Lock()
+        self._fn = None
+
+    def __getstate__(self) -> dict:  # the traced function stays in its process
+        return {key: getattr(self, key) for key in ("_features", "_train", "_image_size")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, _lock=threading.Lock(), _fn=None)
+
+    def _decode_fn(self):
+        # Traced once under a lock: threads that trace one tf.function together each trace it.
+        with self._lock:
+            if self._fn is None:
+                self._fn = tf.function(
+                    self._decode,
+                    input_signature=[
+                        tf.TensorSpec([None], tf.string),
+                        tf.TensorSpec([None, 2], tf.int64),
+                    ],
+                ).get_concrete_function()
+            return self._fn
+
+    def _decode(self, records: tf.Tensor, seeds: tf.Tensor) -> dict:
+        def example(record, seed):
+            parsed = self._features.deserialize_example(
+                record, decoders={"image": tfds.decode.SkipDecoding()}
+            )
+            out = {key: parsed[key] for key in _RECORD_KEYS}
+            out["image"] = preprocessing.decode_and_resize(
+                parsed["image"], seed, train=self._train, image_size=self._image_size
             )
             return out
-        seed = tf.constant(rng.integers(0, 2**62, size=2, dtype=np.int64))
-        out["image"] = _image_fn(self.train, size)(tf.constant(record["image"]), seed).numpy()
-        out["file_name"] = record["file_name"]
-        out["clean_label"] = record["clean_label"]
-        for key in _ANNOTATION_KEYS:
-            out[key] = record[key]
+
+        ds = tf.data.Dataset.from_tensor_slices((records, seeds))
+        ds = ds.map(example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        return ds.batch(tf.cast(tf.size(records), tf.int64)).get_single_element()
+
+    def map(self, batch: dict) -> dict:
+        mask = batch["mask"]
+        if not mask.any():  # a whole batch of padding (a process with fewer examples)
+            return {**self._padding(len(mask)), "mask": mask, "epoch": batch["epoch"]}
+        kept = {
+            key: value.numpy()
+            for key, value in self._decode_fn()(
+                tf.constant(list(batch["record"][mask]), tf.string),
+                tf.constant(batch["seed"][mask].reshape(-1, 2)),
+            ).items()
+        }
+        out = {"mask": mask, "epoch": batch["epoch"]}
+        for key, value in kept.items():
+            out[key] = value if mask.all() else _scatter(value, mask)
         return out
+
+    def _padding(self, batch_size: int) -> dict:
+        size = self._image_size
+        return {
+            "image": np.zeros((batch_size, size, size, 3), np.float32),
+            "file_name": np.full(batch_size, b"", object),
+            "clean_label": np.zeros(batch_size, np.int64),
+            "annotator_labels": np.zeros((batch_size, 16), np.int64),
+            "annotator_confidences": np.zeros((batch_size, 16), np.float32),
+            "annotator_features": np.zeros((batch_size, 16, 2), np.float32),
+        }
+
+
+def _scatter(rows: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """`rows` placed where `mask` is True, zeros (empty bytes) elsewhere."""
+    fill = b"" if rows.dtype == object else 0
+    out = np.full((len(mask), *rows.shape[1:]), fill, rows.dtype)
+    out[mask] = rows
+    return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -262,9 +307,7 @@ class FinishBatch:
     options: _Options
 
     def map(self, batch: dict) -> dict:
-        images = preprocessing.normalise(batch["image"], self.options.normalisation)
-        batch = {**batch, "image": images.astype(self.options.dtype)}
-        return _labels_and_pi(batch, self.options)
+        return finish_batch(batch, self.options)
 
 
 def grain_batches(
@@ -281,27 +324,28 @@ def grain_batches(
 
     Training: a global shuffle of this process's examples, reshuffled every epoch;
     each example's crop and flip seeded by `(seed, position)`. Evaluation: in
-    order, padded to `num_steps` full batches. Examples are decoded in parallel
-    (threads, or `worker_count` processes); with workers, each process batches its
-    own slice of the stream, so batches depend on (and are deterministic for) the
-    worker count.
+    order, padded to `num_steps` full batches. Each batch is parsed and decoded by
+    one TensorFlow call (parallel inside); `read_threads` batches are made at once, in
+    this process or in each of `worker_count` processes. Batches are made before
+    grain hands them to workers, so they do not depend on the worker count.
     """
     import grain
 
-    source = builder.as_data_source(split=subsplit, decoders={"image": tfds.decode.SkipDecoding()})
+    source = builder.as_data_source(
+        split=subsplit, deserialize_method=tfds.decode.DeserializeMethod.RAW_BYTES
+    )
     if options.train:
-        ds = grain.MapDataset.source(source).seed(options.seed).shuffle().repeat(num_epochs)
+        ds = grain.MapDataset.source(PaddedSource(source, 0))
+        ds = ds.seed(options.seed).shuffle().repeat(num_epochs)
     else:
         padding = num_steps * options.local_batch_size - len(source)
         ds = grain.MapDataset.source(PaddedSource(source, padding)).seed(options.seed)
     ds = ds.map_with_index(CountEpoch(len(source)).map_with_index)
-    ds = ds.random_map(DecodeExample(options.train, options.image_size).random_map)
-    read_options = grain.ReadOptions(
-        num_threads=read_threads, prefetch_buffer_size=max(2 * options.local_batch_size, 64)
-    )
-    ds = ds.to_iter_dataset(read_options)
-    ds = ds.batch(options.local_batch_size, drop_remainder=True)
+    ds = ds.random_map(DrawImageSeed().random_map)
+    ds = ds.batch(options.local_batch_size, drop_remainder=True, batch_fn=stack_records)
+    ds = ds.map(DecodeBatch(builder.info.features, options.train, options.image_size).map)
     ds = ds.map(FinishBatch(options).map)
+    ds = ds.to_iter_dataset(grain.ReadOptions(num_threads=read_threads, prefetch_buffer_size=2))
     if worker_count > 0:
         _parse_absl_flags()
         ds = ds.mp_prefetch(grain.MultiprocessingOptions(num_workers=worker_count))
@@ -321,7 +365,10 @@ def _parse_absl_flags() -> None:
 # Both back ends: labels and PI, then devices.
 
 
-def _labels_and_pi(batch: dict, options: _Options) -> dict:
+def finish_batch(batch: dict, options: _Options) -> dict:
+    """Raw batch of either back end -> normalised images of the output dtype, labels, PI."""
+    images = preprocessing.normalise(batch["image"], options.normalisation)
+    batch = {**batch, "image": images.astype(options.dtype, copy=False)}
     batch = pi_features.label_and_pi(batch, options.policy, options.labels_format)
     if not options.with_file_names:
         batch.pop("file_name")
@@ -377,7 +424,7 @@ class Batches(Iterator[dict]):
     def __next__(self) -> dict:
         batch = next(self._raw)
         if self.backend == "tfdata":
-            batch = _labels_and_pi(batch, self._options)
+            batch = finish_batch(batch, self._options)
         return _to_devices(batch, self._num_devices, self._sharding)
 
     def __len__(self) -> int:
@@ -431,7 +478,7 @@ def make_iterator(
     shuffle_buffer_size: int = 10_000,
     deterministic: bool = True,
     worker_count: int = 0,
-    read_threads: int = 16,
+    read_threads: int = 2,
     with_file_names: bool = False,
     process_index: int | None = None,
     process_count: int | None = None,
@@ -468,7 +515,7 @@ def make_iterator(
       shuffle_buffer_size: tf.data's shuffle buffer (grain shuffles globally).
       deterministic: tf.data keeps the order fixed (a little slower).
       worker_count: grain worker processes (0: threads of this process).
-      read_threads: grain threads reading and decoding in each process.
+      read_threads: grain threads each making a batch, in each process.
       with_file_names: keep `file_name` `(..., ) bytes` in batches (host numpy).
       process_index, process_count: override `jax.process_index()` / `jax.process_count()`.
 
@@ -518,7 +565,7 @@ def make_iterator(
         labels_format=annotator_labels_format,
         with_file_names=with_file_names,
     )
-    preprocessing.normalise(np.zeros(3, np.float32), normalise)  # fail now on a bad name
+    preprocessing.normalise(np.zeros((1, 3), np.float32), normalise)  # fail now on a bad name
     if backend == "tfdata":
         ds = tfdata_batches(
             builder,

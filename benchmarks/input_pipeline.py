@@ -1,0 +1,156 @@
+"""Training throughput of `imagenet_pi.input_pipeline` beside a minimal tf.data baseline.
+
+Builds (once, into benchmarks/_work/) a synthetic ImageNet-PI train split with
+ImageNet-like JPEGs (~400 px) in both TFRecord and array_record, then measures
+images/s of training batches for:
+
+- baseline: tf.data, decode_jpeg + resize to 224 + batch (no crop, no flip, no
+  normalisation, no PI, no labels);
+- tfdata / grain: `make_iterator(..., train=True)` with everything included (random
+  resized crop, flip, normalisation, label policy, all four PI features with one-hot
+  annotator labels, device axis).
+
+Runs are interleaved over several rounds (the machine may be shared) and the
+median of each is reported, with the CPU time per image (less disturbed by other
+programs than wall time).
+
+    python benchmarks/input_pipeline.py [--batch-size 128] [--batches 10] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+import imagenet_pi  # noqa: F401  (registers the builder)
+from imagenet_pi import fake_data, input_pipeline
+
+_WORK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_work")
+_NAME = "imagenet_pi/high_noise"
+_SAMPLE = dict(num_synsets=20, images_per_synset=150, num_validation=200, image_size=400)
+
+
+def build(work_dir: str = _WORK) -> dict[str, str]:
+    """Builds the benchmark dataset once; returns {"tfrecord": data_dir, "array_record": ...}."""
+    manual_dir = os.path.join(work_dir, "manual")
+    if not os.path.exists(os.path.join(manual_dir, "ILSVRC2012_img_val.tar")):
+        fake_data.write_sample(manual_dir, configs=["high_noise"], **_SAMPLE)
+    data_dirs = {}
+    for file_format in ("tfrecord", "array_record"):
+        data_dir = os.path.join(work_dir, f"data_{file_format}")
+        builder = tfds.builder(_NAME, data_dir=data_dir, file_format=file_format)
+        builder.download_and_prepare(
+            download_config=tfds.download.DownloadConfig(manual_dir=manual_dir)
+        )
+        data_dirs[file_format] = data_dir
+    return data_dirs
+
+
+def baseline_iterator(data_dir: str, batch_size: int):
+    """decode_jpeg + resize + batch over the same TFRecord build: the reference."""
+    builder = tfds.builder(_NAME, data_dir=data_dir)
+    ds = builder.as_dataset(split="train", decoders={"image": tfds.decode.SkipDecoding()})
+    ds = ds.repeat().map(
+        lambda example: tf.image.resize(
+            tf.io.decode_jpeg(example["image"], channels=3), (224, 224)
+        ),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE).as_numpy_iterator()
+
+
+def measure(iterator, batch_size: int, num_batches: int, warmup: int = 3) -> tuple[float, float]:
+    """(images/s, CPU ms per image) over `num_batches` batches, after `warmup` batches.
+
+    CPU time is this process's (all threads; grain workers excluded), which other
+    programs on a shared machine disturb much less than wall time.
+    """
+    for _ in range(warmup):
+        next(iterator)
+    start, start_cpu = time.perf_counter(), time.process_time()
+    for _ in range(num_batches):
+        next(iterator)
+    num_images = num_batches * batch_size
+    cpu_ms = 1000 * (time.process_time() - start_cpu) / num_images
+    return num_images / (time.perf_counter() - start), cpu_ms
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--batches", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--grain-workers", type=int, default=0)
+    args = parser.parse_args()
+
+    data_dirs = build()
+    jpeg_sizes = [
+        len(example["image"])
+        for example in tfds.builder(_NAME, data_dir=data_dirs["tfrecord"])
+        .as_dataset(split="train", decoders={"image": tfds.decode.SkipDecoding()})
+        .take(500)
+        .as_numpy_iterator()
+    ]
+    runs = {
+        "baseline (decode_jpeg + resize + batch, no PI)": lambda: baseline_iterator(
+            data_dirs["tfrecord"], args.batch_size
+        ),
+        "imagenet_pi tfdata (all PI)": lambda: input_pipeline.make_iterator(
+            _NAME,
+            "train",
+            data_dir=data_dirs["tfrecord"],
+            global_batch_size=args.batch_size,
+            train=True,
+            backend="tfdata",
+        ),
+        "imagenet_pi grain (all PI)": lambda: input_pipeline.make_iterator(
+            _NAME,
+            "train",
+            data_dir=data_dirs["array_record"],
+            global_batch_size=args.batch_size,
+            train=True,
+            backend="grain",
+            worker_count=args.grain_workers,
+        ),
+    }
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
+    for _ in range(args.rounds):
+        for name, make in runs.items():
+            iterator = make()
+            results[name].append(measure(iterator, args.batch_size, args.batches))
+            getattr(iterator, "close", lambda: None)()
+            del iterator
+
+    print(
+        f"\n{len(jpeg_sizes)} JPEGs sampled: mean {np.mean(jpeg_sizes) / 1000:.0f} kB; "
+        f"batch {args.batch_size}, {args.batches} batches x {args.rounds} rounds, "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
+    )
+    rates = {name: [rate for rate, _ in values] for name, values in results.items()}
+    cpu = {name: [ms for _, ms in values] for name, values in results.items()}
+    base_rate = statistics.median(next(iter(rates.values())))
+    base_cpu = statistics.median(next(iter(cpu.values())))
+    print(
+        f"| {'pipeline':<46} | images/s (median; rounds) | x baseline "
+        "| CPU ms/image | baseline CPU / ours |"
+    )
+    print(
+        f"|{'-' * 48}|---------------------------|------------|--------------|--------------------|"
+    )
+    for name in runs:
+        rate, ms = statistics.median(rates[name]), statistics.median(cpu[name])
+        rounds = ", ".join(f"{v:.0f}" for v in rates[name])
+        print(
+            f"| {name:<46} | {rate:5.0f} ({rounds:<17}) | {rate / base_rate:10.2f} "
+            f"| {ms:12.2f} | {base_cpu / ms:18.2f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
