@@ -4,8 +4,9 @@ One call, `make_iterator`, for training or evaluation, over one of two back ends
 
 - "tfdata": tf.data over the TFRecord build (file shuffling, shuffle buffer,
   repeat, parallel map, prefetch, all autotuned; deterministic by default).
-- "grain": grain over the array_record build read with `tfds.data_source`
-  (random access, global shuffle, checkpointable iterator state, worker processes).
+- "grain": grain over the array_record build, read as a TFDS data source (what
+  `tfds.data_source` returns: random access), with a global shuffle, checkpointable
+  iterator state and optional worker processes.
 
 Both read this process's part of the split (`tfds.split_for_jax_process`), decode
 with `preprocessing`, batch `global_batch_size / jax.process_count()` examples,
@@ -190,22 +191,16 @@ class PaddedSource:
 
 
 @dataclasses.dataclass(frozen=True)
-class CountEpoch:
-    """Adds `epoch`, how many times the example was seen before, from its position."""
+class AddPosition:
+    """Adds what a record's position in the stream decides: `epoch` (how many times the
+    example was seen before) and `seed`, the `(2,) int64` seed of its crop and flip."""
 
     num_examples: int
+    seed: int
 
     def map_with_index(self, index: int, record: dict) -> dict:
-        return {**record, "epoch": index // max(self.num_examples, 1)}
-
-
-@dataclasses.dataclass(frozen=True)
-class DrawImageSeed:
-    """Adds `seed`, the `(2,) int64` seed of the example's crop and flip, from grain's
-    per-record generator (itself seeded by the pipeline seed and the record's position)."""
-
-    def random_map(self, record: dict, rng: np.random.Generator) -> dict:
-        return {**record, "seed": rng.integers(0, 2**62, size=2, dtype=np.int64)}
+        epoch = index // max(self.num_examples, 1)
+        return {**record, "epoch": epoch, "seed": np.array([self.seed, index], np.int64)}
 
 
 def stack_records(records: Sequence[dict]) -> dict:
@@ -323,7 +318,8 @@ def grain_batches(
     """A grain `IterDataset` of final batches (labels and PI included).
 
     Training: a global shuffle of this process's examples, reshuffled every epoch;
-    each example's crop and flip seeded by `(seed, position)`. Evaluation: in
+    each example's crop and flip seeded by `(seed, position in the stream)`, as in
+    tf.data. Evaluation: in
     order, padded to `num_steps` full batches. Each batch is parsed and decoded by
     one TensorFlow call (parallel inside); `read_threads` batches are made at once, in
     this process or in each of `worker_count` processes. Batches are made before
@@ -340,8 +336,7 @@ def grain_batches(
     else:
         padding = num_steps * options.local_batch_size - len(source)
         ds = grain.MapDataset.source(PaddedSource(source, padding)).seed(options.seed)
-    ds = ds.map_with_index(CountEpoch(len(source)).map_with_index)
-    ds = ds.random_map(DrawImageSeed().random_map)
+    ds = ds.map_with_index(AddPosition(len(source), options.seed).map_with_index)
     ds = ds.batch(options.local_batch_size, drop_remainder=True, batch_fn=stack_records)
     ds = ds.map(DecodeBatch(builder.info.features, options.train, options.image_size).map)
     ds = ds.map(FinishBatch(options).map)
