@@ -120,6 +120,30 @@ def test_eval_reads_every_example_once_across_processes(builds, small_sample, ba
     assert set(counts.values()) == {1}
 
 
+@pytest.mark.parametrize("backend", ["tfdata", "grain"])
+def test_eval_processes_with_fewer_examples_pad_whole_batches(builds, backend):
+    # 17 examples over 2 processes: 9 and 8; local batch 8, so both run 2 steps and the
+    # second process's second batch is all padding.
+    names, steps = [], []
+    for process_index in range(2):
+        iterator = _iterator(
+            builds,
+            backend,
+            split="train+validation[:5]",
+            train=False,
+            global_batch_size=16,
+            process_index=process_index,
+            process_count=2,
+        )
+        batches = list(iterator)
+        steps.append(len(batches))
+        masks = [np.asarray(batch["mask"]).ravel() for batch in batches]
+        names += [n for batch, m in zip(batches, masks) for n, k in zip(_names(batch), m) if k]
+    assert steps == [2, 2]
+    assert not masks[1].any()  # the last batch of the second process
+    assert len(names) == len(set(names)) == _NUM_TRAIN + 5
+
+
 def test_eval_pads_the_last_batch_only(builds):
     iterator = _iterator(builds, "grain", split="train", train=False, global_batch_size=8)
     masks = [np.asarray(batch["mask"]).ravel() for batch in iterator]
