@@ -33,7 +33,7 @@ def readme_snippet(name: str, readme: str = _README) -> str:
 
 @pytest.fixture(scope="module")
 def tfds_data_dir(small_sample, tmp_path_factory) -> str:
-    """`imagenet_pi/high_noise` of the small sample, built where TFDS_DATA_DIR will point."""
+    """`imagenet_pi/high_noise` of the small sample, built where DATA_DIR will point."""
     manual_dir, _ = small_sample
     data_dir = str(tmp_path_factory.mktemp("tfds_data_dir"))
     builder = tfds.builder("imagenet_pi/high_noise", data_dir=data_dir)
@@ -47,7 +47,7 @@ def test_jax_training_loop_snippet_trains_and_evaluates_every_image(
     tfds_data_dir, monkeypatch, capsys
 ):
     code = readme_snippet("jax-training-loop")
-    monkeypatch.setenv("TFDS_DATA_DIR", tfds_data_dir)
+    monkeypatch.setenv("DATA_DIR", tfds_data_dir)
     exec(compile(code, f"{_README}:jax-training-loop", "exec"), {"__name__": "__readme__"})
     output = capsys.readouterr().out
     num_validation = fake_data.SMALL_SAMPLE["num_validation"]
