@@ -101,14 +101,14 @@ def normalise(images: np.ndarray, normalisation: str) -> np.ndarray:
         "zero_one": (np.full(3, 1 / 255), np.zeros(3)),
         "minus_one_one": (np.full(3, 1 / 127.5), np.full(3, -1.0)),
     }[normalisation]
-    images = np.asarray(images, np.float32)
+    images = np.ascontiguousarray(images, np.float32)
     width = images.shape[-2]
+    rows = images.reshape(-1, width * 3)
+    scale = np.tile(scale, width).astype(np.float32)
     # In place when we may: a fresh batch-sized array costs page faults on every batch.
-    out = images if images.flags.writeable and images.flags.c_contiguous else images.copy()
-    rows = out.reshape(-1, width * 3)
-    rows *= np.tile(scale, width).astype(np.float32)
-    rows += np.tile(offset, width).astype(np.float32)
-    return out
+    out = np.multiply(rows, scale, out=rows if images.flags.writeable else None)
+    out += np.tile(offset, width).astype(np.float32)
+    return out.reshape(images.shape)
 
 
 def decode_and_resize(

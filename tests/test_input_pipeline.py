@@ -348,3 +348,24 @@ def test_attach_pi_names_an_unknown_file_or_drops_it(small_sample):
     assert [example["file_name"].decode() for example in kept] == [table.file_names[0]]
     with pytest.raises(tf.errors.InvalidArgumentError, match="n99999999_1.JPEG"):
         list(pi_lookup.attach_pi(ds, table).as_numpy_iterator())
+
+
+@pytest.mark.parametrize(
+    ("normalisation", "expected"),
+    [
+        ("imagenet", lambda x: (x - preprocessing.IMAGENET_MEAN) / preprocessing.IMAGENET_STD),
+        ("zero_one", lambda x: x / 255),
+        ("minus_one_one", lambda x: x / 127.5 - 1),
+        ("none", lambda x: x),
+    ],
+)
+def test_normalise_matches_its_formula_and_leaves_read_only_input_alone(normalisation, expected):
+    pixels = np.random.default_rng(0).uniform(0, 255, size=(2, 5, 7, 3)).astype(np.float32)
+    read_only = pixels.copy()
+    read_only.flags.writeable = False
+    np.testing.assert_allclose(
+        preprocessing.normalise(read_only, normalisation), expected(pixels), rtol=1e-5, atol=1e-5
+    )
+    np.testing.assert_array_equal(read_only, pixels)
+    with pytest.raises(ValueError, match="imagenet"):
+        preprocessing.normalise(pixels, "standard")
