@@ -87,6 +87,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--grain-workers", type=int, default=0)
+    parser.add_argument("--grain-threads", type=int, default=1)
     args = parser.parse_args()
 
     data_dirs = build()
@@ -117,6 +118,7 @@ def main() -> None:
             train=True,
             backend="grain",
             worker_count=args.grain_workers,
+            read_threads=args.grain_threads,
         ),
     }
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}

@@ -473,7 +473,7 @@ def make_iterator(
     shuffle_buffer_size: int = 10_000,
     deterministic: bool = True,
     worker_count: int = 0,
-    read_threads: int = 2,
+    read_threads: int = 1,
     with_file_names: bool = False,
     process_index: int | None = None,
     process_count: int | None = None,
@@ -510,7 +510,8 @@ def make_iterator(
       shuffle_buffer_size: tf.data's shuffle buffer (grain shuffles globally).
       deterministic: tf.data keeps the order fixed (a little slower).
       worker_count: grain worker processes (0: threads of this process).
-      read_threads: grain threads each making a batch, in each process.
+      read_threads: grain threads each making a batch, in each process. One is
+        usually best: a batch's decoding is already parallel inside TensorFlow.
       with_file_names: keep `file_name` `(..., ) bytes` in batches (host numpy).
       process_index, process_count: override `jax.process_index()` / `jax.process_count()`.
 
