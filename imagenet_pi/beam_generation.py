@@ -9,7 +9,8 @@ never move between workers before TFDS's writer.
 The join guarantees of the single-process path (`join.Join`) hold here too: every
 shard reports the file names it read, and a last step checks, over all shards,
 that every image had exactly one row and every row exactly one image. If not, it
-raises the same `join.JoinError` and the pipeline, hence the build, fails.
+raises the same `join.JoinError` and the pipeline, hence the build, fails. After
+the pipeline, `check_written_sizes` makes sure the runner wrote every joined example.
 """
 
 from __future__ import annotations
@@ -160,11 +161,11 @@ def check_written_sizes(written: Mapping[str, int], joined: Mapping[str, int]) -
         )
         raise LostExamplesError(
             f"The Beam pipeline did not write every example ({found}). The images and the "
-            "annotations matched, so the runner dropped examples: Beam's DirectRunner "
-            "(FnApiRunner) does so when a stage's input exceeds its buffers (seen here from "
-            "about 1 GB a split). Nothing was written as finished. Build without Beam "
-            "options (single process) on one machine, or on a distributed runner (Dataflow, "
-            "Flink, Spark)."
+            "annotations matched, so the runner dropped examples: Beam 2.77's DirectRunner "
+            "does so, now and then, in multi_processing mode on splits of about 1 GB and "
+            "more. Nothing was written as finished. On one machine, build without Beam "
+            "options (single process, faster); on a cluster, use a distributed runner "
+            "(Dataflow, Flink, Spark)."
         )
 
 
