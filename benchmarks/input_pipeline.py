@@ -15,6 +15,7 @@ median of each is reported, with the CPU time per image (less disturbed by other
 programs than wall time).
 
     python benchmarks/input_pipeline.py [--batch-size 128] [--batches 10] [--rounds 5]
+        [--grain-threads 2] [--grain-workers 0]
 """
 
 from __future__ import annotations
@@ -86,8 +87,10 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--grain-workers", type=int, default=0)
-    parser.add_argument("--grain-threads", type=int, default=1)
+    parser.add_argument("--grain-workers", type=int, default=0, help="grain worker processes")
+    parser.add_argument(
+        "--grain-threads", type=int, default=2, help="grain read threads (make_iterator's default)"
+    )
     args = parser.parse_args()
 
     data_dirs = build()
@@ -98,6 +101,8 @@ def main() -> None:
         .take(500)
         .as_numpy_iterator()
     ]
+    grain_name = f"imagenet_pi grain (all PI, {args.grain_threads} read threads"
+    grain_name += f", {args.grain_workers} workers)" if args.grain_workers else ")"
     runs = {
         "baseline (decode_jpeg + resize + batch, no PI)": lambda: baseline_iterator(
             data_dirs["tfrecord"], args.batch_size
@@ -110,7 +115,7 @@ def main() -> None:
             train=True,
             backend="tfdata",
         ),
-        "imagenet_pi grain (all PI)": lambda: input_pipeline.make_iterator(
+        grain_name: lambda: input_pipeline.make_iterator(
             _NAME,
             "train",
             data_dir=data_dirs["array_record"],

@@ -263,8 +263,9 @@ class DecodeBatch:
         mask = batch["mask"]
         if not mask.any():  # a whole batch of padding (a process with fewer examples)
             return {**self._padding(len(mask)), "mask": mask, "epoch": batch["epoch"]}
+        # np.asarray views TensorFlow's buffers (read-only); Tensor.numpy() would copy them.
         kept = {
-            key: value.numpy()
+            key: np.asarray(value)
             for key, value in self._decode_fn()(
                 tf.constant(list(batch["record"][mask]), tf.string),
                 tf.constant(batch["seed"][mask].reshape(-1, 2)),
@@ -473,7 +474,7 @@ def make_iterator(
     shuffle_buffer_size: int = 10_000,
     deterministic: bool = True,
     worker_count: int = 0,
-    read_threads: int = 1,
+    read_threads: int = 2,
     with_file_names: bool = False,
     process_index: int | None = None,
     process_count: int | None = None,
@@ -510,8 +511,10 @@ def make_iterator(
       shuffle_buffer_size: tf.data's shuffle buffer (grain shuffles globally).
       deterministic: tf.data keeps the order fixed (a little slower).
       worker_count: grain worker processes (0: threads of this process).
-      read_threads: grain threads each making a batch, in each process. One is
-        usually best: a batch's decoding is already parallel inside TensorFlow.
+      read_threads: grain threads each making a batch, in each process. Two is
+        usually best: a batch's decoding is already parallel inside TensorFlow, and
+        a second batch in flight keeps the cores busy during the first one's serial
+        parts (reading records, the last images, normalisation, labels and PI).
       with_file_names: keep `file_name` `(..., ) bytes` in batches (host numpy).
       process_index, process_count: override `jax.process_index()` / `jax.process_count()`.
 
