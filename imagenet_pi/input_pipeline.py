@@ -97,6 +97,7 @@ def _tf_example(
     image = preprocessing.decode_and_resize(
         example["image"], seed, train=options.train, image_size=options.image_size
     )
+    image = preprocessing.normalise_image(image, options.normalisation)
     out = {key: example[key] for key in _ANNOTATION_KEYS}
     out.update(
         image=image,
@@ -214,19 +215,29 @@ def stack_records(records: Sequence[dict]) -> dict:
 class DecodeBatch:
     """Serialized records -> examples with decoded images, in one TensorFlow call a batch.
 
-    Parsing and decoding run inside TensorFlow, in parallel, so the Python (GIL) work
-    per image stays near zero. Padding records get zeros and empty file names.
+    Parsing, decoding and normalisation run inside TensorFlow, in parallel, so the
+    Python (GIL) work per image stays near zero. Padding records get zeros and empty
+    file names.
     """
 
-    def __init__(self, features: tfds.features.FeaturesDict, train: bool, image_size: int):
+    def __init__(
+        self,
+        features: tfds.features.FeaturesDict,
+        train: bool,
+        image_size: int,
+        normalisation: str,
+    ):
         self._features = features
         self._train = train
         self._image_size = image_size
+        self._normalisation = normalisation
         self._lock = threading.Lock()
         self._fn = None
 
+    _PICKLED = ("_features", "_train", "_image_size", "_normalisation")
+
     def __getstate__(self) -> dict:  # the traced function stays in its process
-        return {key: getattr(self, key) for key in ("_features", "_train", "_image_size")}
+        return {key: getattr(self, key) for key in self._PICKLED}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state, _lock=threading.Lock(), _fn=None)
@@ -250,9 +261,10 @@ class DecodeBatch:
                 record, decoders={"image": tfds.decode.SkipDecoding()}
             )
             out = {key: parsed[key] for key in _RECORD_KEYS}
-            out["image"] = preprocessing.decode_and_resize(
+            image = preprocessing.decode_and_resize(
                 parsed["image"], seed, train=self._train, image_size=self._image_size
             )
+            out["image"] = preprocessing.normalise_image(image, self._normalisation)
             return out
 
         ds = tf.data.Dataset.from_tensor_slices((records, seeds))
@@ -298,7 +310,7 @@ def _scatter(rows: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 @dataclasses.dataclass(frozen=True)
 class FinishBatch:
-    """Raw batch -> final batch: normalised images of the output dtype, labels and PI."""
+    """Raw batch -> final batch: images of the output dtype, labels and PI."""
 
     options: _Options
 
@@ -339,7 +351,10 @@ def grain_batches(
         ds = grain.MapDataset.source(PaddedSource(source, padding)).seed(options.seed)
     ds = ds.map_with_index(AddPosition(len(source), options.seed).map_with_index)
     ds = ds.batch(options.local_batch_size, drop_remainder=True, batch_fn=stack_records)
-    ds = ds.map(DecodeBatch(builder.info.features, options.train, options.image_size).map)
+    decode = DecodeBatch(
+        builder.info.features, options.train, options.image_size, options.normalisation
+    )
+    ds = ds.map(decode.map)
     ds = ds.map(FinishBatch(options).map)
     ds = ds.to_iter_dataset(grain.ReadOptions(num_threads=read_threads, prefetch_buffer_size=2))
     if worker_count > 0:
@@ -362,9 +377,9 @@ def _parse_absl_flags() -> None:
 
 
 def finish_batch(batch: dict, options: _Options) -> dict:
-    """Raw batch of either back end -> normalised images of the output dtype, labels, PI."""
-    images = preprocessing.normalise(batch["image"], options.normalisation)
-    batch = {**batch, "image": images.astype(options.dtype, copy=False)}
+    """Raw batch of either back end (images already normalised) -> images of the output
+    dtype, labels, PI."""
+    batch = {**batch, "image": batch["image"].astype(options.dtype, copy=False)}
     batch = pi_features.label_and_pi(batch, options.policy, options.labels_format)
     if not options.with_file_names:
         batch.pop("file_name")

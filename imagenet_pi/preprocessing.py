@@ -7,7 +7,9 @@ decode only the crop window of a JPEG (`tf.io.decode_and_crop_jpeg`), which skip
 most of the decoding work. Non-JPEG bytes (ILSVRC2012 has a PNG behind a .JPEG
 name) fall back to a full decode.
 
-Normalisation runs on whole batches in numpy (`normalise`), where it is cheap.
+Normalisation: `normalise_image` in TensorFlow on each image, where the pipelines
+use it (the image is still in cache, and no batch-sized array is allocated for it);
+`normalise` in numpy on whole batches, for other callers.
 
 Randomness is stateless: every random op takes a `(2,) int32/int64` seed, so
 the same seed gives the same image in tf.data, in grain, in any thread.
@@ -90,17 +92,9 @@ def normalise(images: np.ndarray, normalisation: str) -> np.ndarray:
     one add whose per-channel factors are tiled along the width (broadcasting a
     3-vector makes numpy and TensorFlow loop 3 elements at a time, ~10x slower).
     """
-    if normalisation not in NORMALISATIONS:
-        raise ValueError(
-            f"normalise must be one of {', '.join(NORMALISATIONS)}, got {normalisation!r}"
-        )
+    scale, offset = _scale_and_offset(normalisation)
     if normalisation == "none":
         return images
-    scale, offset = {
-        "imagenet": (1 / _IMAGENET_STD, -_IMAGENET_MEAN / _IMAGENET_STD),
-        "zero_one": (np.full(3, 1 / 255), np.zeros(3)),
-        "minus_one_one": (np.full(3, 1 / 127.5), np.full(3, -1.0)),
-    }[normalisation]
     images = np.ascontiguousarray(images, np.float32)
     width = images.shape[-2]
     rows = images.reshape(-1, width * 3)
@@ -109,6 +103,34 @@ def normalise(images: np.ndarray, normalisation: str) -> np.ndarray:
     out = np.multiply(rows, scale, out=rows if images.flags.writeable else None)
     out += np.tile(offset, width).astype(np.float32)
     return out.reshape(images.shape)
+
+
+def normalise_image(image: tf.Tensor, normalisation: str) -> tf.Tensor:
+    """`normalise` of one `(height, width, 3) float32` image (static shape), in TensorFlow.
+
+    The factors are whole images, not 3-vectors: TensorFlow broadcasts a 3-vector
+    several times slower than it multiplies two arrays of the same shape.
+    """
+    scale, offset = _scale_and_offset(normalisation)
+    if normalisation == "none":
+        return image
+    shape = image.shape.as_list()
+    return image * np.broadcast_to(scale, shape) + np.broadcast_to(offset, shape)
+
+
+def _scale_and_offset(normalisation: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel `(3,) float32` factors: normalised = pixels * scale + offset."""
+    if normalisation not in NORMALISATIONS:
+        raise ValueError(
+            f"normalise must be one of {', '.join(NORMALISATIONS)}, got {normalisation!r}"
+        )
+    scale, offset = {
+        "imagenet": (1 / _IMAGENET_STD, -_IMAGENET_MEAN / _IMAGENET_STD),
+        "zero_one": (np.full(3, 1 / 255), np.zeros(3)),
+        "minus_one_one": (np.full(3, 1 / 127.5), np.full(3, -1.0)),
+        "none": (np.ones(3), np.zeros(3)),
+    }[normalisation]
+    return scale.astype(np.float32), offset.astype(np.float32)
 
 
 def decode_and_resize(
