@@ -304,14 +304,13 @@ def iter_split(source: Source, split: str) -> Iterator[ImageRecord]:
 def iter_train_tar(path: str | os.PathLike) -> Iterator[ImageRecord]:
     """Images of `ILSVRC2012_img_train.tar`: a tar of `<synset>.tar` per-synset tars."""
     path = require_file(path, "ILSVRC2012 train archive")
-    for member in index_tar(path):
-        yield from SynsetTarShard(path, member).read()
+    return iter_split(TarSource(train_tar=path, val_tar=""), "train")
 
 
 def iter_val_tar(path: str | os.PathLike) -> Iterator[ImageRecord]:
     """Images of `ILSVRC2012_img_val.tar` with their official ground-truth synsets."""
     path = require_file(path, "ILSVRC2012 validation archive")
-    yield from ValidationTarShard(path, tuple(index_tar(path))).read()
+    return iter_split(TarSource(train_tar="", val_tar=path), "validation")
 
 
 # Extracted folders: train/<synset>/<file>.JPEG and val/<file>.JPEG or val/<synset>/<file>.JPEG.
