@@ -18,7 +18,15 @@ import tensorflow_datasets as tfds
 from etils import epath
 from tensorflow_datasets.core import registered
 
-from imagenet_pi import annotation_files, annotations, ilsvrc, join, synsets, upstream
+from imagenet_pi import (
+    annotation_files,
+    annotations,
+    ilsvrc,
+    join,
+    shard_writer,
+    synsets,
+    upstream,
+)
 
 # TFDS ships a config-less builder of the same name. Import it first so that it can
 # never register after ours (that would raise "already registered"), then take its place.
@@ -181,6 +189,10 @@ class Builder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
             )
             for split in ("validation", "train")
         }
+
+    def _example_writer(self) -> shard_writer.ExampleWriter:
+        # array_record shards uncompressed: JPEG bytes do not compress (see shard_writer).
+        return shard_writer.ExampleWriter(file_format=self.info.file_format)
 
     def _download_and_prepare(self, dl_manager, download_config) -> None:
         # TFDS runs a split on Beam when `_generate_examples` returns a PTransform:

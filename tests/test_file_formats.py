@@ -93,3 +93,20 @@ def test_array_record_data_source_gives_random_access(small_sample, expected_exa
         last = source[len(source) - 1]
         assert last["image"].ndim == 3 and last["image"].shape[-1] == 3  # decoded RGB
         assert last["annotator_features"].shape == (16, 2)
+
+
+def test_array_record_shards_are_written_uncompressed(small_sample, tmp_path):
+    """JPEG bytes do not compress: the builder skips array_record's default zstd, which
+    only costs CPU on every random read, and keeps one record per chunk."""
+    from array_record.python import array_record_module
+
+    manual_dir, _ = small_sample
+    builder = _build(manual_dir, str(tmp_path), "array_record")
+    shards = sorted(path for path in os.listdir(builder.data_dir) if ".array_record-" in path)
+    assert {path.split(".")[0].split("-")[1] for path in shards} == set(SPLITS)
+    for path in shards:
+        reader = array_record_module.ArrayRecordReader(os.path.join(builder.data_dir, path))
+        options = reader.writer_options_string().split(",")
+        reader.close()
+        assert "uncompressed" in options and "group_size:1" in options, (path, options)
+        assert not any(option.startswith(("zstd", "brotli", "snappy")) for option in options)
