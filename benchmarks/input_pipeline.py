@@ -89,7 +89,7 @@ def measure(iterator, batch_size: int, num_batches: int, warmup: int = 3) -> tup
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--batches", type=int, default=10)
+    parser.add_argument("--batches", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--grain-workers", type=int, default=0, help="grain worker processes")
     parser.add_argument(
