@@ -406,7 +406,10 @@ def grain_batches(
     )
     ds = ds.map(decode.map)
     ds = ds.map(FinishBatch(options).map)
-    ds = ds.to_iter_dataset(grain.ReadOptions(num_threads=read_threads, prefetch_buffer_size=2))
+    # Each thread makes one batch; grain runs at most `prefetch_buffer_size` of them at once.
+    ds = ds.to_iter_dataset(
+        grain.ReadOptions(num_threads=read_threads, prefetch_buffer_size=max(read_threads, 2))
+    )
     if worker_count > 0:
         _parse_absl_flags()
         ds = ds.mp_prefetch(grain.MultiprocessingOptions(num_workers=worker_count))

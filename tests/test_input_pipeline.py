@@ -309,6 +309,19 @@ def test_batch_source_items_are_whole_batches_of_the_stream():
     )
 
 
+def test_grain_read_threads_all_run_and_do_not_change_batches(builds, caplog):
+    """Every read thread gets a batch in flight (grain runs no more threads than its
+    prefetch buffer holds, and says so in a warning), and batches depend only on their step."""
+    kwargs = dict(split="train", train=True, seed=3)
+    two = _take(_iterator(builds, "grain", read_threads=2, **kwargs), 3)
+    with caplog.at_level("WARNING"):
+        four = _take(_iterator(builds, "grain", read_threads=4, **kwargs), 3)
+    assert not [r for r in caplog.records if "smaller than num_threads" in r.getMessage()]
+    for a, b in zip(two, four):
+        assert _names(a) == _names(b)
+        np.testing.assert_array_equal(a["image"], b["image"])
+
+
 def test_grain_worker_process_gives_the_same_batches(builds):
     kwargs = dict(split="validation", train=False)
     in_process = list(_iterator(builds, "grain", **kwargs))
