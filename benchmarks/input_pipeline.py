@@ -10,21 +10,26 @@ images/s of training batches for:
   resized crop, flip, normalisation, label policy, all four PI features with one-hot
   annotator labels, device axis).
 
-grain's extra CPU per image over tfdata comes from random access: each record
-is read and zstd-decompressed on its own (~0.1 ms), and each batch is decoded by
-its own TensorFlow call (a fresh tf.data map per batch) instead of one stream.
+grain's extra CPU per image over tfdata comes from random access: each record is
+read on its own (~0.04 ms; the builder writes array_record uncompressed, which
+TFDS would compress with zstd), and each batch is decoded by its own TensorFlow
+call (a fresh tf.data map per batch) instead of one stream.
 
-Runs are interleaved over several rounds (the machine may be shared) and the
-median of each is reported, with the CPU time per image (less disturbed by other
-programs than wall time).
+Runs are interleaved over several rounds, each round starting with a different
+pipeline, with a pause between runs (the machine may be shared). Reported: the
+median images/s of each pipeline, the median of the rounds' ratios to the baseline
+(rounds pair runs made within seconds of each other, so a drift of the machine's
+speed cancels out) with their range, and the CPU time per image (less disturbed by
+other programs than wall time).
 
-    python benchmarks/input_pipeline.py [--batch-size 128] [--batches 10] [--rounds 5]
+    python benchmarks/input_pipeline.py [--batch-size 128] [--batches 20] [--rounds 5]
         [--grain-threads 2] [--grain-workers 0]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import time
@@ -68,6 +73,14 @@ def baseline_iterator(data_dir: str, batch_size: int):
         num_parallel_calls=tf.data.AUTOTUNE,
     )
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE).as_numpy_iterator()
+
+
+def settle(seconds: float = 1.0) -> None:
+    """Lets a finished pipeline's background threads stop before the next one is timed:
+    a dropped tf.data iterator lives until the garbage collector frees it, and its
+    prefetch threads keep decoding meanwhile, on the next pipeline's CPU time."""
+    gc.collect()
+    time.sleep(seconds)
 
 
 def measure(iterator, batch_size: int, num_batches: int, warmup: int = 3) -> tuple[float, float]:
@@ -131,12 +144,16 @@ def main() -> None:
         ),
     }
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
-    for _ in range(args.rounds):
-        for name, make in runs.items():
-            iterator = make()
+    names = list(runs)
+    for round_index in range(args.rounds):
+        # Each round starts with a different pipeline, so none always follows the same one.
+        shift = round_index % len(names)
+        for name in names[shift:] + names[:shift]:
+            iterator = runs[name]()
             results[name].append(measure(iterator, args.batch_size, args.batches))
             getattr(iterator, "close", lambda: None)()
             del iterator
+            settle()
 
     print(
         f"\n{len(jpeg_sizes)} JPEGs sampled: mean {np.mean(jpeg_sizes) / 1000:.0f} kB; "
@@ -145,26 +162,29 @@ def main() -> None:
     )
     rates = {name: [rate for rate, _ in values] for name, values in results.items()}
     cpu = {name: [ms for _, ms in values] for name, values in results.items()}
-    base_rate = statistics.median(next(iter(rates.values())))
-    base_cpu = statistics.median(next(iter(cpu.values())))
+    base_name = names[0]
+    base_cpu = statistics.median(cpu[base_name])
     print(
-        f"| {'pipeline':<46} | images/s (median; rounds) | x baseline "
+        f"| {'pipeline':<46} | images/s (median) | x baseline (median; range) "
         "| CPU ms/image | baseline CPU / ours |"
     )
-    print(
-        f"|{'-' * 48}|---------------------------|------------|--------------|--------------------|"
-    )
+    widths = (48, 19, 28, 14, 20)
+    print("|" + "|".join("-" * width for width in widths) + "|")
     for name in runs:
-        rate, ms = statistics.median(rates[name]), statistics.median(cpu[name])
-        rounds = ", ".join(f"{v:.0f}" for v in rates[name])
+        ratios = [ours / base for ours, base in zip(rates[name], rates[base_name])]
+        spread = f"{statistics.median(ratios):.2f}; {min(ratios):.2f}-{max(ratios):.2f}"
+        ms = statistics.median(cpu[name])
         print(
-            f"| {name:<46} | {rate:5.0f} ({rounds:<17}) | {rate / base_rate:10.2f} "
+            f"| {name:<46} | {statistics.median(rates[name]):17.0f} | {spread:>26} "
             f"| {ms:12.2f} | {base_cpu / ms:18.2f} |"
         )
+    print("\nimages/s of each round:")
+    for name in runs:
+        print(f"  {name}: " + ", ".join(f"{v:.0f}" for v in rates[name]))
     print(
         "\nbaseline and tfdata stream TFRecord files; grain reads records at random from "
-        "array_record files (zstd-compressed by TFDS: ~0.1 CPU ms/image to read) and "
-        "decodes each batch in one TensorFlow call."
+        "array_record files (written uncompressed by the builder) and decodes each batch "
+        "in one TensorFlow call."
     )
 
 
