@@ -6,7 +6,9 @@ One call, `make_iterator`, for training or evaluation, over one of two back ends
   repeat, parallel map, prefetch, all autotuned; deterministic by default).
 - "grain": grain over the array_record build, read as a TFDS data source (what
   `tfds.data_source` returns: random access), with a global shuffle, checkpointable
-  iterator state and optional worker processes.
+  iterator state and optional worker processes. grain reads whole batches of
+  records; one long-lived tf.data pipeline decodes them (or, with worker
+  processes, each worker decodes its batches).
 
 Both read this process's part of the split (`tfds.split_for_jax_process`), decode
 with `preprocessing`, batch `global_batch_size / jax.process_count()` examples,
@@ -31,6 +33,7 @@ import dataclasses
 import math
 import sys
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -259,6 +262,25 @@ class BatchSource:
             return permutation
 
 
+def decode_record(
+    features: tfds.features.FeaturesDict,
+    record: tf.Tensor,
+    seed: tf.Tensor,
+    *,
+    train: bool,
+    image_size: int,
+    normalisation: str,
+) -> dict[str, tf.Tensor]:
+    """One serialized example -> its annotations and its preprocessed, normalised image."""
+    parsed = features.deserialize_example(record, decoders={"image": tfds.decode.SkipDecoding()})
+    out = {key: parsed[key] for key in _RECORD_KEYS}
+    image = preprocessing.decode_and_resize(
+        parsed["image"], seed, train=train, image_size=image_size
+    )
+    out["image"] = preprocessing.normalise_image(image, normalisation)
+    return out
+
+
 class DecodeBatch:
     """Serialized records -> examples with decoded images, in one TensorFlow call a batch.
 
@@ -304,15 +326,14 @@ class DecodeBatch:
 
     def _decode(self, records: tf.Tensor, seeds: tf.Tensor) -> dict:
         def example(record, seed):
-            parsed = self._features.deserialize_example(
-                record, decoders={"image": tfds.decode.SkipDecoding()}
+            return decode_record(
+                self._features,
+                record,
+                seed,
+                train=self._train,
+                image_size=self._image_size,
+                normalisation=self._normalisation,
             )
-            out = {key: parsed[key] for key in _RECORD_KEYS}
-            image = preprocessing.decode_and_resize(
-                parsed["image"], seed, train=self._train, image_size=self._image_size
-            )
-            out["image"] = preprocessing.normalise_image(image, self._normalisation)
-            return out
 
         ds = tf.data.Dataset.from_tensor_slices((records, seeds))
         ds = ds.map(example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
@@ -355,6 +376,134 @@ def _scatter(rows: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out
 
 
+class DecodedStream(Iterator[dict]):
+    """grain reads, one tf.data pipeline of this process decodes: the grain back end
+    without worker processes.
+
+    grain's read threads make the batches of serialized records (`BatchSource`); a
+    long-lived tf.data pipeline takes them one by one, parses, decodes, crops and
+    normalises their examples in one parallel map, and batches them again. Decoding
+    thus runs on from one batch into the next, as in the tf.data back end, instead of
+    starting and draining a TensorFlow call per batch (which leaves cores idle at each
+    batch's ends and costs the thread pool's wake-ups). The batches are the same as
+    `DecodeBatch`'s in worker processes.
+
+    The position is the number of batches handed out: `get_state()` gives it,
+    `set_state()` restarts both grain and the pipeline at that batch (a batch depends
+    only on its step).
+    """
+
+    def __init__(
+        self,
+        batches: Any,  # grain.MapDataset of BatchSource items
+        features: tfds.features.FeaturesDict,
+        options: _Options,
+        read_threads: int,
+    ):
+        self._batches = batches
+        self._features = features
+        self._options = options
+        self._read_threads = read_threads
+        self._step = 0
+        self._start(0)
+
+    def _start(self, step: int) -> None:
+        import grain
+
+        threads = self._read_threads
+        reader = iter(
+            self._batches[step:].to_iter_dataset(
+                grain.ReadOptions(num_threads=threads, prefetch_buffer_size=max(threads, 2))
+            )
+        )
+        size = self._options.local_batch_size
+        spec = {
+            "record": tf.TensorSpec([size], tf.string),
+            "seed": tf.TensorSpec([size, 2], tf.int64),
+            "mask": tf.TensorSpec([size], tf.bool),
+            "epoch": tf.TensorSpec([size], tf.int64),
+        }
+        # One batch of records per element, taken from grain's iterator by a py_function
+        # in a sequential map. (Not `from_generator`: its first use sets glibc's
+        # M_TRIM_THRESHOLD for the whole process, which makes every later large
+        # allocation a fresh mmap; the baseline then ran ~25% slower.) TensorFlow may
+        # keep the function alive as long as it likes: it holds only a weak reference
+        # to grain's iterator, so that dropping this stream stops grain's threads.
+        reader_ref = weakref.ref(reader)
+        keys = tuple(spec)
+
+        def next_batch() -> list[np.ndarray]:
+            batch = next(reader_ref())
+            return [batch[key] for key in keys]
+
+        def element(_) -> dict[str, tf.Tensor]:
+            values = tf.py_function(next_batch, [], [spec[key].dtype for key in keys])
+            for value, key in zip(values, keys):
+                value.set_shape(spec[key].shape)
+            return dict(zip(keys, values))
+
+        ds = tf.data.Dataset.range(len(self._batches) - step).map(element)
+        ds = ds.unbatch().map(self._example, num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.batch(size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+        tf_options = tf.data.Options()
+        tf_options.deterministic = True
+        tf_options.autotune.enabled = True
+        self._reader = reader
+        self._iterator = ds.with_options(tf_options).as_numpy_iterator()
+
+    def _example(self, element: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+        options = self._options
+
+        def decode() -> dict:
+            return decode_record(
+                self._features,
+                element["record"],
+                element["seed"],
+                train=options.train,
+                image_size=options.image_size,
+                normalisation=options.normalisation,
+            )
+
+        def padding() -> dict:  # zeros and empty file names
+            out = {
+                key: tf.zeros(self._features[key].shape, self._features[key].tf_dtype)
+                for key in _RECORD_KEYS
+            }
+            out["image"] = tf.zeros((options.image_size, options.image_size, 3), tf.float32)
+            return out
+
+        out = tf.cond(element["mask"], decode, padding)
+        return {**out, "mask": element["mask"], "epoch": element["epoch"]}
+
+    def __iter__(self) -> DecodedStream:
+        return self
+
+    def __next__(self) -> dict:
+        batch = next(self._iterator)
+        self._step += 1
+        return finish_batch(batch, self._options)
+
+    def get_state(self) -> dict:
+        """`{"step": batches handed out}`."""
+        return {"step": self._step}
+
+    def set_state(self, state: dict) -> None:
+        """Continues after the `state["step"]` first batches."""
+        self.close()
+        self._step = int(state["step"])
+        self._start(self._step)
+
+    def close(self) -> None:
+        """Stops the pipeline and grain's read threads."""
+        self._iterator = iter(())
+        close = getattr(self._reader, "close", None)
+        if close is not None:
+            close()
+
+    def __del__(self) -> None:
+        self.close()
+
+
 @dataclasses.dataclass(frozen=True)
 class FinishBatch:
     """Raw batch -> final batch: images of the output dtype, labels and PI."""
@@ -374,24 +523,24 @@ def grain_batches(
     num_epochs: int | None,
     worker_count: int,
     read_threads: int,
-):
-    """A grain `IterDataset` of final batches (labels and PI included).
+) -> Iterator[dict]:
+    """An iterator of final batches (labels and PI included) with `get_state`/`set_state`.
 
     Training: a global shuffle of this process's examples, reshuffled every epoch;
     each example's crop and flip seeded by `(seed, position in the stream)`, as in
     tf.data. Evaluation: in order, padded to `num_steps` full batches. grain's items
-    are whole batches (`BatchSource`), so its iterator state is a batch count; each
-    batch is parsed and decoded by one TensorFlow call (parallel inside);
-    `read_threads` batches are made at once, in this process or in each of
-    `worker_count` processes. A batch depends only on its step, never on the number of
-    threads or workers.
+    are whole batches of serialized records (`BatchSource`), read by `read_threads`
+    threads. Without worker processes, one tf.data pipeline of this process decodes
+    them (`DecodedStream`); with `worker_count` processes, each worker decodes its
+    batches, one TensorFlow call a batch (`DecodeBatch`). A batch depends only on its
+    step, never on the number of threads or workers.
     """
     import grain
 
     source = builder.as_data_source(
         split=subsplit, deserialize_method=tfds.decode.DeserializeMethod.RAW_BYTES
     )
-    ds = grain.MapDataset.source(
+    batches = grain.MapDataset.source(
         BatchSource(
             source,
             batch_size=options.local_batch_size,
@@ -401,19 +550,18 @@ def grain_batches(
             num_steps=num_steps,
         )
     )
+    if worker_count == 0:
+        return DecodedStream(batches, builder.info.features, options, read_threads)
     decode = DecodeBatch(
         builder.info.features, options.train, options.image_size, options.normalisation
     )
-    ds = ds.map(decode.map)
-    ds = ds.map(FinishBatch(options).map)
+    ds = batches.map(decode.map).map(FinishBatch(options).map)
     # Each thread makes one batch; grain runs at most `prefetch_buffer_size` of them at once.
     ds = ds.to_iter_dataset(
         grain.ReadOptions(num_threads=read_threads, prefetch_buffer_size=max(read_threads, 2))
     )
-    if worker_count > 0:
-        _parse_absl_flags()
-        ds = ds.mp_prefetch(grain.MultiprocessingOptions(num_workers=worker_count))
-    return ds
+    _parse_absl_flags()
+    return iter(ds.mp_prefetch(grain.MultiprocessingOptions(num_workers=worker_count)))
 
 
 def _parse_absl_flags() -> None:
@@ -578,11 +726,11 @@ def make_iterator(
       num_epochs: training epochs (None: forever).
       shuffle_buffer_size: tf.data's shuffle buffer (grain shuffles globally).
       deterministic: tf.data keeps the order fixed (a little slower).
-      worker_count: grain worker processes (0: threads of this process).
-      read_threads: grain threads each making a batch, in each process. Two is
-        usually best: a batch's decoding is already parallel inside TensorFlow, and
-        a second batch in flight keeps the cores busy during the first one's serial
-        parts (reading records, the last images, normalisation, labels and PI).
+      worker_count: grain worker processes (0: grain reads in threads of this process
+        and one tf.data pipeline here decodes, the fastest; N: each worker reads and
+        decodes whole batches, one TensorFlow call a batch, for hosts whose main
+        process is busy).
+      read_threads: grain threads each reading a batch of records, in each process.
       with_file_names: keep `file_name` `(..., ) bytes` in batches (host numpy).
       process_index, process_count: override `jax.process_index()` / `jax.process_count()`.
 
@@ -646,7 +794,7 @@ def make_iterator(
         )
         raw = ds.as_numpy_iterator()
     elif backend == "grain":
-        ds = grain_batches(
+        raw = grain_batches(
             builder,
             subsplit,
             options,
@@ -655,7 +803,6 @@ def make_iterator(
             worker_count=worker_count,
             read_threads=read_threads,
         )
-        raw = iter(ds)
     else:
         raise ValueError(f"backend must be 'tfdata' or 'grain', got {backend!r}")
     return Batches(

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import collections
+import gc
 import pickle
+import threading
+import time
 
 import jax
 import numpy as np
@@ -320,6 +323,38 @@ def test_grain_read_threads_all_run_and_do_not_change_batches(builds, caplog):
     for a, b in zip(two, four):
         assert _names(a) == _names(b)
         np.testing.assert_array_equal(a["image"], b["image"])
+
+
+def test_dropping_a_grain_iterator_stops_its_read_threads(builds):
+    """TensorFlow may keep the generator that feeds the decoding pipeline alive; grain's
+    read threads must still stop (and their buffered batches go) with the iterator."""
+    started = []
+    for _ in range(3):
+        before = set(threading.enumerate())
+        iterator = _iterator(builds, "grain", split="validation", train=False, read_threads=2)
+        next(iterator)
+        new = [t for t in set(threading.enumerate()) - before if t.name.startswith("grain")]
+        assert new  # grain read ahead in its threads
+        started += new
+        del iterator
+        gc.collect()
+    deadline = time.monotonic() + 10
+    while any(t.is_alive() for t in started) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [t for t in started if t.is_alive()]
+
+
+def test_grain_state_is_the_number_of_batches_handed_out(builds):
+    kwargs = dict(split="train", train=False)  # 12 examples: 2 batches of 8
+    iterator = _iterator(builds, "grain", **kwargs)
+    assert iterator.get_state() == {"step": 0}
+    _take(iterator, 1)
+    assert iterator.get_state() == {"step": 1}
+    rest = list(iterator)
+    assert len(rest) == len(iterator) - 1 == 1
+    again = _iterator(builds, "grain", **kwargs)
+    again.set_state({"step": 1})
+    assert [_names(b) for b in again] == [_names(b) for b in rest]
 
 
 def test_grain_worker_process_gives_the_same_batches(builds):
