@@ -489,9 +489,17 @@ class DecodedStream(Iterator[dict]):
 
     def set_state(self, state: dict) -> None:
         """Continues after the `state["step"]` first batches."""
+        step = state.get("step") if isinstance(state, dict) else None
+        if not isinstance(step, int) or not 0 <= step <= len(self._batches):
+            raise ValueError(
+                f"set_state expects {{'step': n}} with 0 <= n <= {len(self._batches)}, as "
+                f"get_state() of a grain iterator with worker_count=0 returns; got {state!r}. "
+                "A state saved with worker_count > 0 restores only an iterator made with the "
+                "same worker_count."
+            )
         self.close()
-        self._step = int(state["step"])
-        self._start(self._step)
+        self._step = step
+        self._start(step)
 
     def close(self) -> None:
         """Stops the pipeline and grain's read threads."""

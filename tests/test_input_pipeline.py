@@ -355,6 +355,9 @@ def test_grain_state_is_the_number_of_batches_handed_out(builds):
     again = _iterator(builds, "grain", **kwargs)
     again.set_state({"step": 1})
     assert [_names(b) for b in again] == [_names(b) for b in rest]
+    for bad in ({"steps": 1}, {"step": 3}, {"step": -1}, [1]):
+        with pytest.raises(ValueError, match="set_state expects"):
+            again.set_state(bad)
 
 
 def test_grain_worker_process_gives_the_same_batches(builds):
