@@ -262,48 +262,51 @@ class BatchSource:
             return permutation
 
 
-def decode_record(
+def decode_or_pad(
     features: tfds.features.FeaturesDict,
     record: tf.Tensor,
     seed: tf.Tensor,
-    *,
-    train: bool,
-    image_size: int,
-    normalisation: str,
+    mask: tf.Tensor,
+    options: _Options,
 ) -> dict[str, tf.Tensor]:
-    """One serialized example -> its annotations and its preprocessed, normalised image."""
-    parsed = features.deserialize_example(record, decoders={"image": tfds.decode.SkipDecoding()})
-    out = {key: parsed[key] for key in _RECORD_KEYS}
-    image = preprocessing.decode_and_resize(
-        parsed["image"], seed, train=train, image_size=image_size
-    )
-    out["image"] = preprocessing.normalise_image(image, normalisation)
-    return out
+    """One serialized example -> its annotations and its preprocessed, normalised image;
+    a padding record (`mask` False) -> zeros and an empty file name."""
+
+    def decode() -> dict:
+        parsed = features.deserialize_example(
+            record, decoders={"image": tfds.decode.SkipDecoding()}
+        )
+        out = {key: parsed[key] for key in _RECORD_KEYS}
+        image = preprocessing.decode_and_resize(
+            parsed["image"], seed, train=options.train, image_size=options.image_size
+        )
+        out["image"] = preprocessing.normalise_image(image, options.normalisation)
+        return out
+
+    def padding() -> dict:
+        out = {key: tf.zeros(features[key].shape, features[key].tf_dtype) for key in _RECORD_KEYS}
+        out["image"] = tf.zeros((options.image_size, options.image_size, 3), tf.float32)
+        return out
+
+    return tf.cond(mask, decode, padding)
 
 
 class DecodeBatch:
-    """Serialized records -> examples with decoded images, in one TensorFlow call a batch.
+    """Serialized records -> examples with decoded images, in one TensorFlow call a batch
+    (the grain back end's worker processes).
 
     Parsing, decoding and normalisation run inside TensorFlow, in parallel, so the
     Python (GIL) work per image stays near zero. Padding records get zeros and empty
     file names.
     """
 
-    def __init__(
-        self,
-        features: tfds.features.FeaturesDict,
-        train: bool,
-        image_size: int,
-        normalisation: str,
-    ):
+    def __init__(self, features: tfds.features.FeaturesDict, options: _Options):
         self._features = features
-        self._train = train
-        self._image_size = image_size
-        self._normalisation = normalisation
+        self._options = options
         self._lock = threading.Lock()
         self._fn = None
 
-    _PICKLED = ("_features", "_train", "_image_size", "_normalisation")
+    _PICKLED = ("_features", "_options")
 
     def __getstate__(self) -> dict:  # the traced function stays in its process
         return {key: getattr(self, key) for key in self._PICKLED}
@@ -320,60 +323,31 @@ class DecodeBatch:
                     input_signature=[
                         tf.TensorSpec([None], tf.string),
                         tf.TensorSpec([None, 2], tf.int64),
+                        tf.TensorSpec([None], tf.bool),
                     ],
                 ).get_concrete_function()
             return self._fn
 
-    def _decode(self, records: tf.Tensor, seeds: tf.Tensor) -> dict:
-        def example(record, seed):
-            return decode_record(
-                self._features,
-                record,
-                seed,
-                train=self._train,
-                image_size=self._image_size,
-                normalisation=self._normalisation,
-            )
-
-        ds = tf.data.Dataset.from_tensor_slices((records, seeds))
-        ds = ds.map(example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    def _decode(self, records: tf.Tensor, seeds: tf.Tensor, mask: tf.Tensor) -> dict:
+        ds = tf.data.Dataset.from_tensor_slices((records, seeds, mask))
+        ds = ds.map(
+            lambda record, seed, keep: decode_or_pad(
+                self._features, record, seed, keep, self._options
+            ),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
         return ds.batch(tf.cast(tf.size(records), tf.int64)).get_single_element()
 
     def map(self, batch: dict) -> dict:
-        mask = batch["mask"]
-        if not mask.any():  # a whole batch of padding (a process with fewer examples)
-            return {**self._padding(len(mask)), "mask": mask, "epoch": batch["epoch"]}
+        decoded = self._decode_fn()(
+            tf.constant(list(batch["record"]), tf.string),
+            tf.constant(batch["seed"]),
+            tf.constant(batch["mask"]),
+        )
         # np.asarray views TensorFlow's buffers (read-only); Tensor.numpy() would copy them.
-        kept = {
-            key: np.asarray(value)
-            for key, value in self._decode_fn()(
-                tf.constant(list(batch["record"][mask]), tf.string),
-                tf.constant(batch["seed"][mask].reshape(-1, 2)),
-            ).items()
-        }
-        out = {"mask": mask, "epoch": batch["epoch"]}
-        for key, value in kept.items():
-            out[key] = value if mask.all() else _scatter(value, mask)
-        return out
-
-    def _padding(self, batch_size: int) -> dict:
-        size = self._image_size
-        return {
-            "image": np.zeros((batch_size, size, size, 3), np.float32),
-            "file_name": np.full(batch_size, b"", object),
-            "clean_label": np.zeros(batch_size, np.int64),
-            "annotator_labels": np.zeros((batch_size, 16), np.int64),
-            "annotator_confidences": np.zeros((batch_size, 16), np.float32),
-            "annotator_features": np.zeros((batch_size, 16, 2), np.float32),
-        }
-
-
-def _scatter(rows: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """`rows` placed where `mask` is True, zeros (empty bytes) elsewhere."""
-    fill = b"" if rows.dtype == object else 0
-    out = np.full((len(mask), *rows.shape[1:]), fill, rows.dtype)
-    out[mask] = rows
-    return out
+        out = {key: np.asarray(value) for key, value in decoded.items()}
+        return {**out, "mask": batch["mask"], "epoch": batch["epoch"]}
 
 
 class DecodedStream(Iterator[dict]):
@@ -452,27 +426,9 @@ class DecodedStream(Iterator[dict]):
         self._iterator = ds.with_options(tf_options).as_numpy_iterator()
 
     def _example(self, element: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-        options = self._options
-
-        def decode() -> dict:
-            return decode_record(
-                self._features,
-                element["record"],
-                element["seed"],
-                train=options.train,
-                image_size=options.image_size,
-                normalisation=options.normalisation,
-            )
-
-        def padding() -> dict:  # zeros and empty file names
-            out = {
-                key: tf.zeros(self._features[key].shape, self._features[key].tf_dtype)
-                for key in _RECORD_KEYS
-            }
-            out["image"] = tf.zeros((options.image_size, options.image_size, 3), tf.float32)
-            return out
-
-        out = tf.cond(element["mask"], decode, padding)
+        out = decode_or_pad(
+            self._features, element["record"], element["seed"], element["mask"], self._options
+        )
         return {**out, "mask": element["mask"], "epoch": element["epoch"]}
 
     def __iter__(self) -> DecodedStream:
@@ -560,9 +516,7 @@ def grain_batches(
     )
     if worker_count == 0:
         return DecodedStream(batches, builder.info.features, options, read_threads)
-    decode = DecodeBatch(
-        builder.info.features, options.train, options.image_size, options.normalisation
-    )
+    decode = DecodeBatch(builder.info.features, options)
     ds = batches.map(decode.map).map(FinishBatch(options).map)
     # Each thread makes one batch; grain runs at most `prefetch_buffer_size` of them at once.
     ds = ds.to_iter_dataset(
