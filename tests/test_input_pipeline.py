@@ -96,29 +96,36 @@ def test_image_options_normalise_and_float32(builds):
     assert image.min() >= 0.0 and image.max() <= 1.0 and image.max() > 0.2
 
 
-@pytest.mark.parametrize("backend", ["tfdata", "grain"])
-def test_eval_reads_every_example_once_across_processes(builds, small_sample, backend):
-    seen = []
-    steps = []
+def _eval_on_two_processes(builds, backend, split) -> list[list[dict]]:
+    """Each of 2 simulated processes' evaluation batches (global batch 16); checks that
+    each process ran its iterator's `num_steps`."""
+    per_process = []
     for process_index in range(2):
         iterator = _iterator(
             builds,
             backend,
-            split="train",
+            split=split,
             train=False,
             global_batch_size=16,
             process_index=process_index,
             process_count=2,
         )
-        batches = list(iterator)
-        steps.append(len(batches))
-        assert len(batches) == iterator.num_steps
+        per_process.append(list(iterator))
+        assert len(per_process[-1]) == iterator.num_steps
+    return per_process
+
+
+@pytest.mark.parametrize("backend", ["tfdata", "grain"])
+def test_eval_reads_every_example_once_across_processes(builds, small_sample, backend):
+    seen = []
+    per_process = _eval_on_two_processes(builds, backend, "train")
+    assert [len(batches) for batches in per_process] == [1, 1]
+    for batches in per_process:
         for batch in batches:
             mask = np.asarray(batch["mask"]).ravel()
             names = np.array(_names(batch))
             seen += names[mask].tolist()
             assert (names[~mask] == "").all()
-    assert steps == [1, 1]
     counts = collections.Counter(seen)
     assert sorted(counts) == sorted(small_sample[1].train_file_names)
     assert set(counts.values()) == {1}
@@ -128,22 +135,12 @@ def test_eval_reads_every_example_once_across_processes(builds, small_sample, ba
 def test_eval_processes_with_fewer_examples_pad_whole_batches(builds, backend):
     # 17 examples over 2 processes: 9 and 8; local batch 8, so both run 2 steps and the
     # second process's second batch is all padding.
-    names, steps = [], []
-    for process_index in range(2):
-        iterator = _iterator(
-            builds,
-            backend,
-            split="train+validation[:5]",
-            train=False,
-            global_batch_size=16,
-            process_index=process_index,
-            process_count=2,
-        )
-        batches = list(iterator)
-        steps.append(len(batches))
+    names = []
+    per_process = _eval_on_two_processes(builds, backend, "train+validation[:5]")
+    assert [len(batches) for batches in per_process] == [2, 2]
+    for batches in per_process:
         masks = [np.asarray(batch["mask"]).ravel() for batch in batches]
         names += [n for batch, m in zip(batches, masks) for n, k in zip(_names(batch), m) if k]
-    assert steps == [2, 2]
     assert not masks[1].any()  # the last batch of the second process
     assert len(names) == len(set(names)) == _NUM_TRAIN + 5
 
