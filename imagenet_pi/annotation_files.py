@@ -30,11 +30,11 @@ _FLAT_DIRS = ("labels", "confidences")
 
 
 class AnnotationFilesError(FileNotFoundError):
-    """A PI folder was found but does not hold every file of the upstream layout."""
+    """A PI folder (or TFDS's layout) was found but does not hold every file it needs."""
 
 
 class FlatLayoutError(ValueError):
-    """TFDS's imagenet_pi layout in the manual_dir is incomplete or not the config being built."""
+    """TFDS's imagenet_pi layout in the manual_dir is not the released config being built."""
 
 
 class CsvDownloadError(ConnectionError):
@@ -133,7 +133,7 @@ def flat_layout_files(manual_dir: str | os.PathLike | None) -> dict[str, str] | 
       `confidences`.
 
     Raises:
-      FlatLayoutError: one of them is there but not all four files are.
+      AnnotationFilesError: one of them is there but not all four files are.
     """
     if manual_dir is None:
         return None
@@ -152,7 +152,7 @@ def flat_layout_files(manual_dir: str | os.PathLike | None) -> dict[str, str] | 
         for entry in sorted(os.listdir(os.path.join(manual_dir, name)))
         if f"{name}/{entry}" not in files
     ]
-    raise FlatLayoutError(
+    raise AnnotationFilesError(
         f"TFDS's imagenet_pi layout in {manual_dir} is incomplete: found "
         f"{', '.join(found) or 'none of its CSVs'}; missing {', '.join(missing)}"
         + (f" (other entries there: {', '.join(others)})" if others else "")

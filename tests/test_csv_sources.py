@@ -186,7 +186,7 @@ def test_partial_flat_layout_names_what_is_found_and_missing(flat_sample, tmp_pa
     manual_dir = str(tmp_path / "partial")
     os.makedirs(os.path.join(manual_dir, "labels"))
     _copy_flat(flat_sample.released["high_noise"], manual_dir, _PARTIAL_LAYOUTS[layout])
-    with pytest.raises(annotation_files.FlatLayoutError, match="is incomplete") as error:
+    with pytest.raises(annotation_files.AnnotationFilesError, match="is incomplete") as error:
         annotation_files.flat_layout_files(manual_dir)
     message = str(error.value)
     assert manual_dir in message
@@ -198,7 +198,7 @@ def test_partial_flat_layout_names_what_is_found_and_missing(flat_sample, tmp_pa
 
 def test_misnamed_flat_files_are_listed(tmp_path):
     _write(tmp_path / "labels" / "labels-train.csv", b"x")  # the upstream README's name
-    with pytest.raises(annotation_files.FlatLayoutError, match="labels/labels-train.csv"):
+    with pytest.raises(annotation_files.AnnotationFilesError, match="labels/labels-train.csv"):
         annotation_files.flat_layout_files(tmp_path)
 
 
@@ -208,7 +208,7 @@ def test_manual_dir_without_labels_or_confidences_has_no_flat_layout(tmp_path):
 
 def test_partial_flat_layout_fails_the_build_without_downloading(flat_sample, tmp_path):
     shutil.rmtree(os.path.join(flat_sample.manual_dir, "confidences"))
-    with pytest.raises(annotation_files.FlatLayoutError, match="confidences/train.csv"):
+    with pytest.raises(annotation_files.AnnotationFilesError, match="confidences/train.csv"):
         _build(flat_sample.builder_cls, flat_sample.manual_dir, str(tmp_path / "data"))
     assert _downloaded_csvs(str(tmp_path / "data")) == []
     _assert_nothing_built(str(tmp_path / "data"))
