@@ -92,6 +92,16 @@ def test_an_http_error_surfaces_as_tfds_download_error_with_the_code(tmp_path):
     assert isinstance(error.value.__cause__, tfds.download.DownloadError)
 
 
+def test_server_errors_after_the_capped_retries_surface_as_a_connection_error(tmp_path):
+    # TFDS retries 500-504 answers (with backoff: in a subprocess), then raises RetryError.
+    with csv_pins.local_server(status=503, body=b"busy") as root:
+        outcome = _download_in_subprocess(f"{root}/a.csv", str(tmp_path))
+    assert outcome["error"] == "ConnectionError", outcome
+    assert "RetryError" in outcome["message"] and "503" in outcome["message"]
+    assert f"{root}/a.csv" in outcome["message"]
+    assert outcome["seconds"] < 30, outcome
+
+
 def test_a_pinned_file_is_downloaded_and_checked(tmp_path):
     served = tmp_path / "served"
     served.mkdir()
