@@ -72,8 +72,7 @@ def pinned_files(
     missing = []
     for config in upstream.NOISE_LEVELS:
         pins[config] = {}
-        for relpath in upstream.config_relpaths():
-            url = upstream.lfs_url(config, relpath, url_root)
+        for relpath, url in upstream_urls(config, url_root).items():
             if url not in url_infos:
                 missing.append(url)
                 continue
@@ -85,6 +84,16 @@ def pinned_files(
             f"{', '.join(missing)}. Reinstall imagenet_pi (the file ships with the package)."
         )
     return pins
+
+
+def upstream_urls(config: str, url_root: str = upstream.LFS_URL_ROOT) -> dict[str, str]:
+    """Relative path -> URL of every file of a released config (`high_noise` or `low_noise`)."""
+    if config not in upstream.NOISE_LEVELS:
+        raise ValueError(
+            f"Only the released configs {sorted(upstream.NOISE_LEVELS)} can be downloaded; "
+            f"{config!r} needs an annotations folder (see `imagenet-pi relabel`)."
+        )
+    return {rel: upstream.lfs_url(config, rel, url_root) for rel in upstream.config_relpaths()}
 
 
 def candidate_dirs(manual_dir: str | os.PathLike, config: str) -> list[str]:

@@ -165,8 +165,7 @@ def test_pinned_checksums_cover_every_upstream_url():
     pinned = imagenet_pi.Builder.url_infos
     assert imagenet_pi.Builder._checksums_path.exists()
     for config in upstream.NOISE_LEVELS:
-        for rel in upstream.config_relpaths():
-            url = upstream.lfs_url(config, rel)
+        for url in annotation_files.upstream_urls(config).values():
             assert url in pinned, url
             assert pinned[url].size > 0 and len(pinned[url].checksum) == 64
     pins = annotation_files.pinned_files(pinned, imagenet_pi.Builder.CSV_URL_ROOT)
