@@ -1,22 +1,99 @@
 """Where the PI CSVs of a config come from: a folder the user holds, or the upstream LFS URLs.
 
+Search order (README, "2. The ImageNet-PI CSVs"):
+1. the config's own `annotations_dir` (custom configs);
+2. a config folder in the manual_dir: a clone at `<manual_dir>/imagenet_pi/<config>/`, or
+   `<manual_dir>/<config>/` (old folder names accepted);
+3. TFDS's own imagenet_pi layout: `<manual_dir>/labels/` and `<manual_dir>/confidences/`,
+   with no config folder; the files are identified as a released config by the sizes and
+   sha256 pinned in checksums.tsv;
+4. a download of the pinned URLs.
+
 The result is always a mapping from the upstream relative path (`labels/train.csv`,
 ..., `annotator_features.csv`) to a local file.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from imagenet_pi import upstream
 
 # Relative path in the upstream layout -> local file.
 AnnotationFiles = Mapping[str, str]
 
+_FLAT_DIRS = ("labels", "confidences")
+
 
 class AnnotationFilesError(FileNotFoundError):
-    """A PI folder was found but does not hold every file of the upstream layout."""
+    """A PI folder (or TFDS's layout) was found but does not hold every file it needs."""
+
+
+class FlatLayoutError(ValueError):
+    """TFDS's imagenet_pi layout in the manual_dir is not the released config being built."""
+
+
+class CsvDownloadError(ConnectionError):
+    """The CSVs had to be downloaded and could not be (no network, HTTP 403, ...)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PinnedFile:
+    """Where a released file is downloaded from, and its size and sha256 (checksums.tsv)."""
+
+    url: str
+    size: int
+    sha256: str
+
+
+# Released config -> relative path -> its pinned file.
+PinnedFiles = Mapping[str, Mapping[str, PinnedFile]]
+
+
+def pinned_files(
+    url_infos: Mapping[str, Any] | None, url_root: str = upstream.LFS_URL_ROOT
+) -> dict[str, dict[str, PinnedFile]]:
+    """The pinned file of every released config and relative path.
+
+    Args:
+      url_infos: URL -> an object with `size` and `checksum` (sha256): checksums.tsv as
+        TFDS loads it (`Builder.url_infos`).
+      url_root: the URLs are `<url_root>/<config>/<relative path>`.
+
+    Raises:
+      ValueError: a released file has no entry (a broken installation).
+    """
+    url_infos = url_infos or {}
+    pins: dict[str, dict[str, PinnedFile]] = {}
+    missing = []
+    for config in upstream.NOISE_LEVELS:
+        pins[config] = {}
+        for relpath, url in upstream_urls(config, url_root).items():
+            if url not in url_infos:
+                missing.append(url)
+                continue
+            info = url_infos[url]
+            pins[config][relpath] = PinnedFile(url, int(info.size), info.checksum)
+    if missing:
+        raise ValueError(
+            f"checksums.tsv: expected a size and sha256 for every released file, found none for "
+            f"{', '.join(missing)}. Reinstall imagenet_pi (the file ships with the package)."
+        )
+    return pins
+
+
+def upstream_urls(config: str, url_root: str = upstream.LFS_URL_ROOT) -> dict[str, str]:
+    """Relative path -> URL of every file of a released config (`high_noise` or `low_noise`)."""
+    if config not in upstream.NOISE_LEVELS:
+        raise ValueError(
+            f"Only the released configs {sorted(upstream.NOISE_LEVELS)} can be downloaded; "
+            f"{config!r} needs an annotations folder (see `imagenet-pi relabel`)."
+        )
+    return {rel: upstream.lfs_url(config, rel, url_root) for rel in upstream.config_relpaths()}
 
 
 def candidate_dirs(manual_dir: str | os.PathLike, config: str) -> list[str]:
@@ -41,8 +118,8 @@ def files_in_dir(config_dir: str | os.PathLike) -> dict[str, str]:
         raise AnnotationFilesError(
             f"The ImageNet-PI folder {config_dir} is incomplete: missing {', '.join(missing)}. "
             "Expected labels/{train,validation}.csv, confidences/{train,validation}.csv and "
-            "annotator_features.csv, as in https://github.com/google-research-datasets/"
-            "imagenet_pi (clone it with git lfs installed, or run `git lfs pull` in the clone)."
+            f"annotator_features.csv, as in {upstream.REPO_URL} (clone it with git lfs "
+            "installed, or run `git lfs pull` in the clone)."
         )
     return files
 
@@ -57,14 +134,128 @@ def find_in_manual_dir(manual_dir: str | os.PathLike | None, config: str) -> str
     return None
 
 
-def upstream_urls(config: str) -> dict[str, str]:
-    """Relative path -> LFS URL for a released config (`high_noise` or `low_noise`)."""
-    if config not in upstream.NOISE_LEVELS:
-        raise ValueError(
-            f"Only the released configs {sorted(upstream.NOISE_LEVELS)} can be downloaded; "
-            f"{config!r} needs an annotations folder (see `imagenet-pi relabel`)."
+def flat_layout_files(manual_dir: str | os.PathLike | None) -> dict[str, str] | None:
+    """The four CSVs of TFDS's imagenet_pi layout (`<manual_dir>/labels/train.csv`, ...).
+
+    Returns:
+      Relative path -> file, or None when `manual_dir` has neither `labels` nor
+      `confidences`.
+
+    Raises:
+      AnnotationFilesError: one of them is there but not all four files are.
+    """
+    if manual_dir is None:
+        return None
+    manual_dir = os.fspath(manual_dir)
+    if not any(os.path.exists(os.path.join(manual_dir, name)) for name in _FLAT_DIRS):
+        return None
+    files = {rel: os.path.join(manual_dir, rel) for rel in upstream.split_csv_relpaths()}
+    found = [rel for rel, path in files.items() if os.path.isfile(path)]
+    if len(found) == len(files):
+        return files
+    missing = [rel for rel in files if rel not in found]
+    others = [
+        f"{name}/{entry}"
+        for name in _FLAT_DIRS
+        if os.path.isdir(os.path.join(manual_dir, name))
+        for entry in sorted(os.listdir(os.path.join(manual_dir, name)))
+        if f"{name}/{entry}" not in files
+    ]
+    raise AnnotationFilesError(
+        f"TFDS's imagenet_pi layout in {manual_dir} is incomplete: found "
+        f"{', '.join(found) or 'none of its CSVs'}; missing {', '.join(missing)}"
+        + (f" (other entries there: {', '.join(others)})" if others else "")
+        + ". It needs labels/train.csv, labels/validation.csv, confidences/train.csv and "
+        "confidences/validation.csv, all four of one released version. Add the missing ones, "
+        f"or move {' and '.join(f'{name}/' for name in _FLAT_DIRS)} out of the manual_dir to "
+        'use a clone or the download instead (README, "Coming from TFDS\'s imagenet_pi").'
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class ReleaseMatch:
+    """What a set of files is, compared with the pinned released files.
+
+    Attributes:
+      config: the released config whose pinned files these all are (size and sha256),
+        or None.
+      findings: relative path -> what that file is, in words, for messages.
+    """
+
+    config: str | None
+    findings: dict[str, str]
+
+
+def identify_release(files: Mapping[str, str], pinned: PinnedFiles) -> ReleaseMatch:
+    """Which released config `files` (relative path -> local file) are.
+
+    Sizes first: they differ between the configs, so a size that matches no pinned file
+    settles the question without reading anything. Only when the sizes of all files agree
+    with a config are the files hashed (about 3 s for the 592 MB of a config's CSVs, beside
+    15 s to parse them: benchmarks/flat_layout.py), so that a damaged or edited copy of the
+    right size never builds a released config.
+    """
+    sizes = {rel: os.path.getsize(path) for rel, path in files.items()}
+    size_matches = {
+        rel: [c for c, pins in pinned.items() if rel in pins and pins[rel].size == size]
+        for rel, size in sizes.items()
+    }
+    agreeing = [c for c in pinned if files and all(c in cs for cs in size_matches.values())]
+    if not agreeing:
+        return ReleaseMatch(
+            None,
+            {rel: _size_finding(files[rel], sizes[rel], size_matches[rel]) for rel in files},
         )
-    return {rel: upstream.lfs_url(config, rel) for rel in upstream.config_relpaths()}
+    digests = {rel: sha256_of(path) for rel, path in files.items()}
+    for config in agreeing:
+        if all(digests[rel] == pinned[config][rel].sha256 for rel in files):
+            return ReleaseMatch(config, {rel: f"{config}'s" for rel in files})
+    config = agreeing[0]
+    findings = {
+        rel: f"{config}'s"
+        if digests[rel] == pinned[config][rel].sha256
+        else (
+            f"{sizes[rel]} bytes like {config}'s, but sha256 {digests[rel]} instead of "
+            f"{pinned[config][rel].sha256} (damaged or edited)"
+        )
+        for rel in files
+    }
+    return ReleaseMatch(None, findings)
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    """The hex sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _size_finding(path: str, size: int, configs: list[str]) -> str:
+    if configs:
+        return f"{size} bytes, the size of {' and '.join(configs)}'s"
+    with open(path, "rb") as f:
+        if f.read(len(upstream.LFS_POINTER_PREFIX)) == upstream.LFS_POINTER_PREFIX:
+            return (
+                f"a Git LFS pointer ({size} bytes), not the data: run `git lfs pull` in its clone"
+            )
+    return f"{size} bytes, the size of no released file"
+
+
+def local_options(manual_dir: str | os.PathLike | None, config: str) -> str:
+    """The three ways to provide the CSVs of `config` by hand, for messages."""
+    where = os.fspath(manual_dir) if manual_dir is not None else "<manual_dir>"
+    return (
+        f"  1. a clone with git lfs at {os.path.join(where, 'imagenet_pi')}/ (git lfs install && "
+        f"git clone {upstream.REPO_URL} {os.path.join(where, 'imagenet_pi')});\n"
+        f"  2. a config folder {os.path.join(where, config)}/ holding labels/{{train,validation}}"
+        ".csv, confidences/{train,validation}.csv and annotator_features.csv;\n"
+        f"  3. TFDS's imagenet_pi layout: {os.path.join(where, 'labels')}/{{train,validation}}.csv "
+        f"and {os.path.join(where, 'confidences')}/{{train,validation}}.csv, with "
+        "annotator_features.csv beside them.\n"
+        'See the README of imagenet_pi, "2. The ImageNet-PI CSVs".'
+    )
 
 
 def resolve(
@@ -72,21 +263,122 @@ def resolve(
     *,
     annotations_dir: str | os.PathLike | None,
     manual_dir: str | os.PathLike | None,
+    pinned: PinnedFiles,
     download: Callable[[dict[str, str]], Mapping[str, os.PathLike | str]],
 ) -> tuple[AnnotationFiles, str]:
     """Finds the PI files of `config`; returns them and a description of their source.
 
-    Order: an explicit `annotations_dir`, then a folder in `manual_dir`, then
-    `download(relpath -> url)` (the TFDS download manager, which checks the pinned
-    sizes and sha256 of `checksums.tsv`).
+    Args:
+      config: the config being built.
+      annotations_dir: the config's own folder (custom configs), searched first.
+      manual_dir: searched next (see the module docstring).
+      pinned: the released files (`pinned_files`): what the flat layout is checked
+        against and what is downloaded.
+      download: relative path -> URL to relative path -> local file, checking the pinned
+        sizes and sha256 (`tfds_download.download`); raises ConnectionError on failure.
+
+    Raises:
+      AnnotationFilesError, FlatLayoutError: the local files are incomplete or another config.
+      CsvDownloadError: the files had to be downloaded and could not be.
     """
     if annotations_dir is not None:
         return files_in_dir(annotations_dir), os.fspath(annotations_dir)
     found = find_in_manual_dir(manual_dir, config)
     if found is not None:
         return files_in_dir(found), found
-    urls = upstream_urls(config)
-    downloaded = download(urls)
-    return {
-        rel: os.fspath(path) for rel, path in downloaded.items()
-    }, f"{upstream.LFS_URL_ROOT}/{config}"
+    flat = flat_layout_files(manual_dir)
+    if flat is not None:
+        return _from_flat_layout(os.fspath(manual_dir), config, flat, pinned, download)
+    if config not in pinned:
+        raise ValueError(
+            f"Only the released configs {sorted(pinned)} can be downloaded; "
+            f"{config!r} needs an annotations folder (see `imagenet-pi relabel`)."
+        )
+    urls = {rel: pin.url for rel, pin in pinned[config].items()}
+    try:
+        downloaded = download(urls)
+    except ConnectionError as error:
+        raise CsvDownloadError(
+            f"Could not download the ImageNet-PI CSVs of {config} ({error}). Without network, "
+            "or when GitHub refuses the download (HTTP 403: the repository is over its LFS "
+            "data quota), provide the CSVs by hand in one of three ways, and nothing is "
+            f"downloaded:\n{local_options(manual_dir, config)}"
+        ) from error
+    root = os.path.dirname(os.path.dirname(urls[upstream.csv_relpath("labels", "train")]))
+    return {rel: os.fspath(path) for rel, path in downloaded.items()}, root
+
+
+def _from_flat_layout(
+    manual_dir: str,
+    config: str,
+    csvs: dict[str, str],
+    pinned: PinnedFiles,
+    download: Callable[[dict[str, str]], Mapping[str, os.PathLike | str]],
+) -> tuple[dict[str, str], str]:
+    """The files of `config` from TFDS's imagenet_pi layout, once identified as `config`'s."""
+    match = identify_release(csvs, pinned)
+    if match.config is not None and match.config != config:
+        other = match.config
+        raise FlatLayoutError(
+            f"The CSVs of TFDS's imagenet_pi layout in {manual_dir} (labels/, confidences/) "
+            f"are {other}'s: their sizes and sha256 match the released files of {other}, not "
+            f"of {config}, the config being built. Build imagenet_pi/{other} to use them. To "
+            f"build {config}, put its files at {os.path.join(manual_dir, 'imagenet_pi', config)}"
+            f"/ or {os.path.join(manual_dir, config)}/ (searched before labels/ and "
+            f"confidences/), or move labels/ and confidences/ into "
+            f"{os.path.join(manual_dir, other)}/ to let the builder download {config}'s."
+        )
+    if match.config is None:
+        findings = "; ".join(f"{rel}: {finding}" for rel, finding in match.findings.items())
+        raise FlatLayoutError(
+            f"The CSVs of TFDS's imagenet_pi layout in {manual_dir} are not a released version "
+            f"of ImageNet-PI, so they cannot build the released config {config}: {findings}. "
+            "Released configs build only from the released files, whose sizes and sha256 are "
+            "pinned in checksums.tsv: if these are a damaged or partial copy, get them again. "
+            "For annotations of your own, put the four CSVs and an annotator_features.csv in "
+            "a folder and build a custom config, imagenet_pi.custom_config(<folder>, name=..., "
+            'beta=...) (README, "Any noise level").'
+        )
+    features_pin = pinned[config][upstream.ANNOTATOR_FEATURES_RELPATH]
+    features = _local_annotator_features(manual_dir, features_pin)
+    if features is None:
+        try:
+            downloaded = download({upstream.ANNOTATOR_FEATURES_RELPATH: features_pin.url})
+        except ConnectionError as error:
+            raise CsvDownloadError(
+                f"Could not download annotator_features.csv ({error}). The CSVs of TFDS's "
+                f"imagenet_pi layout in {manual_dir} are {config}'s, but that layout has no "
+                "annotator_features.csv and none was found beside them or in a clone. Put the "
+                f"released file ({features_pin.size} bytes, the same for both configs: "
+                f"{features_pin.url}) at "
+                f"{os.path.join(manual_dir, upstream.ANNOTATOR_FEATURES_RELPATH)}, or a clone "
+                f"with git lfs at {os.path.join(manual_dir, 'imagenet_pi')}/."
+            ) from error
+        features = os.fspath(downloaded[upstream.ANNOTATOR_FEATURES_RELPATH])
+    files = {**csvs, upstream.ANNOTATOR_FEATURES_RELPATH: features}
+    return files, f"{manual_dir} (TFDS's imagenet_pi layout: the released {config} files)"
+
+
+def _local_annotator_features(manual_dir: str, pin: PinnedFile) -> str | None:
+    """The released annotator_features.csv beside the flat layout or in a clone, or None.
+
+    It is the same file in every released config, so any config folder's copy serves.
+    """
+    candidates = [os.path.join(manual_dir, upstream.ANNOTATOR_FEATURES_RELPATH)] + [
+        os.path.join(folder, upstream.ANNOTATOR_FEATURES_RELPATH)
+        for config in upstream.NOISE_LEVELS
+        for folder in candidate_dirs(manual_dir, config)
+    ]
+    for path in candidates:
+        if not os.path.isfile(path):
+            continue
+        size, digest = os.path.getsize(path), sha256_of(path)
+        if (size, digest) != (pin.size, pin.sha256):
+            raise FlatLayoutError(
+                f"{path} is not the released annotator_features.csv: expected {pin.size} bytes "
+                f"with sha256 {pin.sha256} (the same file in both configs), found {size} bytes "
+                f"with sha256 {digest}. Replace it with the released file ({pin.url}), or "
+                "remove it to let the builder download it."
+            )
+        return path
+    return None

@@ -25,6 +25,7 @@ from imagenet_pi import (
     join,
     shard_writer,
     synsets,
+    tfds_download,
     upstream,
 )
 
@@ -74,7 +75,9 @@ against pinned sha256 sums. If that download fails (GitHub's LFS quota), clone
 https://github.com/google-research-datasets/imagenet_pi with git lfs installed and
 put the clone at <manual_dir>/imagenet_pi/ (so that
 <manual_dir>/imagenet_pi/high_noise/labels/train.csv exists); those files are then
-used and nothing is downloaded.
+used and nothing is downloaded. A folder <manual_dir>/<config>/ in the same layout,
+or TFDS's own imagenet_pi layout (<manual_dir>/labels/{{train,validation}}.csv and
+<manual_dir>/confidences/{{train,validation}}.csv of a released config) serve too.
 """
 
 
@@ -120,6 +123,8 @@ class Builder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     BUILDER_CONFIGS = [_released_config(name) for name in upstream.NOISE_LEVELS]
     DEFAULT_BUILDER_CONFIG_NAME = "high_noise"
     MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
+    # The PI CSVs are downloaded from <CSV_URL_ROOT>/<config>/<path>; checksums.tsv pins each URL.
+    CSV_URL_ROOT = upstream.LFS_URL_ROOT
 
     @tfds.core.utils.classproperty
     @classmethod
@@ -158,7 +163,8 @@ class Builder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
             self.builder_config.name,
             annotations_dir=self.builder_config.annotations_dir,
             manual_dir=manual_dir,
-            download=dl_manager.download,
+            pinned=annotation_files.pinned_files(self.url_infos, self.CSV_URL_ROOT),
+            download=functools.partial(tfds_download.download, dl_manager),
         )
         annotator_features = annotations.read_annotator_features(
             files[upstream.ANNOTATOR_FEATURES_RELPATH]

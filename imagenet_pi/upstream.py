@@ -36,6 +36,7 @@ ANNOTATOR_MODELS = (
     "Xception",
 )
 
+REPO_URL = "https://github.com/google-research-datasets/imagenet_pi"
 LFS_URL_ROOT = "https://media.githubusercontent.com/media/google-research-datasets/imagenet_pi/main"
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/v1"
 
@@ -65,18 +66,28 @@ def csv_relpath(kind: str, split: str) -> str:
     return f"{kind}/{split}.csv"
 
 
+# The same file (632 bytes, one sha256) in both released configs.
 ANNOTATOR_FEATURES_RELPATH = "annotator_features.csv"
+
+
+def split_csv_relpaths() -> list[str]:
+    """The four per-split CSVs of a config: `labels/train.csv`, ..., `confidences/validation.csv`.
+
+    TFDS's own `imagenet_pi` builder (1.0.0) reads exactly these, straight from the
+    manual_dir (`<manual_dir>/labels/train.csv`, ...), with no config folder and no
+    annotator_features.csv.
+    """
+    return [csv_relpath(kind, split) for kind in ("labels", "confidences") for split in SPLITS]
 
 
 def config_relpaths() -> list[str]:
     """Every file of one config folder in the upstream layout."""
-    paths = [csv_relpath(kind, split) for kind in ("labels", "confidences") for split in SPLITS]
-    return [*paths, ANNOTATOR_FEATURES_RELPATH]
+    return [*split_csv_relpaths(), ANNOTATOR_FEATURES_RELPATH]
 
 
-def lfs_url(config: str, relpath: str) -> str:
-    """The upstream LFS URL of one file of a released config."""
-    return f"{LFS_URL_ROOT}/{config}/{relpath}"
+def lfs_url(config: str, relpath: str, root: str = LFS_URL_ROOT) -> str:
+    """The upstream LFS URL of one file of a released config (under another `root`: a mirror)."""
+    return f"{root}/{config}/{relpath}"
 
 
 # ILSVRC2012, downloaded by hand from image-net.org.

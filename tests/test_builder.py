@@ -168,3 +168,5 @@ def test_pinned_checksums_cover_every_upstream_url():
         for url in annotation_files.upstream_urls(config).values():
             assert url in pinned, url
             assert pinned[url].size > 0 and len(pinned[url].checksum) == 64
+    pins = annotation_files.pinned_files(pinned, imagenet_pi.Builder.CSV_URL_ROOT)
+    assert {pin.url for pins_of in pins.values() for pin in pins_of.values()} == set(pinned)

@@ -1,0 +1,127 @@
+"""Test helpers: the imagenet_pi builder with a checksums.tsv of the test's own.
+
+Production pins the released CSVs in checksums.tsv, read by the builder's
+`_checksums_path`, and downloads them from `Builder.CSV_URL_ROOT`. A test builder
+overrides exactly those two: synthetic CSVs then pass for a released config, and
+downloads go to a local address, never to the network.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import os
+import socket
+import threading
+from collections.abc import Iterator
+
+import tensorflow_datasets as tfds
+from etils import epath
+
+import imagenet_pi
+from imagenet_pi import annotation_files, upstream
+
+
+def write_checksums(
+    path: str, files_by_config: dict[str, dict[str, str]], url_root: str = upstream.LFS_URL_ROOT
+) -> str:
+    """A checksums.tsv pinning `<url_root>/<config>/<rel>` to the size and sha256 of each file.
+
+    Args:
+      files_by_config: config -> relative path -> local file whose size and sha256 to pin.
+    """
+    with open(path, "w") as f:
+        for config, files in files_by_config.items():
+            for rel, local in files.items():
+                url = upstream.lfs_url(config, rel, url_root)
+                size, digest = os.path.getsize(local), annotation_files.sha256_of(local)
+                name = f"{config}_{rel.replace('/', '_')}"
+                f.write(f"{url}\t{size}\t{digest}\t{name}\n")
+    return path
+
+
+def copy_checksums(path: str, url_root: str) -> str:
+    """The real checksums.tsv with its URLs moved under `url_root` (sizes and sha256 kept)."""
+    text = imagenet_pi.Builder._checksums_path.read_text()
+    with open(path, "w") as f:
+        f.write(text.replace(upstream.LFS_URL_ROOT, url_root))
+    return path
+
+
+def builder_class(
+    checksums_tsv: str, url_root: str = upstream.LFS_URL_ROOT
+) -> type[imagenet_pi.Builder]:
+    """`imagenet_pi.Builder` reading `checksums_tsv` and downloading from `url_root`."""
+    tsv = epath.Path(checksums_tsv)
+    return type(
+        "ImagenetPiWithTestPins",
+        (imagenet_pi.Builder,),
+        {
+            "name": "imagenet_pi",
+            # TFDS looks for a builder's data files in its module's package; a module name
+            # of its own keeps TFDS's module -> builders table of imagenet_pi as it is.
+            "__module__": "imagenet_pi.test_pinned_builder",
+            "CSV_URL_ROOT": url_root,
+            "_checksums_path": tfds.core.utils.classproperty(classmethod(lambda cls: tsv)),
+        },
+        skip_registration=True,
+    )
+
+
+def closed_port_url_root() -> str:
+    """An http root on 127.0.0.1 where nothing listens: connections are refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/media"
+
+
+def no_network_env(env: dict[str, str]) -> dict[str, str]:
+    """`env` with every proxy set to a closed local port: a stray request fails locally."""
+    closed = closed_port_url_root().rsplit("/", 1)[0]
+    return {
+        **env,
+        "HTTP_PROXY": closed,
+        "HTTPS_PROXY": closed,
+        "http_proxy": closed,
+        "https_proxy": closed,
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+    }
+
+
+@contextlib.contextmanager
+def local_server(
+    files_dir: str | None = None, status: int = 200, body: bytes = b""
+) -> Iterator[str]:
+    """An HTTP server on 127.0.0.1 in a thread; yields its root URL (`http://127.0.0.1:<port>`).
+
+    It serves the files of `files_dir`, or answers every GET with `status` and `body`
+    (GitHub's LFS answers 403 "over its data quota" when the bandwidth is spent).
+    """
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=files_dir or os.getcwd(), **kwargs)
+
+        def do_GET(self):
+            if files_dir is not None:
+                return super().do_GET()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return None
+
+        def log_message(self, *args):  # keep test output quiet
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
