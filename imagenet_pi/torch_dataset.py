@@ -134,6 +134,12 @@ class ImageNetPI(torch.utils.data.Dataset):
         target_transform: Callable[[int], Any] | None = None,
         as_dict: bool = False,
     ) -> None:
+        if not isinstance(split, str) or not split:
+            # TFDS would read every split as a dict: len 2, then KeyError on the first item.
+            raise ValueError(
+                f"split: expected 'train', 'validation' (or 'val'), or a TFDS split string such "
+                f"as 'train[:10%]', found {split!r}"
+            )
         self.data_dir = os.fspath(data_dir) if data_dir is not None else None
         self.split = _SPLIT_ALIASES.get(split, split)
         self.config = config

@@ -321,3 +321,12 @@ def test_readme_training_loop_runs_as_written(built, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert re.search(r"epoch 0: loss \d+\.\d+", result.stdout), result.stdout
+
+
+@pytest.mark.parametrize("split", [None, "", 0, ["train"]])
+def test_missing_or_non_string_split_is_refused_naming_the_splits(built, split):
+    with pytest.raises(ValueError) as error:
+        ImageNetPI(built["array_record"], split=split, config=_CONFIG)
+    message = str(error.value)
+    assert message.startswith("split: expected 'train', 'validation' (or 'val'), or a TFDS split")
+    assert message.endswith(f"found {split!r}")
