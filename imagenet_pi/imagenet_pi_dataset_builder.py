@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import tensorflow_datasets as tfds
 from etils import epath
-from tensorflow_datasets.core import registered
 
 from imagenet_pi import (
     annotation_files,
@@ -25,6 +24,7 @@ from imagenet_pi import (
     join,
     shard_writer,
     synsets,
+    tfds_internals,
     upstream,
 )
 
@@ -120,6 +120,12 @@ class Builder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     BUILDER_CONFIGS = [_released_config(name) for name in upstream.NOISE_LEVELS]
     DEFAULT_BUILDER_CONFIG_NAME = "high_noise"
     MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
+
+    def __init__(self, *, config: str | ImagenetPiConfig | None = None, **kwargs) -> None:
+        if isinstance(config, str):
+            # TFDS's own message lists close matches, which are none for most typos.
+            _check_config_name(config.split(":")[0], kwargs.get("data_dir"))
+        super().__init__(config=config, **kwargs)
 
     @tfds.core.utils.classproperty
     @classmethod
@@ -239,6 +245,38 @@ class Builder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         )
 
 
+def built_custom_configs(data_dir: str | os.PathLike | None) -> dict[str, list[str]]:
+    """Names of the custom configs built in `data_dir` (None: TFDS's data_dirs) -> data_dirs."""
+    found: dict[str, list[str]] = {}
+    for root in tfds_internals.data_dirs(data_dir):
+        for info_file in sorted((root / Builder.name).glob("*/*/dataset_info.json")):
+            name = info_file.parent.parent.name
+            if name not in upstream.NOISE_LEVELS:
+                found.setdefault(name, []).append(os.fspath(root))
+    return found
+
+
+def _check_config_name(name: str, data_dir: str | os.PathLike | None) -> None:
+    if name in Builder.builder_configs:
+        return
+    released = ", ".join(
+        f"{level} (beta = {upstream.NOISE_LEVELS[level].beta:g})" for level in upstream.NOISE_LEVELS
+    )
+    where = (
+        os.fspath(data_dir)
+        if data_dir is not None
+        else " or ".join(os.fspath(root) for root in tfds_internals.data_dirs(None))
+    )
+    custom = built_custom_configs(data_dir)
+    built = ", ".join(sorted(custom)) if custom else "none"
+    raise ValueError(
+        f"imagenet_pi has no config {name!r}: expected a released config, {released}, or a "
+        f"custom config built in the data_dir (in {where}: {built}). To build a new noise "
+        "level, pass config=imagenet_pi.custom_config(<annotations dir>) (see the README, "
+        '"Any noise level").'
+    )
+
+
 def example(
     record: ilsvrc.ImageRecord,
     split_annotations: annotations.SplitAnnotations,
@@ -282,9 +320,4 @@ def annotator_features(builder: tfds.core.DatasetBuilder) -> np.ndarray:
     return np.asarray(features, np.float32)
 
 
-def _register(builder_cls: type[Builder]) -> None:
-    """Makes `builder_cls` the one `tfds.builder("imagenet_pi")` resolves to."""
-    registered._DATASET_REGISTRY[builder_cls.name] = builder_cls
-
-
-_register(Builder)
+tfds_internals.register_builder(Builder)
