@@ -15,11 +15,13 @@ from typing import Any
 
 import numpy as np
 import tensorflow_datasets as tfds
+from absl import logging
 from etils import epath
 
 from imagenet_pi import (
     annotation_files,
     annotations,
+    build_lock,
     ilsvrc,
     join,
     shard_writer,
@@ -195,6 +197,24 @@ class Builder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
             )
             for split in ("validation", "train")
         }
+
+    def download_and_prepare(self, **kwargs) -> None:
+        """TFDS's `download_and_prepare`, one build of this config version at a time.
+
+        A second build of it into the same data_dir waits for the first and then reuses
+        its dataset; folders left by killed builds are removed (see `build_lock`).
+        """
+        with build_lock.exclusive_build(self.data_path, self.info.full_name) as lock:
+            if lock.waited_for is not None and self.is_prepared():
+                logging.warning(
+                    "%s was built by %s while this build waited: reusing %s.",
+                    self.info.full_name,
+                    lock.waited_for,
+                    self.data_dir,
+                )
+                # This builder was made before that dataset existed: read what was built.
+                self.info.read_from_directory(self.data_dir)
+            super().download_and_prepare(**kwargs)
 
     def _example_writer(self) -> shard_writer.ExampleWriter:
         # array_record shards uncompressed: JPEG bytes do not compress (see shard_writer).
