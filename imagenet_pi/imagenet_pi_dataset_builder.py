@@ -204,6 +204,11 @@ class Builder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         A second build of it into the same data_dir waits for the first and then reuses
         its dataset; folders left by killed builds are removed (see `build_lock`).
         """
+        download_config = kwargs.get("download_config") or tfds.download.DownloadConfig()
+        rebuild = tfds.download.GenerateMode(download_config.download_mode).overwrite_dataset
+        if self.data_path.exists() and not rebuild:
+            # TFDS only reuses it: take no lock, the data_dir may be read-only.
+            return super().download_and_prepare(**kwargs)
         with build_lock.exclusive_build(self.data_path, self.info.full_name) as lock:
             if lock.waited_for is not None and self.is_prepared():
                 logging.warning(

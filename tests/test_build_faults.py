@@ -199,6 +199,35 @@ def test_second_tfds_build_waits_for_the_first_then_reuses_its_dataset(small_sam
     _assert_complete(data_dir, sample)
 
 
+def test_waiting_build_takes_over_when_the_first_is_killed(small_sample, tmp_path):
+    manual_dir, sample = small_sample
+    data_dir = str(tmp_path / "data")
+    started = str(tmp_path / "started")
+    first, _ = _start(
+        _HELD_BUILD, [manual_dir, data_dir, started, str(tmp_path / "never")], tmp_path, "1"
+    )
+    second = None
+    try:
+        _wait_until(lambda: os.path.exists(started), "the first build to start", [first])
+        (building,) = _incomplete_dirs(data_dir)
+        second, second_log = _start(_BUILD, [manual_dir, data_dir], tmp_path, "2")
+        _wait_until(
+            lambda: f"is being built by process {first.pid} on host" in _read(second_log),
+            "the second build to say it waits",
+            [first, second],
+        )
+        first.kill()  # SIGKILL: the kernel releases its lock
+        first.wait(timeout=_TIMEOUT)
+        second.wait(timeout=_TIMEOUT)
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.kill()
+    assert second.returncode == 0, _read(second_log)[-3000:]
+    assert f"removed {building} (" in _read(second_log)
+    _assert_complete(data_dir, sample)
+
+
 def test_a_lock_nobody_holds_removes_only_incomplete_folders_of_its_version(tmp_path):
     config_dir = tmp_path / "imagenet_pi" / "high_noise"
     ours = config_dir / "incomplete.AB12CD_2.0.0"
@@ -254,3 +283,21 @@ def absl_log_capture():
         yield stream
     finally:
         absl_logger.removeHandler(handler)
+
+
+def test_preparing_a_built_dataset_again_writes_no_lock_file(built_high_noise, small_sample):
+    # A built data_dir may be read-only (shared storage): reusing it must not write into it.
+    data_dir, sample = built_high_noise
+    builder = tfds.builder(_CONFIG, data_dir=data_dir)
+    lock = build_lock.lock_path(builder.data_path)
+    moved = lock + ".moved"
+    os.rename(lock, moved)  # left by the fixture's build
+    try:
+        builder.download_and_prepare(
+            download_config=tfds.download.DownloadConfig(manual_dir=small_sample[0])
+        )
+        dataset = tfds.load(_CONFIG, data_dir=data_dir, split="validation", download=True)
+        assert len(list(dataset)) == len(sample.validation_file_names)
+        assert not os.path.exists(lock)
+    finally:
+        os.replace(moved, lock)
