@@ -211,6 +211,12 @@ def test_tfds_split_strings_select_a_slice(built):
     assert len(dataset) == _NUM_EXAMPLES["train"] // 2
 
 
+def test_tfds_read_instructions_select_a_slice(built):
+    half = tfds.core.ReadInstruction("train", to=50, unit="%")
+    dataset = ImageNetPI(built["array_record"], split=half, config=_CONFIG)
+    assert len(dataset) == _NUM_EXAMPLES["train"] // 2
+
+
 def test_clean_target_indexes_the_synsets(built):
     dataset = ImageNetPI(built["array_record"], split="train", config=_CONFIG, as_dict=True)
     assert len(dataset.synsets) == 1000 and dataset.synsets == sorted(dataset.synsets)
