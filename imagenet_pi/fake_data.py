@@ -83,6 +83,7 @@ def encode_image(
     benchmarks can produce ImageNet-sized files (~110 kB at 400 px).
     """
     check_int("image_size", size, MIN_IMAGE_SIZE, MAX_IMAGE_SIZE)
+    check_int("quality", quality, 0, 100)  # PIL's JPEG quality scale
     height = int(size * rng.uniform(0.75, 1.0))
     width = int(size * rng.uniform(0.75, 1.0))
     base = rng.integers(0, 256, size=(1, 1, 3))

@@ -65,6 +65,11 @@ def test_encode_image_refuses_sizes_without_pixels():
         fake_data.encode_image(np.random.default_rng(0), 1)
 
 
+def test_encode_image_refuses_a_quality_off_the_jpeg_scale():
+    with pytest.raises(ValueError, match=r"quality: expected an integer in 0..100, found 101"):
+        fake_data.encode_image(np.random.default_rng(0), 8, quality=101)
+
+
 def test_smallest_sizes_give_a_decodable_sample(tmp_path):
     sample = fake_data.write_sample(
         tmp_path, num_synsets=1, images_per_synset=1, num_validation=1, image_size=2, num_png=1
