@@ -122,7 +122,7 @@ def _acquire(fd: int, path: str, dataset: str) -> BuildLock:
         "%s is being built by %s into %s; waiting for that build to end (lock file %s).",
         dataset,
         holder,
-        os.path.dirname(path),
+        path.removesuffix(LOCK_SUFFIX),
         path,
     )
     fcntl.flock(fd, fcntl.LOCK_EX)

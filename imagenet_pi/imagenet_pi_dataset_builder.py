@@ -270,7 +270,7 @@ class Builder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         )
 
 
-def built_custom_configs(data_dir: str | os.PathLike | None) -> dict[str, list[str]]:
+def _built_custom_configs(data_dir: str | os.PathLike | None) -> dict[str, list[str]]:
     """Names of the custom configs built in `data_dir` (None: TFDS's data_dirs) -> data_dirs."""
     found: dict[str, list[str]] = {}
     for root in tfds_internals.data_dirs(data_dir):
@@ -292,7 +292,7 @@ def _check_config_name(name: str, data_dir: str | os.PathLike | None) -> None:
         if data_dir is not None
         else " or ".join(os.fspath(root) for root in tfds_internals.data_dirs(None))
     )
-    custom = built_custom_configs(data_dir)
+    custom = _built_custom_configs(data_dir)
     built = ", ".join(sorted(custom)) if custom else "none"
     raise ValueError(
         f"imagenet_pi has no config {name!r}: expected a released config, {released}, or a "
