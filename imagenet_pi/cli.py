@@ -3,26 +3,92 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from imagenet_pi import upstream
+from imagenet_pi import fake_data, upstream
+
+
+def _int_in(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse `type`: an integer in low..high (no upper bound if None)."""
+    valid = f"an integer in {low}..{high}" if high is not None else f"an integer >= {low}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected {valid}, found {text!r}")
+        return value
+
+    return parse
+
+
+def _float_in(low: float, high: float = math.inf, *, low_open: bool) -> Callable[[str], float]:
+    """An argparse `type`: a finite number in (low, high] (or [low, high] if not low_open)."""
+    if high < math.inf:
+        valid = f"a number in {'(' if low_open else '['}{low:g}, {high:g}]"
+    else:
+        valid = f"a finite number {'>' if low_open else '>='} {low:g}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        below = value <= low if low_open else value < low
+        if not math.isfinite(value) or below or value > high:
+            raise argparse.ArgumentTypeError(f"expected {valid}, found {text!r}")
+        return value
+
+    return parse
+
+
+def _folder_to_write(text: str) -> str:
+    """An argparse `type`: a folder, or a path where one can be made (not a file)."""
+    if os.path.exists(text) and not os.path.isdir(text):
+        raise argparse.ArgumentTypeError(
+            f"expected a folder to write into (or a path to create one at), found a file: {text}"
+        )
+    return text
 
 
 def _add_sample_flags(
     parser: argparse.ArgumentParser, *, synsets: int, images: int, val: int, odd: int = 0
 ):
-    parser.add_argument("--synsets", type=int, default=synsets, help="number of train synsets")
     parser.add_argument(
-        "--images-per-synset", type=int, default=images, help="train images per synset"
+        "--synsets",
+        type=_int_in(1, upstream.NUM_CLASSES),
+        default=synsets,
+        help=f"number of train synsets (1..{upstream.NUM_CLASSES})",
     )
-    parser.add_argument("--validation", type=int, default=val, help="validation images")
-    parser.add_argument("--image-size", type=int, default=64, help="image side in pixels")
-    parser.add_argument("--cmyk", type=int, default=odd, help="CMYK JPEGs per split")
-    parser.add_argument("--png", type=int, default=odd, help="PNGs named .JPEG per split")
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument(
+        "--images-per-synset",
+        type=_int_in(1, fake_data.MAX_IMAGES_PER_SYNSET),
+        default=images,
+        help=f"train images per synset (1..{fake_data.MAX_IMAGES_PER_SYNSET})",
+    )
+    parser.add_argument(
+        "--validation",
+        type=_int_in(1, fake_data.MAX_VALIDATION),
+        default=val,
+        help=f"validation images (1..{fake_data.MAX_VALIDATION})",
+    )
+    parser.add_argument(
+        "--image-size",
+        type=_int_in(fake_data.MIN_IMAGE_SIZE, fake_data.MAX_IMAGE_SIZE),
+        default=64,
+        help=f"image side in pixels ({fake_data.MIN_IMAGE_SIZE}..{fake_data.MAX_IMAGE_SIZE})",
+    )
+    parser.add_argument("--cmyk", type=_int_in(0), default=odd, help="CMYK JPEGs per split (>= 0)")
+    parser.add_argument(
+        "--png", type=_int_in(0), default=odd, help="PNGs named .JPEG per split (>= 0)"
+    )
+    parser.add_argument("--seed", type=_int_in(0), default=0, help="random seed (>= 0)")
 
 
 def _sample_kwargs(args: argparse.Namespace) -> dict:
@@ -38,8 +104,6 @@ def _sample_kwargs(args: argparse.Namespace) -> dict:
 
 
 def _fake_data(args: argparse.Namespace) -> None:
-    from imagenet_pi import fake_data
-
     sample = fake_data.write_sample(args.out, configs=args.configs, **_sample_kwargs(args))
     print(
         f"Wrote {len(sample.train_file_names)} train and {len(sample.validation_file_names)} "
@@ -53,7 +117,6 @@ def _demo(args: argparse.Namespace) -> None:
     import tensorflow_datasets as tfds
 
     import imagenet_pi
-    from imagenet_pi import fake_data
 
     tfds.disable_progress_bar()
     workdir = args.workdir or tempfile.mkdtemp(prefix="imagenet_pi_demo_")
@@ -179,10 +242,15 @@ def _add_relabel_command(commands) -> None:
     )
     command.add_argument("--predictions", required=True, help="folder of <split>/ predictions")
     command.add_argument(
-        "--beta", required=True, type=float, help="Gamma rate; E[T] = 1/beta (0.1 high_noise)"
+        "--beta",
+        required=True,
+        type=_float_in(0, low_open=True),
+        help="Gamma rate, > 0; E[T] = 1/beta (0.1 high_noise)",
     )
-    command.add_argument("--seed", required=True, type=int, help="random seed (int >= 0)")
-    command.add_argument("--out", required=True, help="the config folder to write")
+    command.add_argument("--seed", required=True, type=_int_in(0), help="random seed (int >= 0)")
+    command.add_argument(
+        "--out", required=True, type=_folder_to_write, help="the config folder to write"
+    )
     command.add_argument(
         "--splits", nargs="+", default=list(upstream.SPLITS), choices=upstream.SPLITS
     )
@@ -207,8 +275,15 @@ def _add_relabel_command(commands) -> None:
         metavar="MODEL",
         help="the 16 <Model>.npy names, in column order (default: upstream's 16 models)",
     )
-    command.add_argument("--chunk-size", type=int, default=relabel.DEFAULT_CHUNK_ROWS)
-    command.add_argument("--num-workers", type=int, default=None, help="default: all cores")
+    command.add_argument(
+        "--chunk-size",
+        type=_int_in(1),
+        default=relabel.DEFAULT_CHUNK_ROWS,
+        help="rows relabelled at a time (>= 1)",
+    )
+    command.add_argument(
+        "--num-workers", type=_int_in(1), default=None, help="processes (>= 1; default: all cores)"
+    )
     command.add_argument("--no-progress", action="store_true", help="no progress bars")
     command.set_defaults(run=_relabel)
 
@@ -255,7 +330,12 @@ def _add_predict_command(commands) -> None:
         ),
     )
     command.add_argument("--split", required=True, choices=upstream.SPLITS)
-    command.add_argument("--out", required=True, help="predictions folder; gets <out>/<split>/")
+    command.add_argument(
+        "--out",
+        required=True,
+        type=_folder_to_write,
+        help="predictions folder; gets <out>/<split>/",
+    )
     command.add_argument(
         "--dataset",
         default="imagenet2012",
@@ -276,10 +356,18 @@ def _add_predict_command(commands) -> None:
         help="'imagenet' (Keras downloads them), 'none' (random), or a weights file",
     )
     # Defaults are annotator_models' own; importing it here would load Keras for every command.
-    command.add_argument("--batch-size", type=int, help="images per model call (default 32)")
-    command.add_argument("--input-size", type=int, help="one input side for every model")
     command.add_argument(
-        "--crop-fraction", type=float, help="central crop of the shorter side (default 0.875)"
+        "--batch-size", type=_int_in(1), help="images per model call (>= 1; default 32)"
+    )
+    command.add_argument(
+        "--input-size",
+        type=_int_in(32),
+        help="one input side for every model (>= 32, the least keras.applications take)",
+    )
+    command.add_argument(
+        "--crop-fraction",
+        type=_float_in(0, 1, low_open=True),
+        help="central crop of the shorter side, in (0, 1] (default 0.875)",
     )
     command.add_argument("--no-progress", action="store_true", help="no progress bars")
     command.set_defaults(run=_predict)
@@ -323,9 +411,16 @@ def _add_stats_command(commands) -> None:
     command.add_argument(
         "--splits", nargs="+", default=list(upstream.SPLITS), choices=upstream.SPLITS
     )
-    command.add_argument("--out", help="write report.md, report.json and PNG plots here")
+    command.add_argument(
+        "--out", type=_folder_to_write, help="write report.md, report.json and PNG plots here"
+    )
     command.add_argument("--json", action="store_true", help="print the report as JSON")
-    command.add_argument("--top", type=int, default=stats.TOP_CONFUSIONS, help="confusions to list")
+    command.add_argument(
+        "--top",
+        type=_int_in(0),
+        default=stats.TOP_CONFUSIONS,
+        help=f"confusions to list (>= 0; default {stats.TOP_CONFUSIONS})",
+    )
     command.add_argument("--no-progress", action="store_true", help="no progress bars")
     command.set_defaults(run=_stats)
 
@@ -340,7 +435,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", help="build imagenet_pi from a synthetic sample and load it (no ImageNet needed)"
     )
-    demo.add_argument("--workdir", help="where to write the sample and the dataset (default: tmp)")
+    demo.add_argument(
+        "--workdir",
+        type=_folder_to_write,
+        help="where to write the sample and the dataset (default: tmp)",
+    )
     demo.add_argument("--config", default="high_noise", choices=sorted(upstream.NOISE_LEVELS))
     _add_sample_flags(demo, synsets=10, images=8, val=40, odd=1)  # shows the odd-image fix
     demo.set_defaults(run=_demo)
@@ -348,7 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
     fake = commands.add_parser(
         "fake-data", help="write synthetic ILSVRC2012 tars and ImageNet-PI CSVs (a manual_dir)"
     )
-    fake.add_argument("--out", required=True, help="the manual_dir to write")
+    fake.add_argument("--out", required=True, type=_folder_to_write, help="the manual_dir to write")
     fake.add_argument(
         "--configs",
         nargs="+",

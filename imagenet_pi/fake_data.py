@@ -26,6 +26,23 @@ from imagenet_pi import annotations, relabel, synsets, upstream
 # A sample that builds in seconds yet spans several synsets: the tests' default.
 SMALL_SAMPLE = dict(num_synsets=4, images_per_synset=3, num_validation=6, image_size=32)
 
+# Valid ranges of the sample's sizes (the `imagenet-pi fake-data` flags use them too).
+# Train image numbers are drawn without repetition from 1..20000.
+MAX_IMAGES_PER_SYNSET = 20_000
+MAX_VALIDATION = 50_000  # the official ground truth gives the synsets of 50,000 images
+# Sides are drawn in [0.75, 1] x image_size: 2 is the least that gives 1 pixel; 4096 keeps
+# an image's float64 noise (~400 MB) in memory.
+MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 2, 4096
+
+
+def check_int(name: str, value: object, low: int, high: int | None = None) -> int:
+    """`value` if it is an int in `low..high` (no upper bound if None); else ValueError."""
+    valid = f"an integer in {low}..{high}" if high is not None else f"an integer >= {low}"
+    in_range = isinstance(value, int | np.integer) and not isinstance(value, bool)
+    if not (in_range and low <= value and (high is None or value <= high)):
+        raise ValueError(f"{name}: expected {valid}, found {value!r}")
+    return int(value)
+
 
 @dataclasses.dataclass(frozen=True)
 class FakeIlsvrc:
@@ -51,8 +68,7 @@ class FakeIlsvrc:
 
 def pick_synsets(num_synsets: int) -> list[str]:
     """`num_synsets` real synset ids spread evenly over the 1000 classes."""
-    if not 1 <= num_synsets <= upstream.NUM_CLASSES:
-        raise ValueError(f"num_synsets must be in 1..{upstream.NUM_CLASSES}, got {num_synsets}")
+    check_int("num_synsets", num_synsets, 1, upstream.NUM_CLASSES)
     indices = np.linspace(0, upstream.NUM_CLASSES - 1, num_synsets).round().astype(int)
     return [synsets.synsets()[i] for i in indices]
 
@@ -66,6 +82,8 @@ def encode_image(
     Smooth gradients plus noise: `noise` controls how large the JPEG is, so that
     benchmarks can produce ImageNet-sized files (~110 kB at 400 px).
     """
+    check_int("image_size", size, MIN_IMAGE_SIZE, MAX_IMAGE_SIZE)
+    check_int("quality", quality, 0, 100)  # PIL's JPEG quality scale
     height = int(size * rng.uniform(0.75, 1.0))
     width = int(size * rng.uniform(0.75, 1.0))
     base = rng.integers(0, 256, size=(1, 1, 3))
@@ -108,9 +126,29 @@ def write_ilsvrc_tars(
 
     `num_cmyk` train and validation images are CMYK JPEGs and `num_png` are PNGs,
     all under ordinary `.JPEG` names, like the odd images of the real release.
+
+    Raises:
+      ValueError: a size out of its range (the message names the argument and the range),
+        or `out_dir` is a file.
     """
-    if num_validation > len(synsets._validation_synsets()):
-        raise ValueError(f"num_validation must be at most 50000, got {num_validation}")
+    check_int("num_synsets", num_synsets, 1, upstream.NUM_CLASSES)
+    check_int("images_per_synset", images_per_synset, 1, MAX_IMAGES_PER_SYNSET)
+    check_int("num_validation", num_validation, 1, MAX_VALIDATION)
+    check_int("image_size", image_size, MIN_IMAGE_SIZE, MAX_IMAGE_SIZE)
+    check_int("seed", seed, 0)
+    check_int("num_cmyk", num_cmyk, 0)
+    check_int("num_png", num_png, 0)
+    # The first images of each split are the odd ones: both splits must have that many.
+    smaller_split = min(num_synsets * images_per_synset, num_validation)
+    if num_cmyk + num_png > smaller_split:
+        raise ValueError(
+            f"num_cmyk + num_png: expected at most {smaller_split} (the images of the smaller "
+            f"split, each split gets that many odd images), found {num_cmyk + num_png}"
+        )
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise ValueError(
+            f"out_dir: expected a folder to write the tars into, found a file: {out_dir}"
+        )
     rng = np.random.default_rng(seed)
     os.makedirs(out_dir, exist_ok=True)
     mtime = time.time()
@@ -245,6 +283,11 @@ def write_sample(
     The PI CSVs go to `<manual_dir>/imagenet_pi/<config>/`, where a clone of the
     upstream repository would be.
     """
+    for config in configs:
+        if config not in upstream.NOISE_LEVELS:
+            raise ValueError(
+                f"configs: expected names among {sorted(upstream.NOISE_LEVELS)}, found {config!r}"
+            )
     sample = write_ilsvrc_tars(manual_dir, seed=seed, **tar_kwargs)
     for config in configs:
         write_annotations(

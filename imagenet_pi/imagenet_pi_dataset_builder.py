@@ -15,17 +15,19 @@ from typing import Any
 
 import numpy as np
 import tensorflow_datasets as tfds
+from absl import logging
 from etils import epath
-from tensorflow_datasets.core import registered
 
 from imagenet_pi import (
     annotation_files,
     annotations,
+    build_lock,
     ilsvrc,
     join,
     shard_writer,
     synsets,
     tfds_download,
+    tfds_internals,
     upstream,
 )
 
@@ -126,6 +128,12 @@ class Builder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     # The PI CSVs are downloaded from <CSV_URL_ROOT>/<config>/<path>; checksums.tsv pins each URL.
     CSV_URL_ROOT = upstream.LFS_URL_ROOT
 
+    def __init__(self, *, config: str | ImagenetPiConfig | None = None, **kwargs) -> None:
+        if isinstance(config, str):
+            # TFDS's own message lists close matches, which are none for most typos.
+            _check_config_name(config.split(":")[0], kwargs.get("data_dir"))
+        super().__init__(config=config, **kwargs)
+
     @tfds.core.utils.classproperty
     @classmethod
     def _checksums_path(cls) -> epath.Path:
@@ -196,6 +204,29 @@ class Builder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
             for split in ("validation", "train")
         }
 
+    def download_and_prepare(self, **kwargs) -> None:
+        """TFDS's `download_and_prepare`, one build of this config version at a time.
+
+        A second build of it into the same data_dir waits for the first and then reuses
+        its dataset; folders left by killed builds are removed (see `build_lock`).
+        """
+        download_config = kwargs.get("download_config") or tfds.download.DownloadConfig()
+        rebuild = tfds.download.GenerateMode(download_config.download_mode).overwrite_dataset
+        if self.data_path.exists() and not rebuild:
+            # TFDS only reuses it: take no lock, the data_dir may be read-only.
+            return super().download_and_prepare(**kwargs)
+        with build_lock.exclusive_build(self.data_path, self.info.full_name) as lock:
+            if lock.waited_for is not None and self.is_prepared():
+                logging.warning(
+                    "%s was built by %s while this build waited: reusing %s.",
+                    self.info.full_name,
+                    lock.waited_for,
+                    self.data_dir,
+                )
+                # This builder was made before that dataset existed: read what was built.
+                self.info.read_from_directory(self.data_dir)
+            super().download_and_prepare(**kwargs)
+
     def _example_writer(self) -> shard_writer.ExampleWriter:
         # array_record shards uncompressed: JPEG bytes do not compress (see shard_writer).
         return shard_writer.ExampleWriter(file_format=self.info.file_format)
@@ -245,6 +276,38 @@ class Builder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         )
 
 
+def _built_custom_configs(data_dir: str | os.PathLike | None) -> dict[str, list[str]]:
+    """Names of the custom configs built in `data_dir` (None: TFDS's data_dirs) -> data_dirs."""
+    found: dict[str, list[str]] = {}
+    for root in tfds_internals.data_dirs(data_dir):
+        for info_file in sorted((root / Builder.name).glob("*/*/dataset_info.json")):
+            name = info_file.parent.parent.name
+            if name not in upstream.NOISE_LEVELS:
+                found.setdefault(name, []).append(os.fspath(root))
+    return found
+
+
+def _check_config_name(name: str, data_dir: str | os.PathLike | None) -> None:
+    if name in Builder.builder_configs:
+        return
+    released = ", ".join(
+        f"{level} (beta = {upstream.NOISE_LEVELS[level].beta:g})" for level in upstream.NOISE_LEVELS
+    )
+    where = (
+        os.fspath(data_dir)
+        if data_dir is not None
+        else " or ".join(os.fspath(root) for root in tfds_internals.data_dirs(None))
+    )
+    custom = _built_custom_configs(data_dir)
+    built = ", ".join(sorted(custom)) if custom else "none"
+    raise ValueError(
+        f"imagenet_pi has no config {name!r}: expected a released config, {released}, or a "
+        f"custom config built in the data_dir (in {where}: {built}). To build a new noise "
+        "level, pass config=imagenet_pi.custom_config(<annotations dir>) (see the README, "
+        '"Any noise level").'
+    )
+
+
 def example(
     record: ilsvrc.ImageRecord,
     split_annotations: annotations.SplitAnnotations,
@@ -288,9 +351,4 @@ def annotator_features(builder: tfds.core.DatasetBuilder) -> np.ndarray:
     return np.asarray(features, np.float32)
 
 
-def _register(builder_cls: type[Builder]) -> None:
-    """Makes `builder_cls` the one `tfds.builder("imagenet_pi")` resolves to."""
-    registered._DATASET_REGISTRY[builder_cls.name] = builder_cls
-
-
-_register(Builder)
+tfds_internals.register_builder(Builder)

@@ -118,7 +118,7 @@ class ImageNetPI(torch.utils.data.Dataset):
       data_dir: the TFDS data_dir the config was built in; None for TFDS's default
         (`$TFDS_DATA_DIR` or `~/tensorflow_datasets`).
       split: "train", "validation" (or "val", as upstream), or any TFDS split string such
-        as "train[:10%]".
+        as "train[:10%]" (or `tfds.core.ReadInstruction`); one split, never None.
       config: "high_noise" or "low_noise".
       transform: called on each RGB `PIL.Image` (e.g. a torchvision transform).
       target_transform: called on each clean class index.
@@ -134,8 +134,16 @@ class ImageNetPI(torch.utils.data.Dataset):
         target_transform: Callable[[int], Any] | None = None,
         as_dict: bool = False,
     ) -> None:
+        if isinstance(split, str) and split:
+            split = _SPLIT_ALIASES.get(split, split)
+        elif not isinstance(split, tfds.core.ReadInstruction):
+            # TFDS would read every split as a dict: len 2, then KeyError on the first item.
+            raise ValueError(
+                f"split: expected 'train', 'validation' (or 'val'), or a TFDS split string such "
+                f"as 'train[:10%]', found {split!r}"
+            )
         self.data_dir = os.fspath(data_dir) if data_dir is not None else None
-        self.split = _SPLIT_ALIASES.get(split, split)
+        self.split = split
         self.config = config
         self.transform = transform
         self.target_transform = target_transform

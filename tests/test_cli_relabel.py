@@ -135,8 +135,10 @@ def test_models_flag_needs_sixteen_names(predictions, tmp_path, capsys):
 def test_non_positive_beta_is_an_error(predictions, tmp_path, capsys):
     argv = _relabel_argv(predictions, tmp_path)
     argv[argv.index("--beta") + 1] = "0"
-    assert cli.main(argv) == 1
-    assert "beta must be a finite number > 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:  # a usage error, before anything runs
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    assert "argument --beta: expected a finite number > 0, found '0'" in capsys.readouterr().err
 
 
 def test_one_split_warns_that_the_builder_needs_both(predictions, tmp_path, capsys):

@@ -186,3 +186,20 @@ def test_tfds_build_command_builds_a_custom_config_from_json(relabelled, built, 
 def test_unbuilt_custom_config_is_not_found_by_name(tmp_path):
     with pytest.raises(FileNotFoundError, match="pass the data_dir it was built in"):
         custom_configs.built_builder("imagenet_pi/beta_0.7", tmp_path)
+
+
+def test_unknown_config_names_the_released_configs(tmp_path):
+    with pytest.raises(ValueError) as error:
+        tfds.load("imagenet_pi/no_such_config", data_dir=str(tmp_path))
+    message = str(error.value)
+    assert "imagenet_pi has no config 'no_such_config'" in message
+    assert "high_noise (beta = 0.1), low_noise (beta = 0.5)" in message
+    assert f"custom config built in the data_dir (in {tmp_path}: none)" in message
+    assert "imagenet_pi.custom_config(<annotations dir>)" in message
+
+
+def test_unknown_config_names_the_custom_configs_built_in_the_data_dir(built):
+    data_dir, config = built
+    with pytest.raises(ValueError) as error:
+        tfds.builder("imagenet_pi/beta_0.31", data_dir=data_dir)
+    assert f"(in {data_dir}: {config.name})" in str(error.value)

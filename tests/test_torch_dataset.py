@@ -211,6 +211,12 @@ def test_tfds_split_strings_select_a_slice(built):
     assert len(dataset) == _NUM_EXAMPLES["train"] // 2
 
 
+def test_tfds_read_instructions_select_a_slice(built):
+    half = tfds.core.ReadInstruction("train", to=50, unit="%")
+    dataset = ImageNetPI(built["array_record"], split=half, config=_CONFIG)
+    assert len(dataset) == _NUM_EXAMPLES["train"] // 2
+
+
 def test_clean_target_indexes_the_synsets(built):
     dataset = ImageNetPI(built["array_record"], split="train", config=_CONFIG, as_dict=True)
     assert len(dataset.synsets) == 1000 and dataset.synsets == sorted(dataset.synsets)
@@ -321,3 +327,12 @@ def test_readme_training_loop_runs_as_written(built, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert re.search(r"epoch 0: loss \d+\.\d+", result.stdout), result.stdout
+
+
+@pytest.mark.parametrize("split", [None, "", 0, ["train"]])
+def test_missing_or_non_string_split_is_refused_naming_the_splits(built, split):
+    with pytest.raises(ValueError) as error:
+        ImageNetPI(built["array_record"], split=split, config=_CONFIG)
+    message = str(error.value)
+    assert message.startswith("split: expected 'train', 'validation' (or 'val'), or a TFDS split")
+    assert message.endswith(f"found {split!r}")

@@ -1,0 +1,171 @@
+"""One build of a config version at a time in a data_dir, and clean-up after killed builds.
+
+TFDS builds `<data_dir>/imagenet_pi/<config>/<version>/` in a sibling folder
+`incomplete.<random>_<version>/` and renames it when done. Two builds at once both write
+(the loser dies on the rename), and a build killed with SIGKILL leaves its folder, up to the
+size of the dataset, which TFDS never removes. Every build of this package therefore holds
+an exclusive `flock` on `<config dir>/<version>.build.lock` while it runs: the kernel
+releases it when the process dies, however it dies, so a lock nobody holds proves that the
+`incomplete.*_<version>` folders beside it belong to no running build. The lock file
+names its holder (pid and host) for the message of a build that has to wait; the pid is
+never used to decide anything, since pids are reused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import errno
+import fcntl
+import os
+import shutil
+import socket
+import time
+from collections.abc import Iterator
+
+from absl import logging
+
+from imagenet_pi import tfds_internals
+
+LOCK_SUFFIX = ".build.lock"
+
+# What flock raises on filesystems that do not implement it (some FUSE, Lustre without
+# -o flock, old NFS clients).
+_NO_FLOCK_ERRNOS = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL}
+
+
+@dataclasses.dataclass
+class BuildLock:
+    """What `exclusive_build` found while taking the lock.
+
+    Attributes:
+      path: the lock file.
+      locked: the lock is held (False on filesystems without flock and on remote paths).
+      waited_for: who held it when this build started ("process N on host H"), if anyone.
+      removed: the abandoned `incomplete.*` folders removed.
+    """
+
+    path: str
+    locked: bool
+    waited_for: str | None = None
+    removed: list[str] = dataclasses.field(default_factory=list)
+
+
+def lock_path(version_dir: str | os.PathLike) -> str:
+    """`<config dir>/<version>.build.lock` for `<config dir>/<version>`."""
+    version_dir = os.path.normpath(os.fspath(version_dir))
+    return version_dir + LOCK_SUFFIX
+
+
+@contextlib.contextmanager
+def exclusive_build(version_dir: str | os.PathLike, dataset: str) -> Iterator[BuildLock]:
+    """Holds the build lock of `version_dir` for the duration of the block.
+
+    If another build holds it, logs who and waits for it to end. Once held, removes the
+    `incomplete.*_<version>` folders beside `version_dir` (left by killed builds) and logs
+    each. Where flock is not available (remote paths such as gs://, filesystems without
+    it), logs a warning and builds without the lock, removing nothing.
+
+    Args:
+      version_dir: `<data_dir>/<name>/<config>/<version>`, the folder being built.
+      dataset: the dataset's name for messages, e.g. "imagenet_pi/high_noise/2.0.0".
+
+    Yields:
+      A `BuildLock`.
+    """
+    version_dir = os.fspath(version_dir)
+    path = lock_path(version_dir)
+    if "://" in version_dir:
+        logging.warning(
+            "%s: %s is not a local path, so this build cannot lock it: two builds of %s into "
+            "it at once would fail, and folders of killed builds (incomplete.*) are not "
+            "removed.",
+            dataset,
+            version_dir,
+            dataset,
+        )
+        yield BuildLock(path, locked=False)
+        return
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o664)
+    try:
+        lock = _acquire(fd, path, dataset)
+        if lock.locked:
+            _write_holder(fd)
+            lock.removed = _remove_abandoned(version_dir, dataset, path)
+        yield lock
+    finally:
+        os.close(fd)  # releases the lock; the file stays, removing it would race a waiter
+
+
+def _acquire(fd: int, path: str, dataset: str) -> BuildLock:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return BuildLock(path, locked=True)
+    except BlockingIOError:
+        pass
+    except OSError as error:
+        if error.errno not in _NO_FLOCK_ERRNOS:
+            raise
+        logging.warning(
+            "%s: cannot lock %s (%s): the filesystem does not support flock. Two builds of "
+            "%s into this data_dir at once would fail, and folders of killed builds "
+            "(incomplete.*) are not removed: delete them when no build runs.",
+            dataset,
+            path,
+            os.strerror(error.errno),
+            dataset,
+        )
+        return BuildLock(path, locked=False)
+    holder = _read_holder(fd)
+    logging.warning(
+        "%s is being built by %s into %s; waiting for that build to end (lock file %s).",
+        dataset,
+        holder,
+        path.removesuffix(LOCK_SUFFIX),
+        path,
+    )
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return BuildLock(path, locked=True, waited_for=holder)
+
+
+def _write_holder(fd: int) -> None:
+    os.ftruncate(fd, 0)
+    holder = f"process {os.getpid()} on host {socket.gethostname()}, since {time.ctime()}\n"
+    os.pwrite(fd, holder.encode(), 0)
+
+
+def _read_holder(fd: int) -> str:
+    text = os.pread(fd, 1024, 0).decode(errors="replace").strip()
+    # Empty when the holder has just taken the lock and not yet written its name.
+    return text or "another process"
+
+
+def _remove_abandoned(version_dir: str, dataset: str, path: str) -> list[str]:
+    """Removes the `incomplete.*_<version>` folders beside `version_dir`: no build owns them."""
+    config_dir, version = os.path.split(version_dir)
+    pattern = tfds_internals.incomplete_dir_pattern(version)
+    removed = []
+    for entry in sorted(os.scandir(config_dir), key=lambda entry: entry.name):
+        if not (pattern.match(entry.name) and entry.is_dir(follow_symlinks=False)):
+            continue
+        size = _size(entry.path)
+        shutil.rmtree(entry.path)
+        logging.warning(
+            "%s: removed %s (%.1f MB), left by a build that was killed: no build holds %s.",
+            dataset,
+            entry.path,
+            size / 1e6,
+            path,
+        )
+        removed.append(entry.path)
+    return removed
+
+
+def _size(folder: str) -> int:
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(root, name)).st_size
+    return total

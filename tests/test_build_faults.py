@@ -1,0 +1,303 @@
+"""Builds killed mid-way and builds run twice at once, with real processes.
+
+A "held" build is a real build that stops after the first train example (its incomplete.*
+folder then holds the validation split's shards) until the test creates a release file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import glob
+import io
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import tensorflow_datasets as tfds
+
+import imagenet_pi  # noqa: F401  (registers the builder)
+from imagenet_pi import build_lock, fake_data
+
+_CONFIG = "imagenet_pi/high_noise"
+_TIMEOUT = 300
+
+_HELD_BUILD = """
+import os, sys, time
+import tensorflow_datasets as tfds
+from imagenet_pi import imagenet_pi_dataset_builder as builder_module
+
+manual_dir, data_dir, started, release = sys.argv[1:]
+joined_examples = builder_module._joined_examples
+splits_started = []
+
+def held_examples(*args, **kwargs):
+    splits_started.append(True)  # validation first, then train
+    for position, example in enumerate(joined_examples(*args, **kwargs)):
+        yield example
+        if len(splits_started) == 2 and position == 0:
+            open(started, "w").close()
+            deadline = time.time() + 300
+            while not os.path.exists(release):
+                if time.time() > deadline:
+                    sys.exit("held build: never released")
+                time.sleep(0.05)
+
+builder_module._joined_examples = held_examples
+builder = tfds.builder("imagenet_pi/high_noise", data_dir=data_dir)
+builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+print("built", builder.info.splits["train"].num_examples)
+"""
+
+_BUILD = """
+import sys
+import tensorflow_datasets as tfds
+import imagenet_pi
+
+manual_dir, data_dir = sys.argv[1:3]
+beam_options = None
+if len(sys.argv) > 3:
+    import apache_beam as beam
+    beam_options = beam.options.pipeline_options.PipelineOptions(sys.argv[3:])
+builder = tfds.builder("imagenet_pi/high_noise", data_dir=data_dir)
+builder.download_and_prepare(
+    download_config=tfds.download.DownloadConfig(manual_dir=manual_dir, beam_options=beam_options)
+)
+print("built", builder.info.splits["train"].num_examples)
+"""
+
+
+def _start(script: str, args: list[str], log_dir, name: str) -> tuple[subprocess.Popen, str]:
+    """Starts `python -c script args`, its stdout and stderr in `<log_dir>/<name>.log`."""
+    log = os.path.join(log_dir, f"{name}.log")
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-c", script, *args], stdout=out, stderr=subprocess.STDOUT
+        )
+    return process, log
+
+
+def _read(path: str) -> str:
+    with open(path) as f:
+        return f.read()
+
+
+def _wait_until(condition, what: str, processes=()) -> None:
+    deadline = time.monotonic() + _TIMEOUT
+    while not condition():
+        for process in processes:
+            assert process.poll() is None, f"{what}: process {process.pid} ended first"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def _incomplete_dirs(data_dir: str) -> list[str]:
+    return glob.glob(os.path.join(data_dir, "imagenet_pi", "high_noise", "incomplete.*"))
+
+
+def _assert_complete(data_dir: str, sample: fake_data.FakeIlsvrc) -> None:
+    builder = tfds.builder(_CONFIG, data_dir=data_dir)
+    assert builder.is_prepared()
+    dataset = builder.as_dataset(split="train", decoders={"image": tfds.decode.SkipDecoding()})
+    names = sorted(example["file_name"].decode() for example in tfds.as_numpy(dataset))
+    assert names == sorted(sample.train_file_names)
+    assert builder.info.splits["validation"].num_examples == len(sample.validation_file_names)
+    assert _incomplete_dirs(data_dir) == []
+
+
+def _killed_build(manual_dir: str, data_dir: str, tmp_path) -> str:
+    """Runs a held build, kills it with SIGKILL mid-way; returns the folder it left."""
+    started = str(tmp_path / "started")
+    held, log = _start(
+        _HELD_BUILD, [manual_dir, data_dir, started, str(tmp_path / "never")], tmp_path, "held"
+    )
+    try:
+        _wait_until(lambda: os.path.exists(started), "the held build to start", [held])
+    finally:
+        held.kill()  # SIGKILL: no finally blocks, no atexit
+        held.wait(timeout=_TIMEOUT)
+    assert held.returncode == -signal.SIGKILL, _read(log)
+    (left,) = _incomplete_dirs(data_dir)
+    assert os.listdir(left), "the killed build wrote nothing"
+    return left
+
+
+def test_next_build_removes_the_folder_of_a_killed_build_and_says_so(small_sample, tmp_path):
+    manual_dir, sample = small_sample
+    data_dir = str(tmp_path / "data")
+    left = _killed_build(manual_dir, data_dir, tmp_path)
+
+    result = subprocess.run(
+        [sys.executable, "-c", _BUILD, manual_dir, data_dir],
+        capture_output=True,
+        text=True,
+        timeout=_TIMEOUT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"removed {left} (" in result.stderr
+    assert "left by a build that was killed" in result.stderr
+    _assert_complete(data_dir, sample)
+
+
+def test_beam_build_removes_the_folder_of_a_killed_build(small_sample, tmp_path):
+    manual_dir, sample = small_sample
+    data_dir = str(tmp_path / "data")
+    left = _killed_build(manual_dir, data_dir, tmp_path)
+
+    beam_flags = ["--runner=DirectRunner", "--direct_num_workers=1"]
+    result = subprocess.run(
+        [sys.executable, "-c", _BUILD, manual_dir, data_dir, *beam_flags],
+        capture_output=True,
+        text=True,
+        timeout=_TIMEOUT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"removed {left} (" in result.stderr
+    _assert_complete(data_dir, sample)
+
+
+def test_second_tfds_build_waits_for_the_first_then_reuses_its_dataset(small_sample, tmp_path):
+    manual_dir, sample = small_sample
+    data_dir = str(tmp_path / "data")
+    started, release = str(tmp_path / "started"), str(tmp_path / "release")
+    first, first_log = _start(_HELD_BUILD, [manual_dir, data_dir, started, release], tmp_path, "1")
+    second = None
+    try:
+        _wait_until(lambda: os.path.exists(started), "the first build to start", [first])
+        (building,) = _incomplete_dirs(data_dir)
+        tfds_command = os.path.join(os.path.dirname(sys.executable), "tfds")
+        second_log = str(tmp_path / "2.log")
+        with open(second_log, "w") as out:
+            second = subprocess.Popen(
+                [
+                    tfds_command, "build", _CONFIG, "--imports", "imagenet_pi",
+                    "--manual_dir", manual_dir, "--data_dir", data_dir,
+                ],
+                stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        _wait_until(
+            lambda: f"is being built by process {first.pid} on host" in _read(second_log),
+            "the second build to say it waits",
+            [first, second],
+        )
+        # The waiting build has not touched the first one's folder.
+        assert _incomplete_dirs(data_dir) == [building]
+        open(release, "w").close()
+        first.wait(timeout=_TIMEOUT)
+        second.wait(timeout=_TIMEOUT)
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.kill()
+    assert first.returncode == 0, _read(first_log)[-3000:]
+    assert second.returncode == 0, _read(second_log)[-3000:]
+    assert f"was built by process {first.pid} on host" in _read(second_log)
+    assert "removed" not in _read(second_log)
+    _assert_complete(data_dir, sample)
+
+
+def test_waiting_build_takes_over_when_the_first_is_killed(small_sample, tmp_path):
+    manual_dir, sample = small_sample
+    data_dir = str(tmp_path / "data")
+    started = str(tmp_path / "started")
+    first, _ = _start(
+        _HELD_BUILD, [manual_dir, data_dir, started, str(tmp_path / "never")], tmp_path, "1"
+    )
+    second = None
+    try:
+        _wait_until(lambda: os.path.exists(started), "the first build to start", [first])
+        (building,) = _incomplete_dirs(data_dir)
+        second, second_log = _start(_BUILD, [manual_dir, data_dir], tmp_path, "2")
+        _wait_until(
+            lambda: f"is being built by process {first.pid} on host" in _read(second_log),
+            "the second build to say it waits",
+            [first, second],
+        )
+        first.kill()  # SIGKILL: the kernel releases its lock
+        first.wait(timeout=_TIMEOUT)
+        second.wait(timeout=_TIMEOUT)
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.kill()
+    assert second.returncode == 0, _read(second_log)[-3000:]
+    assert f"removed {building} (" in _read(second_log)
+    _assert_complete(data_dir, sample)
+
+
+def test_a_lock_nobody_holds_removes_only_incomplete_folders_of_its_version(tmp_path):
+    config_dir = tmp_path / "imagenet_pi" / "high_noise"
+    ours = config_dir / "incomplete.AB12CD_2.0.0"
+    others = [config_dir / "incomplete.AB12CD_1.0.0", config_dir / "2.0.0", config_dir / "x"]
+    for folder in [ours, *others]:
+        folder.mkdir(parents=True)
+        (folder / "shard").write_bytes(b"x" * 10)
+    with build_lock.exclusive_build(config_dir / "2.0.0", "imagenet_pi/high_noise/2.0.0") as lock:
+        assert lock.locked and lock.waited_for is None
+        assert lock.removed == [str(ours)]
+    assert not ours.exists()
+    assert all(folder.exists() for folder in others)
+    assert os.path.exists(build_lock.lock_path(config_dir / "2.0.0"))
+
+
+def test_without_flock_the_build_goes_on_unlocked_and_removes_nothing(tmp_path, monkeypatch):
+    # No filesystem without flock can be mounted here: make flock fail as on one.
+    def no_flock(fd, operation):
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(build_lock.fcntl, "flock", no_flock)
+    left = tmp_path / "imagenet_pi" / "high_noise" / "incomplete.AB12CD_2.0.0"
+    left.mkdir(parents=True)
+    version_dir = left.parent / "2.0.0"
+    with (
+        absl_log_capture() as logs,
+        build_lock.exclusive_build(version_dir, "imagenet_pi/high_noise/2.0.0") as lock,
+    ):
+        assert not lock.locked and lock.removed == []
+    assert left.exists()
+    assert "the filesystem does not support flock" in logs.getvalue()
+    assert "delete them when no build runs" in logs.getvalue()
+
+
+def test_remote_data_dir_is_built_unlocked_with_a_warning():
+    version_dir = "gs://bucket/data/imagenet_pi/high_noise/2.0.0"
+    with (
+        absl_log_capture() as logs,
+        build_lock.exclusive_build(version_dir, "imagenet_pi/high_noise/2.0.0") as lock,
+    ):
+        assert not lock.locked
+    assert f"{version_dir} is not a local path, so this build cannot lock it" in logs.getvalue()
+
+
+@contextlib.contextmanager
+def absl_log_capture():
+    """The text absl logs while the block runs."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    absl_logger = logging.getLogger("absl")
+    absl_logger.addHandler(handler)
+    try:
+        yield stream
+    finally:
+        absl_logger.removeHandler(handler)
+
+
+def test_preparing_a_built_dataset_again_writes_no_lock_file(built_high_noise, small_sample):
+    # A built data_dir may be read-only (shared storage): reusing it must not write into it.
+    data_dir, sample = built_high_noise
+    builder = tfds.builder(_CONFIG, data_dir=data_dir)
+    lock = build_lock.lock_path(builder.data_path)
+    moved = lock + ".moved"
+    os.rename(lock, moved)  # left by the fixture's build
+    try:
+        builder.download_and_prepare(
+            download_config=tfds.download.DownloadConfig(manual_dir=small_sample[0])
+        )
+        dataset = tfds.load(_CONFIG, data_dir=data_dir, split="validation", download=True)
+        assert len(list(dataset)) == len(sample.validation_file_names)
+        assert not os.path.exists(lock)
+    finally:
+        os.replace(moved, lock)
