@@ -112,3 +112,21 @@ def test_build_without_example_index_names_it_and_the_slow_way(data_dir, tmp_pat
     with pytest.raises(ValueError, match="no example index"):
         _ = train.upstream_order
     assert ImageNetPI(str(copy), split="validation", config=_CONFIG).targets  # still there
+
+
+def test_targets_follow_the_order_a_beam_build_writes(small_sample, tmp_path):
+    import apache_beam as beam
+
+    manual_dir, _ = small_sample
+    builder = tfds.builder(
+        f"imagenet_pi/{_CONFIG}", data_dir=str(tmp_path), file_format="array_record"
+    )
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(
+            manual_dir=manual_dir,
+            beam_options=beam.options.pipeline_options.PipelineOptions(["--runner=DirectRunner"]),
+        )
+    )
+    for split in ("train", "validation"):
+        dataset = ImageNetPI(str(tmp_path), split=split, config=_CONFIG, as_dict=True)
+        assert dataset.targets == [item["clean_label"] for item in _read_every_item(dataset)]
