@@ -11,13 +11,15 @@ So the builder writes, beside the shards, `example_index-<split>.npz` holding:
   upstream_order: `(num_examples,) int32`, our index of upstream's i-th example.
 Both are computed from the annotation rows (keys are file names; train clean labels
 are the synset of the name, validation ones the official ground truth), in the order
-TFDS's writer uses. Builds made without the file (dataset versions before 3.0.0, and
-debug builds of a few examples per split, whose sizes do not match) have no index.
+TFDS's writer uses. Builds without the file (dataset versions before 3.0.0, splits
+whose file names are not ILSVRC2012's) and debug builds of a few examples per split
+(whose sizes do not match) have no index.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from collections.abc import Sequence
 
@@ -26,6 +28,8 @@ from etils import epath
 from tensorflow_datasets.core import hashing
 
 from imagenet_pi import synsets
+
+logger = logging.getLogger(__name__)
 
 _FILE = "example_index-{split}.npz"
 
@@ -63,10 +67,18 @@ def tfds_write_order(split: str, keys: Sequence[str]) -> np.ndarray:
     return np.array(sorted(range(len(keys)), key=hashes.__getitem__), np.int64)
 
 
-def write(data_dir: str | os.PathLike, split: str, file_names: np.ndarray) -> None:
-    """Writes the index of a split whose examples are keyed by `file_names` (sorted rows)."""
+def write(data_dir: str | os.PathLike, split: str, file_names: np.ndarray) -> bool:
+    """Writes the index of a split whose examples are keyed by `file_names` (sorted rows).
+
+    Returns False, writing nothing, when a name is not an ILSVRC2012 name: the build's
+    join of images and rows then reports those rows, with its own clear error.
+    """
+    try:
+        labels = clean_labels_of(split, file_names)
+    except ValueError as error:
+        logger.info("No example index for %s: %s", split, error)
+        return False
     order = tfds_write_order(split, file_names.tolist())
-    labels = clean_labels_of(split, file_names)
     # Our index of each row; upstream's order is by (clean label, file name).
     index_of_row = np.empty(len(order), np.int64)
     index_of_row[order] = np.arange(len(order))
@@ -78,6 +90,7 @@ def write(data_dir: str | os.PathLike, split: str, file_names: np.ndarray) -> No
             clean_labels=labels[order].astype(np.int16),
             upstream_order=index_of_row[upstream_rows].astype(np.int32),
         )
+    return True
 
 
 def read(data_dir: str | os.PathLike, split: str, num_examples: int) -> ExampleIndex | None:
