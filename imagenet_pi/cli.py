@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import logging
 import math
 import os
+import re
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from imagenet_pi import fake_data, upstream
 
@@ -115,6 +119,7 @@ def _fake_data(args: argparse.Namespace) -> None:
 def _demo(args: argparse.Namespace) -> None:
     import numpy as np
     import tensorflow_datasets as tfds
+    from PIL import Image
 
     import imagenet_pi
 
@@ -127,9 +132,12 @@ def _demo(args: argparse.Namespace) -> None:
     fake_data.write_sample(manual_dir, configs=[args.config], **_sample_kwargs(args))
     print(f"2. Building {name} with the TFDS builder -> {data_dir}")
     builder = tfds.builder(name, data_dir=data_dir)
-    builder.download_and_prepare(
-        download_config=tfds.download.DownloadConfig(manual_dir=manual_dir)
-    )
+    # The sample is small on purpose: the archive size warnings about it would only alarm.
+    # TFDS's own "Downloading and preparing..." lines repeat step 2.
+    with _without_warnings_about(manual_dir), contextlib.redirect_stdout(io.StringIO()):
+        builder.download_and_prepare(
+            download_config=tfds.download.DownloadConfig(manual_dir=manual_dir)
+        )
     print(f"3. Loading it with tfds.load({name!r}, data_dir=...)\n")
     splits = tfds.load(
         name,
@@ -147,7 +155,7 @@ def _demo(args: argparse.Namespace) -> None:
             f"{level.expected_agreement:.1%})"
         )
     example = next(iter(tfds.as_numpy(splits[0].take(1))))
-    image = builder.info.features["image"].decode_example_np(example["image"])
+    image = np.asarray(Image.open(io.BytesIO(example["image"])))  # as TFDS decodes it
     features = imagenet_pi.annotator_features(builder)
     print(f"\n  One example: {example['file_name'].decode()}, image {image.shape} uint8")
     synset = builder.info.features["clean_label"].int2str(example["clean_label"])
@@ -464,9 +472,94 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _DropMessages(logging.Filter):
+    """Drops log records whose message `pattern` finds (and keeps every other record)."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        super().__init__()
+        self.pattern = pattern
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not self.pattern.search(record.getMessage())
+
+
+@contextlib.contextmanager
+def _without_warnings_about(path: str) -> Iterator[None]:
+    """Silences the archive checks' records about `path` (the demo's own sample), only."""
+    filter_ = _DropMessages(re.compile(re.escape(path)))
+    logger = logging.getLogger("imagenet_pi.archive_checks")
+    logger.addFilter(filter_)
+    try:
+        yield
+    finally:
+        logger.removeFilter(filter_)
+
+
+# What TFDS logs about itself whatever the data: a deprecation inside its own code
+# (PartialDecoding reads FeatureConnector.dtype) and a decoder recommendation.
+TFDS_CHATTER = re.compile(r"^`FeatureConnector\.dtype` is deprecated|^OpenCV is not installed")
+_TFDS_CHATTER_FILTER = _DropMessages(TFDS_CHATTER)
+
+# Lines TensorFlow's C++ start-up writes to stderr whatever TF_CPP_MIN_LOG_LEVEL says (absl
+# logs them before its logging is initialised): facts about the machine, not the data.
+TENSORFLOW_START_UP_NOISE = re.compile(
+    r"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR$"
+    r"|[IWE]\d{4} [\d:. ]+\d+ (port|cudart_stub|cuda_platform|cuda_dnn|cuda_fft|cuda_blas"
+    r"|cpu_feature_guard)\.cc:\d+\] "
+    r"|To enable the following instructions: .* rebuild TensorFlow with the appropriate"
+)
+
+
+@contextlib.contextmanager
+def filtered_stderr(noise: re.Pattern[str]) -> Iterator[None]:
+    """Holds back what anything (C++ included) writes to file descriptor 2 meanwhile, then
+    writes it out without the lines `noise` matches."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            lines = captured.read().decode("utf-8", "replace").splitlines(keepends=True)
+            sys.stderr.write("".join(line for line in lines if not noise.match(line)))
+            sys.stderr.flush()
+
+
+def _uses_tensorflow(args: argparse.Namespace) -> bool:
+    return args.command in ("demo", "predict") or (
+        args.command == "stats" and bool(getattr(args, "dataset", None))
+    )
+
+
+def _quiet_start_up(args: argparse.Namespace) -> None:
+    """Keeps TensorFlow's start-up chatter out of the command's output.
+
+    Runs before anything imports TensorFlow (TF_CPP_MIN_LOG_LEVEL is read at import);
+    `import imagenet_pi` itself changes nothing. TF_CPP_MIN_LOG_LEVEL defaults to 2
+    (TensorFlow's INFO and WARNING lines hidden, errors kept); a user who sets it to 0
+    sees everything, start-up lines and TFDS's chatter included.
+    """
+    if "tensorflow" in sys.modules:  # called from Python after TensorFlow was loaded
+        return
+    if os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2") == "0":
+        return
+    logging.getLogger("absl").addFilter(_TFDS_CHATTER_FILTER)  # once, however often called
+    if _uses_tensorflow(args):
+        with filtered_stderr(TENSORFLOW_START_UP_NOISE):
+            import tensorflow as tf
+
+            tf.config.list_physical_devices("GPU")  # the CUDA probe logs here, not mid-report
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `imagenet-pi` console script."""
     args = build_parser().parse_args(argv)
+    _quiet_start_up(args)
     try:
         args.run(args)
     except (ValueError, FileNotFoundError) as error:

@@ -550,8 +550,8 @@ def find_prepared_imagenet2012(manual_dir: str) -> str | None:
 class PreparedImagenet2012Source:
     """An `imagenet2012` dataset that TFDS already prepared, read instead of the tars.
 
-    Its images are the archive's bytes (TFDS's builder converts the 22 CMYK JPEGs
-    and the PNG of train by name, with the same functions as `image_fixes`); its
+    Its images are the archive's bytes (TFDS's builder converted the 22 CMYK JPEGs
+    and the PNG of train by name, at 4:2:0 where `image_fixes` keeps 4:4:4); its
     labels index its own label list, the 1000 sorted synsets.
     """
 

@@ -8,10 +8,14 @@ YCCK), and a PNG starts with its signature. Reading the frame header costs about
 microseconds an image, against about 100 for `PIL.Image.open` and milliseconds for a
 full decode (`benchmarks/image_fixes.py`), which matters over 1.28M images.
 
-CMYK JPEGs and PNGs are converted with TFDS's own `jpeg_cmyk_to_rgb` and
-`png_to_jpeg` (TensorFlow decode, RGB JPEG at quality 100), the functions TFDS's
-`imagenet2012` builder applies to the same images: the bytes then equal those of
-an `imagenet2012` dataset TFDS prepared with the same TensorFlow build.
+Odd images are decoded exactly (CMYK JPEGs with libjpeg's accurate integer IDCT,
+the decode PIL gives; PNGs with TensorFlow, which also scales 16-bit PNGs right where
+PIL clips them) and re-encoded as RGB JPEG at quality 100 WITHOUT chroma subsampling
+(4:4:4). TFDS's `imagenet2012` converters use quality 100 with 4:2:0 subsampling,
+which halves the colour resolution: on detailed images that moves pixels by up to
+~150 levels from a decode of the original, where 4:4:4 stays within ~5
+(`benchmarks/image_fixes.py`). The stored bytes therefore differ from TFDS's
+`imagenet2012` for these images (dataset version 3.0.0).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from __future__ import annotations
 import collections
 import io
 import logging
+
+import numpy as np
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +44,8 @@ _JPEG_SOI = b"\xff\xd8"
 # except DHT (0xC4), JPG (0xC8) and DAC (0xCC).
 _SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 _STANDALONE_MARKERS = frozenset([0x01, *range(0xD0, 0xD8)])  # TEM, RST0-7: no length
-_JPEG_QUALITY = 100  # TFDS's choice for the same conversion
+_JPEG_QUALITY = 100
+_SUBSAMPLING_444 = 0  # PIL's code for no chroma subsampling: colours keep full resolution
 
 
 class ImageError(ValueError):
@@ -90,7 +97,7 @@ def image_kind(image: bytes) -> str | None:
 
 
 def to_rgb_jpeg(image: bytes, kind: str, where: str) -> bytes:
-    """`image` re-encoded as an RGB JPEG.
+    """`image` re-encoded as an RGB JPEG (quality 100, no chroma subsampling).
 
     Args:
       image: encoded image of kind `kind` (as returned by `image_kind`).
@@ -100,14 +107,8 @@ def to_rgb_jpeg(image: bytes, kind: str, where: str) -> bytes:
     Raises:
       ImageError: `image` cannot be decoded.
     """
-    import tensorflow_datasets as tfds
-
     try:
-        if kind == CMYK:
-            return tfds.core.utils.jpeg_cmyk_to_rgb(image, quality=_JPEG_QUALITY)
-        if kind == PNG:
-            return tfds.core.utils.png_to_jpeg(image, quality=_JPEG_QUALITY)
-        return _pil_to_rgb_jpeg(image)
+        return encode_rgb_jpeg(decode_rgb(image, kind))
     except Exception as error:  # TF and PIL raise many types for undecodable bytes
         raise ImageError(
             f"{where} is not a readable image ({len(image)} bytes starting with "
@@ -116,13 +117,31 @@ def to_rgb_jpeg(image: bytes, kind: str, where: str) -> bytes:
         ) from error
 
 
-def _pil_to_rgb_jpeg(image: bytes) -> bytes:
+def decode_rgb(image: bytes, kind: str) -> np.ndarray:
+    """The `(height, width, 3) uint8` pixels of an odd image of kind `kind`."""
+    if kind in (CMYK, PNG):
+        import tensorflow as tf
+
+        if kind == CMYK:
+            # TF's default (fast) IDCT is off by up to ~7 levels; the accurate one equals PIL's.
+            pixels = tf.io.decode_jpeg(image, channels=3, dct_method="INTEGER_ACCURATE")
+        else:
+            pixels = tf.io.decode_png(image, channels=3)  # palette, alpha, 16-bit handled
+        return pixels.numpy()
     from PIL import Image
 
     with Image.open(io.BytesIO(image)) as opened:
-        rgb = opened.convert("RGB")
+        return np.asarray(opened.convert("RGB"))
+
+
+def encode_rgb_jpeg(pixels: np.ndarray) -> bytes:
+    """`(height, width, 3) uint8` pixels as a JPEG at quality 100 with 4:4:4 chroma."""
+    from PIL import Image
+
     buffer = io.BytesIO()
-    rgb.save(buffer, format="JPEG", quality=_JPEG_QUALITY)
+    Image.fromarray(pixels, "RGB").save(
+        buffer, format="JPEG", quality=_JPEG_QUALITY, subsampling=_SUBSAMPLING_444
+    )
     return buffer.getvalue()
 
 

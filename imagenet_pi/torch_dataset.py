@@ -37,7 +37,7 @@ import tensorflow_datasets as tfds
 from etils import epath
 from PIL import Image
 
-from imagenet_pi import imagenet_pi_dataset_builder
+from imagenet_pi import example_index, imagenet_pi_dataset_builder, synsets
 
 # Upstream (torchvision's ImageNet) names the validation split "val".
 _SPLIT_ALIASES = {"val": "validation"}
@@ -151,6 +151,7 @@ class ImageNetPI(torch.utils.data.Dataset):
         self._builder: tfds.core.DatasetBuilder | None = None
         self._source: Sequence[dict[str, Any]] | None = None
         self._source_pid: int | None = None
+        self._index: example_index.ExampleIndex | None = None
         self._open()  # fail here, not in a worker, when the dataset is missing
 
     def _open(self) -> Sequence[dict[str, Any]]:
@@ -178,6 +179,7 @@ class ImageNetPI(torch.utils.data.Dataset):
         self._builder = None
         self._source = None
         self._source_pid = None
+        self._index = None
 
     def __len__(self) -> int:
         return len(self._open())
@@ -226,6 +228,72 @@ class ImageNetPI(torch.utils.data.Dataset):
         """The 1000 ILSVRC2012 synset ids; `clean_target` and annotator labels index it."""
         self._open()
         return list(self._builder.info.features["clean_label"].names)
+
+    # torchvision's `ImageNet` attributes, with the same meanings.
+    @property
+    def wnids(self) -> list[str]:
+        """The 1000 WordNet ids (synsets), in class-index order."""
+        return self.synsets
+
+    @property
+    def wnid_to_idx(self) -> dict[str, int]:
+        """WordNet id -> class index."""
+        return {wnid: index for index, wnid in enumerate(self.wnids)}
+
+    @property
+    def classes(self) -> list[tuple[str, ...]]:
+        """Per class index, the tuple of its names (`('tench', 'Tinca tinca')`).
+
+        Names come from TFDS's ImageNet class-name list; where it is missing, each
+        class is named by its WordNet id alone (`('n01440764',)`).
+        """
+        names = synsets.class_names()
+        if names is None or len(names) != len(self.wnids):
+            return [(wnid,) for wnid in self.wnids]
+        return [tuple(name.split(", ")) for name in names]
+
+    @property
+    def class_to_idx(self) -> dict[str, int]:
+        """Every class name -> its class index (a name given to two classes maps to the last)."""
+        return {name: index for index, names in enumerate(self.classes) for name in names}
+
+    @property
+    def targets(self) -> list[int]:
+        """The clean class index of every item, in index order; no image is read.
+
+        Read from the build's example index (written by dataset version 3.0.0 and later;
+        a few kB per 1000 examples).
+
+        Raises:
+          ValueError: the build has no example index (an older version, or a debug build
+            of a few examples per split).
+        """
+        return self._example_index().clean_labels.tolist()
+
+    @property
+    def upstream_order(self) -> list[int]:
+        """Indices in upstream's order (torchvision's folders: by class, then file name).
+
+        `torch.utils.data.Subset(dataset, dataset.upstream_order)` iterates the split in
+        the order of upstream's `ImageNetPI`; no image is read. Raises like `targets`.
+        """
+        return self._example_index().upstream_order.tolist()
+
+    def _example_index(self) -> example_index.ExampleIndex:
+        if self._index is None:
+            self._open()
+            self._index = example_index.for_split_string(self._builder, self.split)
+            if self._index is None:
+                raise ValueError(
+                    f"imagenet_pi/{self.config} in {self._builder.data_dir} has no example "
+                    f"index for split {self.split!r} (example_index-<split>.npz, written by "
+                    "dataset version 3.0.0 and later for complete splits), so `targets` and "
+                    "`upstream_order` would have to read every image. Build it again with this "
+                    "version of imagenet_pi, without --max_examples_per_split; or read the "
+                    "labels yourself: [item['clean_label'] for item in "
+                    "ImageNetPI(..., as_dict=True)] (slow: it decodes every image)."
+                )
+        return self._index
 
     def __repr__(self) -> str:
         return (

@@ -94,7 +94,7 @@ def test_build_with_verification_stops_on_a_wrong_sum_before_generating(
     monkeypatch.setenv(archive_checks.VERIFY_ENV_VAR, "1")
     with pytest.raises(ilsvrc.IlsvrcError, match="ILSVRC2012_img_train.tar has sha256"):
         _build(manual_dir, str(tmp_path / "data"))
-    assert not os.path.exists(tmp_path / "data" / "imagenet_pi" / "high_noise" / "2.0.0")
+    assert not os.path.exists(tmp_path / "data" / "imagenet_pi" / "high_noise" / "3.0.0")
 
 
 def test_build_with_verification_passes_when_sums_match(fresh_sample, tmp_path, monkeypatch):

@@ -22,7 +22,7 @@ def _build(manual_dir: str, data_dir: str, config: str = "high_noise"):
 def _assert_nothing_finished(data_dir: str) -> None:
     builder = tfds.builder("imagenet_pi/high_noise", data_dir=data_dir)
     assert not builder.is_prepared()
-    version_dir = os.path.join(data_dir, "imagenet_pi", "high_noise", "2.0.0")
+    version_dir = os.path.join(data_dir, "imagenet_pi", "high_noise", "3.0.0")
     assert not os.path.exists(version_dir), os.listdir(os.path.dirname(version_dir))
 
 

@@ -122,7 +122,7 @@ def test_beam_build_with_unmatched_images_and_rows_fails_and_leaves_no_dataset(
         r"1 rows of .*train.csv have no image in .*\(first: n99999999_1.JPEG\)", message
     )
     assert not tfds.builder("imagenet_pi/high_noise", data_dir=data_dir).is_prepared()
-    assert not os.path.exists(os.path.join(data_dir, "imagenet_pi", "high_noise", "2.0.0"))
+    assert not os.path.exists(os.path.join(data_dir, "imagenet_pi", "high_noise", "3.0.0"))
 
 
 def test_image_read_by_two_shards_is_reported_twice_in_shard_order():

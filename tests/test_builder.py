@@ -89,7 +89,7 @@ def _read_all(builder, split):
 def test_builder_resolves_to_this_package(built):
     builder, _, _ = built
     assert isinstance(builder, imagenet_pi.Builder)
-    assert builder.version == "2.0.0"
+    assert builder.version == "3.0.0"
     assert builder.builder_config.beta == 0.1
 
 

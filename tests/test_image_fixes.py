@@ -7,8 +7,7 @@ import logging
 
 import numpy as np
 import pytest
-import tensorflow_datasets as tfds
-from PIL import Image
+from PIL import Image, JpegImagePlugin
 
 from imagenet_pi import fake_data, ilsvrc, image_fixes
 
@@ -99,10 +98,35 @@ def test_odd_images_become_rgb_jpegs_of_the_same_picture(pixels, mode, image_for
     assert sum(fixer.counts.values()) == 1
 
 
-def test_cmyk_conversion_equals_tfds_imagenet2012s(pixels):
-    cmyk = _encode(pixels, "CMYK", "JPEG")
-    fixed = image_fixes.ImageFixer()(cmyk, "somewhere")
-    assert fixed == tfds.core.utils.jpeg_cmyk_to_rgb(cmyk)
+@pytest.fixture(scope="module")
+def detailed() -> np.ndarray:
+    """A `(48, 64, 3) uint8` image of saturated 2x2-pixel colour blocks: detail in the colours.
+
+    Chroma subsampling (4:2:0) averages colours over 2x2 pixels and moves such pixels
+    by 100+ levels; a re-encode that keeps full colour resolution stays within a few.
+    """
+    blocks = np.random.default_rng(0).integers(0, 2, size=(24, 32, 3)) * 255
+    return np.repeat(np.repeat(blocks, 2, axis=0), 2, axis=1).astype(np.uint8)
+
+
+@pytest.mark.parametrize(("mode", "image_format"), [("CMYK", "JPEG"), ("RGB", "PNG")])
+def test_odd_images_keep_their_colours(detailed, mode, image_format):
+    odd = _encode(detailed, mode, image_format)
+    fixed = image_fixes.ImageFixer()(odd, "somewhere")
+    reference = np.asarray(_decoded(odd).convert("RGB"), np.int64)
+    difference = np.abs(np.asarray(_decoded(fixed), np.int64) - reference)
+    assert difference.max() <= 6 and difference.mean() < 1.5, (difference.max(), difference.mean())
+    assert JpegImagePlugin.get_sampling(_decoded(fixed)) == 0  # 4:4:4
+
+
+def test_sixteen_bit_png_is_scaled_not_clipped():
+    levels = np.linspace(0, 65535, 32 * 32).reshape(32, 32).astype(np.uint16)
+    png = io.BytesIO()
+    Image.fromarray(levels).save(png, format="PNG")
+    fixed = image_fixes.ImageFixer()(png.getvalue(), "somewhere")
+    pixels = np.asarray(_decoded(fixed), np.int64)
+    expected = np.round(levels / 257.0)[..., None]
+    assert np.abs(pixels - expected).max() <= 3
 
 
 def test_ordinary_and_greyscale_jpegs_pass_unchanged(pixels):

@@ -36,4 +36,4 @@ def test_our_builder_wins_in_any_import_order(prelude, tmp_path):
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "resolved imagenet_pi/low_noise/2.0.0" in result.stdout
+    assert "resolved imagenet_pi/low_noise/3.0.0" in result.stdout
