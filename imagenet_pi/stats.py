@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import tqdm
 
-from imagenet_pi import annotations, relabel, synsets, upstream
+from imagenet_pi import annotations, label_policies, relabel, synsets, upstream
 
 CONFIDENCE_BINS = 20
 TOP_CONFUSIONS = 10
@@ -191,19 +191,6 @@ def _short_name(entry: Mapping[str, Any]) -> str:
     return f"{entry['synset']} ({name.split(',')[0]})" if name else entry["synset"]
 
 
-def _plurality_labels(labels: np.ndarray) -> np.ndarray:
-    """The most frequent label of each row of `(N, A)` labels.
-
-    Ties go to the label of the first column among the tied ones.
-    """
-    by_column = np.ascontiguousarray(labels.T)  # (A, N): each comparison runs over N
-    votes = np.empty(by_column.shape, np.int16)
-    for column in range(len(by_column)):
-        np.sum(by_column == by_column[column], axis=0, out=votes[column])
-    winner = np.argmax(votes, axis=0)
-    return by_column[winner, np.arange(by_column.shape[1])]
-
-
 def _entropy_bits(counts: np.ndarray) -> np.ndarray:
     """Entropy in bits of each row of `(R, C)` counts (0 for an empty row)."""
     totals = counts.sum(axis=1, keepdims=True)
@@ -351,13 +338,13 @@ def split_report(labels: SplitLabels, *, top_confusions: int = TOP_CONFUSIONS) -
         raise ValueError("expected at least one example, found an empty split")
     correct = annotator_labels == clean[:, None]
     agreeing = correct.sum(axis=1)
-    plurality = _plurality_labels(annotator_labels)
+    majority = label_policies.majority_vote(annotator_labels)
     return {
         "num_examples": int(num_examples),
         "num_annotators": int(num_annotators),
         "agreement": float(correct.mean()),
         "per_annotator_agreement": correct.mean(axis=0).tolist(),
-        "majority_vote_agreement": float(np.mean(plurality == clean)),
+        "majority_vote_agreement": float(np.mean(majority == clean)),
         "examples_by_agreeing_annotators": np.bincount(
             agreeing, minlength=num_annotators + 1
         ).tolist(),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+
 import numpy as np
 import pytest
 
@@ -111,6 +113,20 @@ def test_majority_vote_ties_go_to_the_smallest_class():
         ]
     )
     np.testing.assert_array_equal(label_policies.majority_vote(labels), [5, 3, 0])
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.int64])
+def test_majority_vote_is_the_smallest_of_the_most_frequent_labels(dtype):
+    rng = np.random.default_rng(7)
+    labels = rng.integers(0, 5, (3000, 16)).astype(dtype)  # few classes: ties are common
+    expected = []
+    for row in labels.tolist():
+        counts = collections.Counter(row)
+        top = max(counts.values())
+        expected.append(min(label for label, count in counts.items() if count == top))
+    votes = label_policies.majority_vote(labels)
+    assert votes.dtype == np.int32
+    np.testing.assert_array_equal(votes, expected)
 
 
 def test_majority_vote_beats_a_single_annotator_on_synthetic_data(annotated):

@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from imagenet_pi import annotations, cli, stats, synsets, upstream
+from imagenet_pi import annotations, cli, label_policies, stats, synsets, upstream
 
 NUM_ANNOTATORS = 4
 NUM_EXAMPLES = 100
@@ -55,12 +55,29 @@ def test_published_agreement_is_shown_for_released_configs_only(known_labels):
     assert "no published figure" in stats.format_text(custom)
 
 
-def test_majority_vote_takes_the_most_frequent_label_and_first_column_on_ties():
-    clean = np.array([5, 5, 5])
-    labels = np.array([[5, 5, 3, 3, 3], [7, 2, 2, 7, 5], [5, 1, 1, 5, 9]], np.int16)
+def test_majority_vote_takes_the_most_frequent_label_and_smallest_class_on_ties():
+    clean = np.array([5, 5, 5, 5])
+    labels = np.array([[5, 5, 3, 3, 3], [7, 2, 2, 7, 5], [9, 5, 5, 9, 1], [3, 5, 5, 3, 5]])
+    split = stats.SplitLabels(
+        clean, labels.astype(np.int16), np.full(labels.shape, 0.5, np.float32)
+    )
+    # Row 0: 3 wins 3-2. Row 1: 7 and 2 tie, 2 is smaller. Row 2: 9 and 5 tie, 5 is smaller
+    # (though 9 comes first). Row 3: 5 wins 3-2.
+    assert stats.split_report(split)["majority_vote_agreement"] == pytest.approx(2 / 4)
+
+
+def test_majority_vote_agreement_is_that_of_the_majority_label_policy():
+    # Few classes and an even number of annotators: many ties, in every column order.
+    rng = np.random.default_rng(3)
+    clean = rng.integers(0, 4, 5000)
+    labels = rng.integers(0, 4, (5000, 16)).astype(np.int16)
     split = stats.SplitLabels(clean, labels, np.full(labels.shape, 0.5, np.float32))
-    # Row 0: 3 wins 3-2. Row 1: 7 and 2 tie, 7 comes first. Row 2: 5 and 1 tie, 5 first.
-    assert stats.split_report(split)["majority_vote_agreement"] == pytest.approx(1 / 3)
+    keys = label_policies.example_keys([f"{i}.JPEG" for i in range(len(clean))])
+    trained_on = label_policies.make_policy("majority").select(labels, clean, keys, 0).label
+    expected = np.mean(trained_on == clean)
+    assert stats.split_report(split)["majority_vote_agreement"] == expected
+    reversed_columns = stats.SplitLabels(clean, labels[:, ::-1], split.annotator_confidences)
+    assert stats.split_report(reversed_columns)["majority_vote_agreement"] == expected
 
 
 def test_confidences_of_correct_and_wrong_labels_are_apart(known_labels):
