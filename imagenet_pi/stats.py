@@ -439,10 +439,10 @@ def write_plots(result: Mapping[str, Any], out_dir: str | os.PathLike) -> list[p
     Returns:
       The paths written, one of each kind per split.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only; no display needed
-    from matplotlib import pyplot as plt
+    # Figures on their own Agg canvas: no pyplot, so a notebook's backend and figures stay
+    # as they were.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -453,19 +453,21 @@ def write_plots(result: Mapping[str, Any], out_dir: str | os.PathLike) -> list[p
             ("confidence", _plot_confidence),
             ("confusions", _plot_confusions),
         ):
-            figure = draw(plt, result, split, stats)
+            figure = Figure()
+            FigureCanvasAgg(figure)
+            draw(figure, result, split, stats)
             path = out_dir / f"{split}_{kind}.png"
             figure.savefig(path, dpi=110, bbox_inches="tight")
-            plt.close(figure)
             paths.append(path)
     return paths
 
 
-def _plot_agreement(plt, result, split, stats):
+def _plot_agreement(figure, result, split, stats) -> None:
     values = np.array(stats["per_annotator_agreement"])
     models = result["annotator_models"]
     names = [f"{i}: {models[i]}" if i < len(models) else str(i) for i in range(len(values))]
-    figure, axes = plt.subplots(figsize=(9, 4))
+    figure.set_size_inches(9, 4)
+    axes = figure.subplots()
     axes.bar(np.arange(len(values)), values, color="tab:blue")
     axes.axhline(stats["agreement"], color="black", linestyle="-", label="measured, all")
     if result["expected_agreement"] is not None:
@@ -479,13 +481,13 @@ def _plot_agreement(plt, result, split, stats):
     if not result["annotator_models_known"]:
         axes.set_xlabel("column: model, in upstream's list order (its column order is unstated)")
     axes.legend(loc="upper right")
-    return figure
 
 
-def _plot_confidence(plt, result, split, stats):
+def _plot_confidence(figure, result, split, stats) -> None:
     confidence = stats["confidence"]
     edges = np.array(confidence["histogram_edges"])
-    figure, axes = plt.subplots(figsize=(7, 4))
+    figure.set_size_inches(7, 4)
+    axes = figure.subplots()
     for kind, color in (("correct", "tab:green"), ("wrong", "tab:red")):
         counts = np.array(confidence[f"histogram_{kind}"], np.float64)
         density = counts / counts.sum() if counts.sum() else counts
@@ -494,15 +496,15 @@ def _plot_confidence(plt, result, split, stats):
     axes.set_ylabel("fraction of labels")
     axes.set_title(f"{result['config']} {split}: confidence of correct vs wrong labels")
     axes.legend()
-    return figure
 
 
-def _plot_confusions(plt, result, split, stats):
+def _plot_confusions(figure, result, split, stats) -> None:
     heatmap = stats["transitions"]["heatmap"]
     shares = np.array(heatmap["shares"], np.float64).reshape(len(heatmap["classes"]), -1)
     names = [_short_name(entry) for entry in heatmap["classes"]]
     size = max(4.0, 0.35 * len(names) + 3)
-    figure, axes = plt.subplots(figsize=(size + 1.5, size))
+    figure.set_size_inches(size + 1.5, size)
+    axes = figure.subplots()
     masked = np.ma.masked_where(np.eye(len(names), dtype=bool), shares)
     image = axes.imshow(masked, cmap="viridis", interpolation="nearest")
     figure.colorbar(image, ax=axes, label="share of the clean class's labels", shrink=0.8)
@@ -515,7 +517,6 @@ def _plot_confusions(plt, result, split, stats):
         "classes\n(diagonal, the agreement, left blank)",
         fontsize=9,
     )
-    return figure
 
 
 def write_markdown(

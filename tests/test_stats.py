@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -267,3 +269,28 @@ def test_stats_command_reports_a_missing_folder_in_one_line(tmp_path, capsys):
 def test_stats_command_needs_one_source():
     with pytest.raises(SystemExit):
         cli.main(["stats"])
+
+
+_PLOTS_IN_A_NOTEBOOK = """
+import sys
+import matplotlib
+matplotlib.use("svg")  # what a session had chosen before
+import numpy as np
+from imagenet_pi import stats
+labels = stats.SplitLabels(np.arange(20) % 4, np.zeros((20, 3), np.int16), np.ones((20, 3), "f4"))
+result = stats.report(stats.LabelSource("test", "beta_1", 1.0, {"train": labels}))
+paths = stats.write_plots(result, sys.argv[1])
+assert all(path.read_bytes()[:4] == b"\\x89PNG" for path in paths), paths
+print(matplotlib.get_backend(), "matplotlib.pyplot" in sys.modules)
+"""
+
+
+def test_plots_leave_matplotlib_backend_and_pyplot_alone(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", _PLOTS_IN_A_NOTEBOOK, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["svg", "False"]
