@@ -26,6 +26,7 @@ import pyarrow.csv as pa_csv
 from etils import epath
 
 from imagenet_pi import upstream
+from imagenet_pi.file_names import as_str as _as_str
 
 PathLike = str | os.PathLike
 
@@ -562,10 +563,6 @@ def _read_line(path: epath.Path, line_number: int) -> bytes:
             if number == line_number:
                 return line.rstrip(b"\r\n")
     return b""
-
-
-def _as_str(name: str | bytes) -> str:
-    return name.decode("utf-8") if isinstance(name, bytes) else str(name)
 
 
 def _show(text: bytes, limit: int = 200) -> str:

@@ -131,12 +131,12 @@ def _add_verify_command(commands) -> None:
 def _relabel(args: argparse.Namespace) -> None:
     import json
 
-    from imagenet_pi import annotations, custom_configs, relabel
+    from imagenet_pi import annotations, custom_configs, relabelled_configs
 
     features = None
     if args.annotator_features:
         features = annotations.read_annotator_features(args.annotator_features)
-    relabel.relabel_config(
+    relabelled_configs.relabel_config(
         args.predictions,
         args.out,
         args.beta,
@@ -166,7 +166,7 @@ def _relabel(args: argparse.Namespace) -> None:
 
 
 def _add_relabel_command(commands) -> None:
-    from imagenet_pi import relabel
+    from imagenet_pi import parallel_relabel
 
     command = commands.add_parser(
         "relabel",
@@ -207,7 +207,7 @@ def _add_relabel_command(commands) -> None:
         metavar="MODEL",
         help="the 16 <Model>.npy names, in column order (default: upstream's 16 models)",
     )
-    command.add_argument("--chunk-size", type=int, default=relabel.DEFAULT_CHUNK_ROWS)
+    command.add_argument("--chunk-size", type=int, default=parallel_relabel.DEFAULT_CHUNK_ROWS)
     command.add_argument("--num-workers", type=int, default=None, help="default: all cores")
     command.add_argument("--no-progress", action="store_true", help="no progress bars")
     command.set_defaults(run=_relabel)

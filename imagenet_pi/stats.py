@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import tqdm
 
-from imagenet_pi import annotations, label_policies, relabel, synsets, upstream
+from imagenet_pi import annotations, label_policies, relabel_files, synsets, upstream
 
 CONFIDENCE_BINS = 20
 TOP_CONFUSIONS = 10
@@ -116,7 +116,7 @@ def from_annotations_dir(
                 "Use a built dataset instead (--dataset, --data-dir)."
             ) from error
         result[split] = SplitLabels(clean, split_annotations.labels, split_annotations.confidences)
-    metadata = relabel.read_metadata(annotations_dir) or {}
+    metadata = relabel_files.read_metadata(annotations_dir) or {}
     config = _config_name_of_dir(annotations_dir)
     beta = metadata.get("beta")
     if beta is None and config in upstream.NOISE_LEVELS:

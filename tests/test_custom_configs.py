@@ -13,7 +13,15 @@ import pytest
 import tensorflow_datasets as tfds
 
 import imagenet_pi
-from imagenet_pi import annotation_files, annotations, custom_configs, fake_data, relabel, upstream
+from imagenet_pi import (
+    annotation_files,
+    annotations,
+    custom_configs,
+    fake_data,
+    relabel_files,
+    relabelled_configs,
+    upstream,
+)
 
 BETA = 0.3
 
@@ -27,16 +35,20 @@ def write_predictions(predictions_dir: str, sample: fake_data.FakeIlsvrc) -> Non
     for split, (file_names, clean_labels) in splits.items():
         split_dir = os.path.join(predictions_dir, split)
         os.makedirs(split_dir)
-        with open(os.path.join(split_dir, relabel.FILE_NAMES_FILE), "w") as f:
+        with open(os.path.join(split_dir, relabel_files.FILE_NAMES_FILE), "w") as f:
             f.writelines(f"{name}\n" for name in file_names)
         for annotator, model in enumerate(upstream.ANNOTATOR_MODELS):
             probabilities = fake_data.annotator_probabilities(
                 clean_labels, annotator, seed=3, num_annotators=upstream.NUM_ANNOTATORS
             )
-            np.save(relabel.predictions_path(split_dir, model), probabilities.astype(np.float32))
-        np.save(os.path.join(split_dir, relabel.CLEAN_LABELS_FILE), clean_labels.astype(np.int16))
+            np.save(
+                relabel_files.predictions_path(split_dir, model), probabilities.astype(np.float32)
+            )
+        np.save(
+            os.path.join(split_dir, relabel_files.CLEAN_LABELS_FILE), clean_labels.astype(np.int16)
+        )
         counts = dict(zip(upstream.ANNOTATOR_MODELS, fake_data.annotator_parameter_counts()))
-        with open(os.path.join(split_dir, relabel.PARAMETER_COUNTS_FILE), "w") as f:
+        with open(os.path.join(split_dir, relabel_files.PARAMETER_COUNTS_FILE), "w") as f:
             json.dump({model: float(count) for model, count in counts.items()}, f)
 
 
@@ -48,7 +60,7 @@ def relabelled(tmp_path_factory):
     sample = fake_data.write_sample(manual_dir, configs=[], **fake_data.SMALL_SAMPLE)
     write_predictions(str(root / "predictions"), sample)
     config_dir = str(root / f"beta_{BETA}")
-    relabel.relabel_config(root / "predictions", config_dir, BETA, seed=11)
+    relabelled_configs.relabel_config(root / "predictions", config_dir, BETA, seed=11)
     return manual_dir, sample, config_dir
 
 
@@ -74,7 +86,7 @@ def _loaded(name: str, data_dir: str, split: str) -> dict[str, np.ndarray]:
 
 def test_relabel_config_records_beta_seed_and_models(relabelled):
     _, _, config_dir = relabelled
-    metadata = relabel.read_metadata(config_dir)
+    metadata = relabel_files.read_metadata(config_dir)
     assert metadata["beta"] == BETA and metadata["seed"] == 11
     assert metadata["models"] == list(upstream.ANNOTATOR_MODELS)
 
@@ -90,7 +102,7 @@ def test_custom_config_takes_beta_and_name_from_relabel_json(relabelled):
 def test_custom_config_without_relabel_json_needs_a_name(relabelled, tmp_path):
     _, _, config_dir = relabelled
     copy = shutil.copytree(config_dir, tmp_path / "mine")
-    os.remove(copy / relabel.METADATA_FILE)
+    os.remove(copy / relabel_files.METADATA_FILE)
     with pytest.raises(ValueError, match="pass a name"):
         imagenet_pi.custom_config(copy)
     config = imagenet_pi.custom_config(copy, "mine", beta=0.2)
@@ -117,7 +129,7 @@ def test_incomplete_folder_names_the_missing_files(tmp_path):
 
 def test_broken_relabel_json_gives_its_line(relabelled, tmp_path):
     copy = shutil.copytree(relabelled[2], tmp_path / "broken")
-    (copy / relabel.METADATA_FILE).write_text('{\n"beta": 0.3,\n}')
+    (copy / relabel_files.METADATA_FILE).write_text('{\n"beta": 0.3,\n}')
     with pytest.raises(ValueError, match=r"relabel\.json: line 3"):
         imagenet_pi.custom_config(copy)
 

@@ -7,10 +7,10 @@ import collections
 import numpy as np
 import pytest
 
-from imagenet_pi import fake_data, label_policies, pi_features, relabel, upstream
+from imagenet_pi import annotator_feature_table, fake_data, label_policies, pi_features, upstream
 
 _NUM = 4000
-_ACCURACY = fake_data.annotator_accuracies()
+_ACCURACY = fake_data.synthetic_annotator_accuracies()
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ def annotated():
 
 
 def _features():
-    return relabel.annotator_features_from_accuracy(
+    return annotator_feature_table.annotator_features_from_accuracy(
         _ACCURACY, fake_data.annotator_parameter_counts()
     ).astype(np.float32)
 
