@@ -41,8 +41,8 @@ def files_in_dir(config_dir: str | os.PathLike) -> dict[str, str]:
         raise AnnotationFilesError(
             f"The ImageNet-PI folder {config_dir} is incomplete: missing {', '.join(missing)}. "
             "Expected labels/{train,validation}.csv, confidences/{train,validation}.csv and "
-            "annotator_features.csv, as in https://github.com/google-research-datasets/"
-            "imagenet_pi (clone it with git lfs installed, or run `git lfs pull` in the clone)."
+            f"annotator_features.csv, as in {upstream.REPO_URL} (clone it with git lfs "
+            "installed, or run `git lfs pull` in the clone)."
         )
     return files
 

@@ -30,7 +30,7 @@ from imagenet_pi.file_names import as_str as _as_str
 
 PathLike = str | os.PathLike
 
-UPSTREAM_REPO_URL = "https://github.com/google-research-datasets/imagenet_pi"
+UPSTREAM_REPO_URL = upstream.REPO_URL
 
 _NAME_COLUMN = "file_name"
 _VALUE_COLUMNS = tuple(f"annotator_{i}" for i in range(upstream.NUM_ANNOTATORS))

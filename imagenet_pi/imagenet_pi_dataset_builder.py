@@ -33,7 +33,7 @@ from imagenet_pi import (
 importlib.import_module("tensorflow_datasets.datasets.imagenet_pi.imagenet_pi_dataset_builder")
 
 _PACKAGE_DIR = epath.Path(__file__).parent
-_HOMEPAGE = "https://github.com/google-research-datasets/imagenet_pi/"
+_HOMEPAGE = f"{upstream.REPO_URL}/"
 
 _DESCRIPTION = """\
 ImageNet-PI is ILSVRC2012 relabelled by 16 pretrained `tf.keras.applications`
@@ -71,7 +71,7 @@ imagenet_pi.
 
 The ImageNet-PI CSVs are downloaded from the upstream repository and checked
 against pinned sha256 sums. If that download fails (GitHub's LFS quota), clone
-https://github.com/google-research-datasets/imagenet_pi with git lfs installed and
+{upstream.REPO_URL} with git lfs installed and
 put the clone at <manual_dir>/imagenet_pi/ (so that
 <manual_dir>/imagenet_pi/high_noise/labels/train.csv exists); those files are then
 used and nothing is downloaded.
