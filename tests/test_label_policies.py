@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import collections
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -186,3 +188,26 @@ def test_padded_annotator_id_gives_all_zero_one_hot():
     np.testing.assert_array_equal(
         pi_features.one_hot(np.array([-1, 2]), 4), [[0, 0, 0, 0], [0, 0, 1, 0]]
     )
+
+
+_IMPORT_POLICIES_THEN_TFDS = """
+import sys
+import imagenet_pi.label_policies
+import imagenet_pi.pi_features
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "tensorflow_datasets"))
+print("heavy before tfds:", heavy)
+import tensorflow_datasets as tfds
+print("registered:", tfds.builder_cls("imagenet_pi").__module__)
+"""
+
+
+def test_label_policies_import_without_tfds_and_tfds_later_gets_our_builder():
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORT_POLICIES_THEN_TFDS],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "heavy before tfds: []" in result.stdout
+    assert "registered: imagenet_pi.imagenet_pi_dataset_builder" in result.stdout
