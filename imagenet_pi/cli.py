@@ -288,7 +288,7 @@ def _add_predict_command(commands) -> None:
 def _stats(args: argparse.Namespace) -> None:
     import json
 
-    from imagenet_pi import stats
+    from imagenet_pi import stats, stats_rendering
 
     if args.annotations:
         source = stats.from_annotations_dir(args.annotations, args.splits)
@@ -298,11 +298,11 @@ def _stats(args: argparse.Namespace) -> None:
         )
     result = stats.report(source, top_confusions=args.top)
     if args.out:
-        written = stats.write_report(result, args.out)
+        written = stats_rendering.write_report(result, args.out)
     if args.json:
         print(json.dumps(result, indent=1))
         return
-    print(stats.format_text(result))
+    print(stats_rendering.format_text(result))
     if args.out:
         print(f"\nWrote {', '.join(os.path.basename(path) for path in written)} to {args.out}.")
 

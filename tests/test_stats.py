@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from imagenet_pi import annotations, cli, label_policies, stats, synsets, upstream
+from imagenet_pi import annotations, cli, label_policies, stats, stats_rendering, synsets, upstream
 
 NUM_ANNOTATORS = 4
 NUM_EXAMPLES = 100
@@ -52,9 +52,9 @@ def test_published_agreement_is_shown_for_released_configs_only(known_labels):
     released = stats.report(_source(known_labels, "high_noise"))
     custom = stats.report(_source(known_labels, "beta_0.3"))
     assert released["expected_agreement"] == upstream.NOISE_LEVELS["high_noise"].expected_agreement
-    assert "(published: 16.2%)" in stats.format_text(released)
+    assert "(published: 16.2%)" in stats_rendering.format_text(released)
     assert custom["expected_agreement"] is None
-    assert "no published figure" in stats.format_text(custom)
+    assert "no published figure" in stats_rendering.format_text(custom)
 
 
 def test_majority_vote_takes_the_most_frequent_label_and_smallest_class_on_ties():
@@ -223,7 +223,7 @@ def test_unknown_custom_config_says_where_it_looked(tmp_path):
 
 def test_report_files_are_pngs_markdown_and_json(known_labels, tmp_path):
     result = stats.report(_source(known_labels))
-    written = stats.write_report(result, tmp_path)
+    written = stats_rendering.write_report(result, tmp_path)
     names = sorted(path.name for path in written)
     assert names == [
         "report.json",
@@ -276,10 +276,10 @@ import sys
 import matplotlib
 matplotlib.use("svg")  # what a session had chosen before
 import numpy as np
-from imagenet_pi import stats
+from imagenet_pi import stats, stats_rendering
 labels = stats.SplitLabels(np.arange(20) % 4, np.zeros((20, 3), np.int16), np.ones((20, 3), "f4"))
 result = stats.report(stats.LabelSource("test", "beta_1", 1.0, {"train": labels}))
-paths = stats.write_plots(result, sys.argv[1])
+paths = stats_rendering.write_plots(result, sys.argv[1])
 assert all(path.read_bytes()[:4] == b"\\x89PNG" for path in paths), paths
 print(matplotlib.get_backend(), "matplotlib.pyplot" in sys.modules)
 """
