@@ -198,3 +198,29 @@ def test_tfds_build_command_builds_a_custom_config_from_json(relabelled, built, 
 def test_unbuilt_custom_config_is_not_found_by_name(tmp_path):
     with pytest.raises(FileNotFoundError, match="pass the data_dir it was built in"):
         custom_configs.built_builder("imagenet_pi/beta_0.7", tmp_path)
+
+
+_READ_BETA_OF_A_FOLDER = """
+import sys
+from imagenet_pi import custom_configs, stats
+config = custom_configs.custom_config(sys.argv[1])
+source = stats.from_annotations_dir(sys.argv[1], ["validation"])
+writers = sorted(
+    name
+    for name, module in sys.modules.items()
+    if name.startswith("imagenet_pi")
+    and (hasattr(module, "relabel_config") or hasattr(module, "relabel_split"))
+)
+print(config.beta, source.beta, writers)
+"""
+
+
+def test_readers_of_relabel_json_do_not_import_the_relabelling_code(relabelled):
+    result = subprocess.run(
+        [sys.executable, "-c", _READ_BETA_OF_A_FOLDER, relabelled[2]],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == [str(BETA), str(BETA), "[]"]
