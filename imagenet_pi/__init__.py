@@ -18,14 +18,21 @@ import importlib.util
 import sys
 from typing import Any
 
-__all__ = ["Builder", "ImagenetPiConfig", "annotator_features", "custom_config"]
+__all__ = [
+    "Builder",
+    "ImagenetPiConfig",
+    "annotator_features",
+    "annotator_features_of",
+    "custom_config",
+]
 __version__ = "0.1.0"
 
 _BUILDER_MODULE = "imagenet_pi.imagenet_pi_dataset_builder"
 _PUBLIC_API = {
     "Builder": _BUILDER_MODULE,
     "ImagenetPiConfig": _BUILDER_MODULE,
-    "annotator_features": _BUILDER_MODULE,
+    "annotator_features": _BUILDER_MODULE,  # the first name of annotator_features_of
+    "annotator_features_of": _BUILDER_MODULE,
     "custom_config": "imagenet_pi.custom_configs",
 }
 

@@ -270,7 +270,7 @@ def _joined_examples(
     image_join.check_complete()
 
 
-def annotator_features(builder: tfds.core.DatasetBuilder) -> np.ndarray:
+def annotator_features_of(builder: tfds.core.DatasetBuilder) -> np.ndarray:
     """The `(16, 2) float32` annotator features of a built config, read from its metadata."""
     features = builder.info.metadata.get("annotator_features")
     if features is None:
@@ -280,6 +280,10 @@ def annotator_features(builder: tfds.core.DatasetBuilder) -> np.ndarray:
             "--imports imagenet_pi`)."
         )
     return np.asarray(features, np.float32)
+
+
+# The first name of `annotator_features_of`, kept for code written with it.
+annotator_features = annotator_features_of
 
 
 def _register(builder_cls: type[Builder]) -> None:

@@ -156,8 +156,9 @@ def test_custom_config_is_loaded_by_name_with_its_metadata(relabelled, built):
     assert builder.info.metadata["beta"] == BETA
     assert builder.info.metadata["annotations_source"] == os.path.abspath(config_dir)
     np.testing.assert_array_equal(
-        imagenet_pi.annotator_features(builder), annotations.read_annotator_features(config_dir)
+        imagenet_pi.annotator_features_of(builder), annotations.read_annotator_features(config_dir)
     )
+    assert imagenet_pi.annotator_features is imagenet_pi.annotator_features_of  # the first name
 
 
 def test_labels_at_beta_0_3_agree_more_often_than_at_beta_0_01(relabelled, built):
