@@ -8,9 +8,10 @@ memory use and speed, never the result.
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import tqdm
@@ -33,9 +34,9 @@ def relabel_split(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Relabels one split by every annotator, in chunks of rows, on all cores.
 
-    Files are memory-mapped and each worker reads `relabel.SAMPLING_BLOCK_ROWS` rows at a time, so
-    the `(N, C)` predictions of the annotators never sit in memory together (a worker holds a
-    few `(4096, C)` arrays). Rows are validated as they are read.
+    Files are memory-mapped and each worker reads `relabel.SAMPLING_BLOCK_ROWS` rows at a
+    time, so the `(N, C)` predictions of the annotators never sit in memory together (a worker
+    holds a few `(4096, C)` arrays). Rows are validated as they are read.
 
     Args:
       predictions: one `(N, C)` float array per annotator, as a `.npy` path or an array;
@@ -44,8 +45,8 @@ def relabel_split(
       beta: rate of the Gamma(1, beta) temperature, > 0.
       seed: int >= 0 or a sequence of them.
       from_logits: whether the predictions are logits.
-      chunk_size: rows per task, rounded up to a multiple of `relabel.SAMPLING_BLOCK_ROWS`; changes
-        memory use and scheduling only, never the result.
+      chunk_size: rows per task, rounded up to a multiple of `relabel.SAMPLING_BLOCK_ROWS`;
+        changes memory use and scheduling only, never the result.
       num_workers: threads (numpy releases the GIL in the heavy loops); default all cores.
       progress: show a tqdm progress bar.
 
@@ -58,46 +59,56 @@ def relabel_split(
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     if not predictions:
         raise ValueError("predictions: expected one array or .npy file per annotator, found none")
+    sources = _open_split_predictions(predictions, len(file_names))
+    num_examples = len(file_names)
+    labels = np.empty((num_examples, len(sources)), np.int16)
+    confidences = np.empty((num_examples, len(sources)), np.float32)
+    chunk_rows = math.ceil(chunk_size / relabel.SAMPLING_BLOCK_ROWS) * relabel.SAMPLING_BLOCK_ROWS
+    process = relabel.Process(beta, seed, from_logits)
+    tasks = [
+        functools.partial(
+            relabel.relabel_rows,
+            process,
+            annotator,
+            *sources[annotator],
+            start,
+            min(start + chunk_rows, num_examples),
+            labels[:, annotator],
+            confidences[:, annotator],
+        )
+        for start in range(0, num_examples, chunk_rows)
+        for annotator in range(len(sources))
+    ]
+    _run_in_threads(tasks, num_workers or _available_cores(), progress)
+    return labels, confidences
+
+
+def _open_split_predictions(
+    predictions: Sequence[str | os.PathLike | np.ndarray], num_examples: int
+) -> list[tuple[str, np.ndarray]]:
+    """`(name, (N, C) array)` of every annotator, checked to share one shape."""
     sources = [
         relabel_files.open_predictions(source, index) for index, source in enumerate(predictions)
     ]
-    num_examples = len(file_names)
-    num_classes = sources[0][1].shape[1]
+    first_name, first_values = sources[0]
+    num_classes = first_values.shape[1]
     for name, values in sources:
         if values.shape != (num_examples, num_classes):
             raise relabel.InvalidPredictionsError(
                 f"{name}: expected shape ({num_examples}, {num_classes}) (one row per file name, "
-                f"as many classes as {sources[0][0]}), found {values.shape}"
+                f"as many classes as {first_name}), found {values.shape}"
             )
     if num_classes > np.iinfo(np.int16).max + 1:
         raise relabel.InvalidPredictionsError(
-            f"{sources[0][0]}: at most 32768 classes fit int16 labels, found {num_classes}"
+            f"{first_name}: at most 32768 classes fit int16 labels, found {num_classes}"
         )
+    return sources
 
-    labels = np.empty((num_examples, len(sources)), np.int16)
-    confidences = np.empty((num_examples, len(sources)), np.float32)
-    chunk_rows = math.ceil(chunk_size / relabel.SAMPLING_BLOCK_ROWS) * relabel.SAMPLING_BLOCK_ROWS
-    tasks = [
-        (annotator, start, min(start + chunk_rows, num_examples))
-        for start in range(0, num_examples, chunk_rows)
-        for annotator in range(len(sources))
-    ]
-    process = relabel.Process(beta, seed, from_logits)
-    workers = num_workers or _available_cores()
+
+def _run_in_threads(tasks: list[Callable[[], None]], workers: int, progress: bool) -> None:
+    """Runs every task on `workers` threads; the first error cancels the rest and is raised."""
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        futures = [
-            pool.submit(
-                relabel.relabel_rows,
-                process,
-                annotator,
-                *sources[annotator],
-                start,
-                stop,
-                labels[:, annotator],
-                confidences[:, annotator],
-            )
-            for annotator, start, stop in tasks
-        ]
+        futures = [pool.submit(task) for task in tasks]
         bar = tqdm.tqdm(total=len(tasks), unit="chunk", desc="relabelling", disable=not progress)
         try:
             for future in concurrent.futures.as_completed(futures):
@@ -109,7 +120,6 @@ def relabel_split(
             raise
         finally:
             bar.close()
-    return labels, confidences
 
 
 def _available_cores() -> int:

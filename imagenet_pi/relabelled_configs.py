@@ -90,16 +90,7 @@ def relabel_config(
     (`<accuracy_split>/parameter_counts.json`), as `imagenet_pi.annotator_models` writes them.
     """
     predictions_dir = pathlib.Path(predictions_dir)
-    if len(models) != upstream.NUM_ANNOTATORS:
-        raise ValueError(
-            f"models: expected {upstream.NUM_ANNOTATORS} annotator model names (one per column "
-            f"of an ImageNet-PI config), found {len(models)}"
-        )
-    unknown = [split for split in splits if split not in upstream.SPLITS]
-    if unknown:
-        raise ValueError(f"splits: expected names in {upstream.SPLITS}, found {unknown}")
-    if not splits:
-        raise ValueError(f"splits: expected at least one of {upstream.SPLITS}, found none")
+    _check_models_and_splits(models, splits)
     # Everything cheap is checked before the long relabelling starts.
     split_paths = {
         split: relabel_files.model_paths(predictions_dir / split, models) for split in splits
@@ -135,3 +126,16 @@ def relabel_config(
         "predictions_dir": os.fspath(predictions_dir.resolve()),
     }
     relabel_files.write_metadata(out_dir, metadata)
+
+
+def _check_models_and_splits(models: Sequence[str], splits: Sequence[str]) -> None:
+    if len(models) != upstream.NUM_ANNOTATORS:
+        raise ValueError(
+            f"models: expected {upstream.NUM_ANNOTATORS} annotator model names (one per column "
+            f"of an ImageNet-PI config), found {len(models)}"
+        )
+    unknown = [split for split in splits if split not in upstream.SPLITS]
+    if unknown:
+        raise ValueError(f"splits: expected names in {upstream.SPLITS}, found {unknown}")
+    if not splits:
+        raise ValueError(f"splits: expected at least one of {upstream.SPLITS}, found none")
