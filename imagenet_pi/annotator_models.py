@@ -31,7 +31,8 @@ import numpy as np
 import tensorflow as tf
 import tqdm
 
-from imagenet_pi import file_names, relabel_files, upstream
+from imagenet_pi import relabel_files, upstream
+from imagenet_pi.file_names import as_str
 
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_CROP_FRACTION = 0.875
@@ -129,13 +130,13 @@ def _batches(
 
         dataset = images.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         for batch, names, labels in dataset.batch(batch_size).prefetch(2).as_numpy_iterator():
-            yield batch, [file_names.as_str(name) for name in names], labels
+            yield batch, [as_str(name) for name in names], labels
         return
     batch, names, labels = [], [], []
     for element in images:
         image, file_name, label = _unpack(element)
         batch.append(prepare_image(image, input_size, crop_fraction).numpy())
-        names.append(file_names.as_str(file_name))
+        names.append(as_str(file_name))
         labels.append(_NO_LABEL if label is None else int(np.asarray(label)))
         if len(batch) == batch_size:
             yield np.stack(batch), names, np.array(labels, np.int64)
