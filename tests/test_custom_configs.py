@@ -121,6 +121,12 @@ def test_names_tfds_cannot_parse_back_are_refused(relabelled, name):
         imagenet_pi.custom_config(relabelled[2], name)
 
 
+@pytest.mark.parametrize("beta", [0.0, -0.5, float("nan"), float("inf")])
+def test_bad_beta_is_refused_by_the_one_beta_check(relabelled, beta):
+    with pytest.raises(ValueError, match="beta must be a finite number > 0"):
+        custom_configs.custom_config(relabelled[2], "my_noise", beta=beta)
+
+
 def test_incomplete_folder_names_the_missing_files(tmp_path):
     annotations.write_annotator_features(tmp_path, np.zeros((16, 2), np.float32))
     with pytest.raises(annotation_files.AnnotationFilesError, match=r"labels/train\.csv"):
