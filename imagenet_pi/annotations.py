@@ -26,10 +26,11 @@ import pyarrow.csv as pa_csv
 from etils import epath
 
 from imagenet_pi import upstream
+from imagenet_pi.file_names import as_str as _as_str
 
 PathLike = str | os.PathLike
 
-UPSTREAM_REPO_URL = "https://github.com/google-research-datasets/imagenet_pi"
+UPSTREAM_REPO_URL = upstream.REPO_URL
 
 _NAME_COLUMN = "file_name"
 _VALUE_COLUMNS = tuple(f"annotator_{i}" for i in range(upstream.NUM_ANNOTATORS))
@@ -562,10 +563,6 @@ def _read_line(path: epath.Path, line_number: int) -> bytes:
             if number == line_number:
                 return line.rstrip(b"\r\n")
     return b""
-
-
-def _as_str(name: str | bytes) -> str:
-    return name.decode("utf-8") if isinstance(name, bytes) else str(name)
 
 
 def _show(text: bytes, limit: int = 200) -> str:

@@ -2,7 +2,7 @@
 
 The first step of relabelling: each of the 16 upstream annotator models classifies every
 image of a split, with its own input size and `preprocess_input`. Results go to a predictions
-folder that `imagenet_pi.relabel.relabel_split` / `relabel_config` read:
+folder (its format is `imagenet_pi.relabel_files`) that `imagenet-pi relabel` reads:
 
     <out_dir>/file_names.txt         the N image file names, one a line, in row order
     <out_dir>/<Model>.npy            (N, 1000) float32 probabilities of one model
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import os
 import pathlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -32,7 +31,8 @@ import numpy as np
 import tensorflow as tf
 import tqdm
 
-from imagenet_pi import relabel, upstream
+from imagenet_pi import relabel_files, upstream
+from imagenet_pi.file_names import as_str
 
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_CROP_FRACTION = 0.875
@@ -48,7 +48,7 @@ class AnnotatorModel:
     input_size: int  # side of the square input its ImageNet weights expect
 
 
-ANNOTATOR_MODELS = {
+MODEL_SPECS = {
     model.name: model
     for model in (
         AnnotatorModel("ResNet50V2", "resnet_v2", 224),
@@ -117,12 +117,6 @@ def _unpack(element: Any) -> tuple[Any, Any, Any]:
     )
 
 
-def _as_str(name: Any) -> str:
-    name = name.numpy() if hasattr(name, "numpy") else name
-    name = name.item() if isinstance(name, np.ndarray | np.generic) else name
-    return name.decode("utf-8") if isinstance(name, bytes) else str(name)
-
-
 def _batches(
     images: Iterable, input_size: int, crop_fraction: float, batch_size: int
 ) -> Iterator[tuple[np.ndarray, list[str], np.ndarray]]:
@@ -136,13 +130,13 @@ def _batches(
 
         dataset = images.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         for batch, names, labels in dataset.batch(batch_size).prefetch(2).as_numpy_iterator():
-            yield batch, [_as_str(name) for name in names], labels
+            yield batch, [as_str(name) for name in names], labels
         return
     batch, names, labels = [], [], []
     for element in images:
         image, file_name, label = _unpack(element)
         batch.append(prepare_image(image, input_size, crop_fraction).numpy())
-        names.append(_as_str(file_name))
+        names.append(as_str(file_name))
         labels.append(_NO_LABEL if label is None else int(np.asarray(label)))
         if len(batch) == batch_size:
             yield np.stack(batch), names, np.array(labels, np.int64)
@@ -173,27 +167,21 @@ def build_model(name: str, weights: str | None = "imagenet", input_size: int | N
     """A `keras.applications` annotator model with a softmax top, and its preprocess_input.
 
     Args:
-      name: one of `ANNOTATOR_MODELS`.
+      name: one of `MODEL_SPECS`.
       weights: "imagenet" (downloaded by Keras on first use), None (random), or a file path.
       input_size: input side; default the size its ImageNet weights expect.
 
     Returns:
       (keras.Model mapping `(b, size, size, 3)` to `(b, 1000)` probabilities, preprocess_input).
     """
-    if name not in ANNOTATOR_MODELS:
-        raise ValueError(f"model: expected one of {list(ANNOTATOR_MODELS)}, found {name!r}")
-    spec = ANNOTATOR_MODELS[name]
+    if name not in MODEL_SPECS:
+        raise ValueError(f"model: expected one of {list(MODEL_SPECS)}, found {name!r}")
+    spec = MODEL_SPECS[name]
     size = input_size or spec.input_size
     model = getattr(keras.applications, spec.name)(
         weights=weights, input_shape=(size, size, 3), classifier_activation="softmax"
     )
     return model, getattr(keras.applications, spec.module).preprocess_input
-
-
-def _write_atomically(path: pathlib.Path, write) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    write(temporary)
-    os.replace(temporary, path)
 
 
 def _save_npy(path: pathlib.Path, array: np.ndarray) -> None:
@@ -203,12 +191,12 @@ def _save_npy(path: pathlib.Path, array: np.ndarray) -> None:
 
 def _existing_file_names(out_dir: pathlib.Path, total: int) -> list[str] | None:
     """The file names of earlier predictions in `out_dir`, if any; they must be `total`."""
-    if not (out_dir / relabel.FILE_NAMES_FILE).is_file():
+    if not (out_dir / relabel_files.FILE_NAMES_FILE).is_file():
         return None
-    names = relabel.read_file_names(out_dir).tolist()
+    names = relabel_files.read_file_names(out_dir).tolist()
     if len(names) != total:
         raise PredictionsError(
-            f"{out_dir / relabel.FILE_NAMES_FILE}: holds {len(names)} file names of earlier "
+            f"{out_dir / relabel_files.FILE_NAMES_FILE}: holds {len(names)} file names of earlier "
             f"predictions, but there are {total} images now; use a new folder"
         )
     return names
@@ -218,17 +206,7 @@ def _write_file_names(out_dir: pathlib.Path, file_names: list[str]) -> None:
     for name in file_names:
         if "\n" in name or "\r" in name:
             raise PredictionsError(f"images: file names cannot hold line breaks: {name!r}")
-    _write_atomically(
-        out_dir / relabel.FILE_NAMES_FILE,
-        lambda p: p.write_text("".join(f"{name}\n" for name in file_names), "utf-8"),
-    )
-
-
-def _record_parameter_count(out_dir: pathlib.Path, model: str, count: int) -> None:
-    path = out_dir / relabel.PARAMETER_COUNTS_FILE
-    counts = json.loads(path.read_text("utf-8")) if path.is_file() else {}
-    counts[model] = count
-    _write_atomically(path, lambda p: p.write_text(json.dumps(counts, indent=1), "utf-8"))
+    relabel_files.write_file_names(out_dir, file_names)
 
 
 def _is_complete(path: pathlib.Path, num_examples: int) -> bool:
@@ -263,7 +241,7 @@ def predict_split(
         `(h, w, 3)` uint8), `file_name` and optionally `clean_label` or `label`, or tuples
         `(image, file_name[, label])`.
       out_dir: the predictions folder of this split (created).
-      models: names in `ANNOTATOR_MODELS`; default the 16 upstream ones.
+      models: names in `MODEL_SPECS`; default the 16 upstream ones.
       weights: "imagenet", None (random weights, for tests) or a weights file.
       input_size: one input side for every model; default each model's own.
       crop_fraction: central crop, as a fraction of the shorter image side.
@@ -279,18 +257,18 @@ def predict_split(
     out_dir.mkdir(parents=True, exist_ok=True)
     if not 0 < crop_fraction <= 1:
         raise ValueError(f"crop_fraction must be in (0, 1], got {crop_fraction}")
-    unknown = [name for name in models if name not in ANNOTATOR_MODELS]
+    unknown = [name for name in models if name not in MODEL_SPECS]
     if unknown:
-        raise ValueError(f"models: expected names in {list(ANNOTATOR_MODELS)}, found {unknown}")
+        raise ValueError(f"models: expected names in {list(MODEL_SPECS)}, found {unknown}")
     total = _num_examples(images, num_examples)
     expected_names = _existing_file_names(out_dir, total)
     paths = {}
     for name in models:
-        paths[name] = relabel.predictions_path(out_dir, name)
+        paths[name] = relabel_files.predictions_path(out_dir, name)
         if _is_complete(paths[name], total):
             continue
         model, preprocess_input = build_model(name, weights, input_size)
-        size = input_size or ANNOTATOR_MODELS[name].input_size
+        size = input_size or MODEL_SPECS[name].input_size
         temporary = paths[name].with_name(paths[name].name + ".tmp")
         probabilities = np.lib.format.open_memmap(
             temporary, mode="w+", dtype=np.float32, shape=(total, model.output_shape[-1])
@@ -310,13 +288,13 @@ def predict_split(
         if expected_names is None:
             _write_file_names(out_dir, file_names)
             expected_names = file_names
-        clean_labels_path = out_dir / relabel.CLEAN_LABELS_FILE
+        clean_labels_path = out_dir / relabel_files.CLEAN_LABELS_FILE
         if np.all(labels >= 0) and not clean_labels_path.is_file():
-            _write_atomically(
+            relabel_files.write_atomically(
                 clean_labels_path, functools.partial(_save_npy, array=labels.astype(np.int16))
             )
         os.replace(temporary, paths[name])
-        _record_parameter_count(out_dir, name, int(model.count_params()))
+        relabel_files.record_parameter_count(out_dir, name, int(model.count_params()))
         keras.backend.clear_session()  # frees the model's graph before the next one
     return paths
 

@@ -202,12 +202,12 @@ def _add_verify_command(commands) -> None:
 def _relabel(args: argparse.Namespace) -> None:
     import json
 
-    from imagenet_pi import annotations, custom_configs, relabel
+    from imagenet_pi import annotations, custom_configs, relabelled_configs
 
     features = None
     if args.annotator_features:
         features = annotations.read_annotator_features(args.annotator_features)
-    relabel.relabel_config(
+    relabelled_configs.relabel_config(
         args.predictions,
         args.out,
         args.beta,
@@ -237,7 +237,7 @@ def _relabel(args: argparse.Namespace) -> None:
 
 
 def _add_relabel_command(commands) -> None:
-    from imagenet_pi import relabel
+    from imagenet_pi import parallel_relabel
 
     command = commands.add_parser(
         "relabel",
@@ -286,7 +286,7 @@ def _add_relabel_command(commands) -> None:
     command.add_argument(
         "--chunk-size",
         type=_int_in(1),
-        default=relabel.DEFAULT_CHUNK_ROWS,
+        default=parallel_relabel.DEFAULT_CHUNK_ROWS,
         help="rows relabelled at a time (>= 1)",
     )
     command.add_argument(
@@ -384,7 +384,7 @@ def _add_predict_command(commands) -> None:
 def _stats(args: argparse.Namespace) -> None:
     import json
 
-    from imagenet_pi import stats
+    from imagenet_pi import stats, stats_rendering
 
     if args.annotations:
         source = stats.from_annotations_dir(args.annotations, args.splits)
@@ -394,11 +394,11 @@ def _stats(args: argparse.Namespace) -> None:
         )
     result = stats.report(source, top_confusions=args.top)
     if args.out:
-        written = stats.write_report(result, args.out)
+        written = stats_rendering.write_report(result, args.out)
     if args.json:
         print(json.dumps(result, indent=1))
         return
-    print(stats.format_text(result))
+    print(stats_rendering.format_text(result))
     if args.out:
         print(f"\nWrote {', '.join(os.path.basename(path) for path in written)} to {args.out}.")
 

@@ -8,11 +8,10 @@ ds = tfds.load(f"imagenet_pi/{cfg.name}", data_dir=..., split="train")  # later,
 
 from __future__ import annotations
 
-import math
 import os
 import re
 
-from imagenet_pi import annotation_files, relabel, upstream
+from imagenet_pi import annotation_files, relabel, relabel_files, upstream
 from imagenet_pi.imagenet_pi_dataset_builder import ImagenetPiConfig
 
 # What `tfds.load("imagenet_pi/<name>")` can parse back: no '/', ':', ',' or '='.
@@ -46,18 +45,16 @@ def custom_config(
     """
     annotations_dir = os.path.abspath(os.fspath(annotations_dir))
     annotation_files.files_in_dir(annotations_dir)  # raises, naming the missing files
-    metadata = relabel.read_metadata(annotations_dir) or {}
+    metadata = relabel_files.read_metadata(annotations_dir) or {}
     if beta is None:
         beta = metadata.get("beta")
     if beta is not None:
-        beta = float(beta)
-        if not (math.isfinite(beta) and beta > 0):
-            raise ValueError(f"beta: expected a finite number > 0, found {beta!r}")
+        beta = relabel.check_beta(beta)
     if name is None:
         if beta is None:
             raise ValueError(
-                f"{annotations_dir}: has no {relabel.METADATA_FILE} telling beta; pass a name "
-                "(and beta if known), e.g. custom_config(path, name='my_noise', beta=0.3)"
+                f"{annotations_dir}: has no {relabel_files.METADATA_FILE} telling beta; pass a "
+                "name (and beta if known), e.g. custom_config(path, name='my_noise', beta=0.3)"
             )
         name = default_name(beta)
     if not CONFIG_NAME_PATTERN.match(name):

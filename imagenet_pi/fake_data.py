@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
-from imagenet_pi import annotations, relabel, synsets, upstream
+from imagenet_pi import annotations, annotator_feature_table, relabel, synsets, upstream
 
 # A sample that builds in seconds yet spans several synsets: the tests' default.
 SMALL_SAMPLE = dict(num_synsets=4, images_per_synset=3, num_validation=6, image_size=32)
@@ -194,7 +194,7 @@ def write_ilsvrc_tars(
     )
 
 
-def annotator_accuracies(num_annotators: int = upstream.NUM_ANNOTATORS) -> np.ndarray:
+def synthetic_annotator_accuracies(num_annotators: int = upstream.NUM_ANNOTATORS) -> np.ndarray:
     """Top-1 accuracies of the synthetic annotator models, `(num_annotators,) float64`."""
     return np.linspace(0.55, 0.85, num_annotators)
 
@@ -218,7 +218,7 @@ def annotator_probabilities(
       `(len(clean_labels), 1000) float64` rows summing to 1.
     """
     rng = np.random.default_rng([seed, annotator])
-    accuracy = annotator_accuracies(num_annotators)[annotator]
+    accuracy = synthetic_annotator_accuracies(num_annotators)[annotator]
     num = len(clean_labels)
     logits = rng.normal(0.0, 1.5, size=(num, upstream.NUM_CLASSES))
     # The logit boost that gives the clean class about `accuracy` of the mass.
@@ -265,8 +265,8 @@ def write_annotations(
             split_clean_labels[split], beta=beta, seed=seed * 1000 + split_index
         )
         annotations.write_split(config_dir, split, list(file_names), labels, confidences)
-    features = relabel.annotator_features_from_accuracy(
-        annotator_accuracies(), annotator_parameter_counts()
+    features = annotator_feature_table.annotator_features_from_accuracy(
+        synthetic_annotator_accuracies(), annotator_parameter_counts()
     )
     annotations.write_annotator_features(config_dir, features)
 

@@ -37,7 +37,7 @@ from imagenet_pi import (
 importlib.import_module("tensorflow_datasets.datasets.imagenet_pi.imagenet_pi_dataset_builder")
 
 _PACKAGE_DIR = epath.Path(__file__).parent
-_HOMEPAGE = "https://github.com/google-research-datasets/imagenet_pi/"
+_HOMEPAGE = f"{upstream.REPO_URL}/"
 
 _DESCRIPTION = """\
 ImageNet-PI is ILSVRC2012 relabelled by 16 pretrained `tf.keras.applications`
@@ -75,7 +75,7 @@ imagenet_pi.
 
 The ImageNet-PI CSVs are downloaded from the upstream repository and checked
 against pinned sha256 sums. If that download fails (GitHub's LFS quota), clone
-https://github.com/google-research-datasets/imagenet_pi with git lfs installed and
+{upstream.REPO_URL} with git lfs installed and
 put the clone at <manual_dir>/imagenet_pi/ (so that
 <manual_dir>/imagenet_pi/high_noise/labels/train.csv exists); those files are then
 used and nothing is downloaded. A folder <manual_dir>/<config>/ in the same layout,
@@ -352,7 +352,7 @@ def _joined_examples(
     image_join.check_complete()
 
 
-def annotator_features(builder: tfds.core.DatasetBuilder) -> np.ndarray:
+def annotator_features_of(builder: tfds.core.DatasetBuilder) -> np.ndarray:
     """The `(16, 2) float32` annotator features of a built config, read from its metadata."""
     features = builder.info.metadata.get("annotator_features")
     if features is None:
@@ -362,6 +362,10 @@ def annotator_features(builder: tfds.core.DatasetBuilder) -> np.ndarray:
             "--imports imagenet_pi`)."
         )
     return np.asarray(features, np.float32)
+
+
+# The first name of `annotator_features_of`, kept for code written with it.
+annotator_features = annotator_features_of
 
 
 tfds_internals.register_builder(Builder)

@@ -182,14 +182,21 @@ class RandomAnnotator:
 
 
 def majority_vote(annotator_labels: np.ndarray) -> np.ndarray:
-    """The most frequent of each row's labels: `(batch,) int32` from `(batch, A)` ints.
+    """The most frequent label of each row: `(N,) int32` from `(N, A)` int class indices.
 
-    Ties go to the smallest class index among the tied labels.
+    Ties go to the smallest class index among the most frequent labels, so the vote does not
+    depend on the column order. The one majority vote of the package: the `majority` policy
+    trains on it and `stats` reports its agreement with the clean label.
     """
-    labels = np.asarray(annotator_labels)
-    votes = (labels[:, :, None] == labels[:, None, :]).sum(axis=2)
-    is_top = votes == votes.max(axis=1, keepdims=True)
-    return np.where(is_top, labels, np.iinfo(np.int32).max).min(axis=1).astype(np.int32)
+    # Sorted rows hold equal labels in runs; the first longest run is the smallest of the
+    # most frequent labels. Column-wise passes over (A, N) keep it fast at 1.28M x 16.
+    ordered = np.sort(np.asarray(annotator_labels), axis=1).T.copy()
+    run_lengths = np.ones(ordered.shape, np.int16)
+    for column in range(1, len(ordered)):
+        continues = ordered[column] == ordered[column - 1]
+        np.add(run_lengths[column - 1], 1, out=run_lengths[column], where=continues)
+    longest_run_end = np.argmax(run_lengths, axis=0)
+    return ordered[longest_run_end, np.arange(ordered.shape[1])].astype(np.int32)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -21,7 +21,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from imagenet_pi import annotations, upstream
-from imagenet_pi.imagenet_pi_dataset_builder import annotator_features as builder_features
+from imagenet_pi.imagenet_pi_dataset_builder import annotator_features_of
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -79,7 +79,7 @@ class PiTable:
             file_names=names[order],
             annotator_labels=np.concatenate(columns["annotator_labels"])[order],
             annotator_confidences=np.concatenate(columns["annotator_confidences"])[order],
-            annotator_features=builder_features(builder),
+            annotator_features=annotator_features_of(builder),
         )
 
     def __len__(self) -> int:

@@ -36,8 +36,11 @@ ANNOTATOR_MODELS = (
     "Xception",
 )
 
-REPO_URL = "https://github.com/google-research-datasets/imagenet_pi"
-LFS_URL_ROOT = "https://media.githubusercontent.com/media/google-research-datasets/imagenet_pi/main"
+# The one spelling of the upstream repository; the README names it in prose.
+REPOSITORY = "google-research-datasets/imagenet_pi"
+REPO_URL = f"https://github.com/{REPOSITORY}"
+# Git LFS objects of branch main, served over HTTPS: `<LFS_URL_ROOT>/<config>/<relpath>`.
+LFS_URL_ROOT = f"https://media.githubusercontent.com/media/{REPOSITORY}/main"
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/v1"
 
 

@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from imagenet_pi import annotator_models, relabel, upstream
+from imagenet_pi import annotator_models, parallel_relabel, relabel_files, upstream
 
 # Keras' own save_weights trips numpy 2's __array__(copy=...) deprecation once per variable.
 pytestmark = pytest.mark.filterwarnings(
@@ -97,11 +97,11 @@ def predicted(tmp_path_factory, images, weight_files):
 
 
 def test_every_upstream_model_has_a_preprocessing_and_input_size():
-    assert tuple(annotator_models.ANNOTATOR_MODELS) == upstream.ANNOTATOR_MODELS
-    for spec in annotator_models.ANNOTATOR_MODELS.values():
+    assert tuple(annotator_models.MODEL_SPECS) == upstream.ANNOTATOR_MODELS
+    for spec in annotator_models.MODEL_SPECS.values():
         assert hasattr(keras.applications, spec.name)
         assert callable(getattr(keras.applications, spec.module).preprocess_input)
-    sizes = {name: spec.input_size for name, spec in annotator_models.ANNOTATOR_MODELS.items()}
+    sizes = {name: spec.input_size for name, spec in annotator_models.MODEL_SPECS.items()}
     assert {name for name, size in sizes.items() if size == 299} == {
         "InceptionV3",
         "InceptionResNetV2",
@@ -126,10 +126,10 @@ def test_prediction_files_hold_probabilities_per_image(predicted, images):
 
 def test_file_names_labels_and_parameter_counts_are_written(predicted, images):
     out_dir, _ = predicted
-    assert relabel.read_file_names(out_dir).tolist() == [e["file_name"] for e in images]
-    clean_labels = np.load(out_dir / relabel.CLEAN_LABELS_FILE)
+    assert relabel_files.read_file_names(out_dir).tolist() == [e["file_name"] for e in images]
+    clean_labels = np.load(out_dir / relabel_files.CLEAN_LABELS_FILE)
     np.testing.assert_array_equal(clean_labels, [e["clean_label"] for e in images])
-    counts = json.loads((out_dir / relabel.PARAMETER_COUNTS_FILE).read_text())
+    counts = json.loads((out_dir / relabel_files.PARAMETER_COUNTS_FILE).read_text())
     # MobileNet (alpha 1, 1000 classes) has 4,253,864 parameters at any input size.
     assert counts["MobileNet"] == 4_253_864
     assert 1e6 < counts["MobileNetV3Small"] < counts["MobileNet"]
@@ -137,8 +137,8 @@ def test_file_names_labels_and_parameter_counts_are_written(predicted, images):
 
 def test_predictions_feed_relabelling(predicted):
     out_dir, paths = predicted
-    file_names = relabel.read_file_names(out_dir)
-    labels, confidences = relabel.relabel_split(list(paths.values()), file_names, 0.5, 0)
+    file_names = relabel_files.read_file_names(out_dir)
+    labels, confidences = parallel_relabel.relabel_split(list(paths.values()), file_names, 0.5, 0)
     assert labels.shape == (NUM_IMAGES, len(MODELS))
     assert labels.min() >= 0 and labels.max() < upstream.NUM_CLASSES
     for column, name in enumerate(MODELS):
@@ -183,7 +183,9 @@ def test_complete_models_are_skipped_when_resuming(tmp_path, images):
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
     assert np.load(out_dir / "MobileNetV3Small.npy").shape == (NUM_IMAGES, 1000)
     assert not (out_dir / "MobileNetV3Small.npy.tmp").exists()
-    assert set(json.loads((out_dir / relabel.PARAMETER_COUNTS_FILE).read_text())) == set(MODELS)
+    assert set(json.loads((out_dir / relabel_files.PARAMETER_COUNTS_FILE).read_text())) == set(
+        MODELS
+    )
 
 
 def test_images_in_another_order_are_refused(tmp_path, images):
@@ -199,7 +201,7 @@ def test_images_in_another_order_are_refused(tmp_path, images):
 
 
 def test_other_number_of_images_than_earlier_predictions_is_refused(tmp_path, images):
-    (tmp_path / relabel.FILE_NAMES_FILE).write_text("a.JPEG\nb.JPEG\n")
+    (tmp_path / relabel_files.FILE_NAMES_FILE).write_text("a.JPEG\nb.JPEG\n")
     with pytest.raises(annotator_models.PredictionsError, match="holds 2 file names .* 7 images"):
         annotator_models.predict_split(images, tmp_path, ["MobileNet"], weights=None)
 
@@ -210,7 +212,7 @@ def test_images_without_labels_write_no_clean_labels(tmp_path, images):
         unlabelled, tmp_path, ["MobileNet"], weights=None, input_size=INPUT_SIZE
     )
     assert (tmp_path / "MobileNet.npy").is_file()
-    assert not (tmp_path / relabel.CLEAN_LABELS_FILE).exists()
+    assert not (tmp_path / relabel_files.CLEAN_LABELS_FILE).exists()
 
 
 def test_unknown_length_needs_num_examples(tmp_path, images):

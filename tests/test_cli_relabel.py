@@ -10,7 +10,15 @@ import shutil
 import numpy as np
 import pytest
 
-from imagenet_pi import annotations, cli, fake_data, relabel, upstream
+from imagenet_pi import (
+    annotations,
+    cli,
+    fake_data,
+    parallel_relabel,
+    relabel,
+    relabel_files,
+    upstream,
+)
 
 NUM_TRAIN = 40
 NUM_VALIDATION = 30
@@ -29,13 +37,13 @@ def predictions(tmp_path_factory) -> str:
             names = [f"n01440764_{i}.JPEG" for i in range(count)]
         else:
             names = [f"ILSVRC2012_val_{i + 1:08d}.JPEG" for i in range(count)]
-        (split_dir / relabel.FILE_NAMES_FILE).write_text("".join(f"{n}\n" for n in names))
+        (split_dir / relabel_files.FILE_NAMES_FILE).write_text("".join(f"{n}\n" for n in names))
         for annotator, model in enumerate(upstream.ANNOTATOR_MODELS):
             probs = fake_data.annotator_probabilities(clean, annotator, 1, upstream.NUM_ANNOTATORS)
-            np.save(relabel.predictions_path(split_dir, model), probs.astype(np.float32))
-        np.save(split_dir / relabel.CLEAN_LABELS_FILE, clean.astype(np.int16))
+            np.save(relabel_files.predictions_path(split_dir, model), probs.astype(np.float32))
+        np.save(split_dir / relabel_files.CLEAN_LABELS_FILE, clean.astype(np.int16))
         counts = {m: 1e6 * (i + 1) for i, m in enumerate(upstream.ANNOTATOR_MODELS)}
-        (split_dir / relabel.PARAMETER_COUNTS_FILE).write_text(json.dumps(counts))
+        (split_dir / relabel_files.PARAMETER_COUNTS_FILE).write_text(json.dumps(counts))
     return str(root)
 
 
@@ -50,9 +58,9 @@ def test_relabel_command_draws_the_labels_of_relabel_split(predictions, tmp_path
     assert cli.main(_relabel_argv(predictions, tmp_path / "out")) == 0
     for split in upstream.SPLITS:
         split_dir = os.path.join(predictions, split)
-        paths = [relabel.predictions_path(split_dir, m) for m in upstream.ANNOTATOR_MODELS]
-        names = relabel.read_file_names(split_dir)
-        labels, confidences = relabel.relabel_split(
+        paths = [relabel_files.predictions_path(split_dir, m) for m in upstream.ANNOTATOR_MODELS]
+        names = relabel_files.read_file_names(split_dir)
+        labels, confidences = parallel_relabel.relabel_split(
             paths, names, 0.25, relabel.split_seed(4, split)
         )
         written = annotations.read_split(tmp_path / "out", split)
@@ -63,7 +71,7 @@ def test_relabel_command_draws_the_labels_of_relabel_split(predictions, tmp_path
 
 def test_relabel_command_records_its_parameters(predictions, tmp_path):
     assert cli.main(_relabel_argv(predictions, tmp_path)) == 0
-    metadata = relabel.read_metadata(tmp_path)
+    metadata = relabel_files.read_metadata(tmp_path)
     assert (metadata["beta"], metadata["seed"], metadata["from_logits"]) == (0.25, 4, False)
     assert metadata["models"] == list(upstream.ANNOTATOR_MODELS)
 
@@ -99,7 +107,7 @@ def test_from_logits_flag_reads_logits(predictions, tmp_path):
     logits_dir = shutil.copytree(predictions, tmp_path / "logits")
     for split in upstream.SPLITS:
         for model in upstream.ANNOTATOR_MODELS:
-            path = relabel.predictions_path(logits_dir / split, model)
+            path = relabel_files.predictions_path(logits_dir / split, model)
             np.save(path, np.log(np.load(path)) + 3.0)  # logits, up to a constant
     assert cli.main(_relabel_argv(predictions, tmp_path / "from_probs")) == 0
     argv = _relabel_argv(str(logits_dir), tmp_path / "from_logits", "--from-logits")
@@ -157,13 +165,13 @@ def test_predict_command_writes_predictions_of_a_built_split(built_high_noise, t
     ]  # fmt: skip
     assert cli.main(argv) == 0
     split_dir = tmp_path / "validation"
-    names = relabel.read_file_names(split_dir).tolist()
+    names = relabel_files.read_file_names(split_dir).tolist()
     assert sorted(names) == sorted(sample.validation_file_names)
     probabilities = np.load(split_dir / "MobileNetV3Small.npy")
     assert probabilities.shape == (len(names), upstream.NUM_CLASSES)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, atol=1e-3)
     clean_of = dict(zip(sample.validation_file_names, sample.validation_clean_labels.tolist()))
-    clean = np.load(split_dir / relabel.CLEAN_LABELS_FILE)
+    clean = np.load(split_dir / relabel_files.CLEAN_LABELS_FILE)
     assert clean.tolist() == [clean_of[name] for name in names]
 
 

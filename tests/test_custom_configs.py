@@ -13,7 +13,15 @@ import pytest
 import tensorflow_datasets as tfds
 
 import imagenet_pi
-from imagenet_pi import annotation_files, annotations, custom_configs, fake_data, relabel, upstream
+from imagenet_pi import (
+    annotation_files,
+    annotations,
+    custom_configs,
+    fake_data,
+    relabel_files,
+    relabelled_configs,
+    upstream,
+)
 
 BETA = 0.3
 
@@ -27,16 +35,20 @@ def write_predictions(predictions_dir: str, sample: fake_data.FakeIlsvrc) -> Non
     for split, (file_names, clean_labels) in splits.items():
         split_dir = os.path.join(predictions_dir, split)
         os.makedirs(split_dir)
-        with open(os.path.join(split_dir, relabel.FILE_NAMES_FILE), "w") as f:
+        with open(os.path.join(split_dir, relabel_files.FILE_NAMES_FILE), "w") as f:
             f.writelines(f"{name}\n" for name in file_names)
         for annotator, model in enumerate(upstream.ANNOTATOR_MODELS):
             probabilities = fake_data.annotator_probabilities(
                 clean_labels, annotator, seed=3, num_annotators=upstream.NUM_ANNOTATORS
             )
-            np.save(relabel.predictions_path(split_dir, model), probabilities.astype(np.float32))
-        np.save(os.path.join(split_dir, relabel.CLEAN_LABELS_FILE), clean_labels.astype(np.int16))
+            np.save(
+                relabel_files.predictions_path(split_dir, model), probabilities.astype(np.float32)
+            )
+        np.save(
+            os.path.join(split_dir, relabel_files.CLEAN_LABELS_FILE), clean_labels.astype(np.int16)
+        )
         counts = dict(zip(upstream.ANNOTATOR_MODELS, fake_data.annotator_parameter_counts()))
-        with open(os.path.join(split_dir, relabel.PARAMETER_COUNTS_FILE), "w") as f:
+        with open(os.path.join(split_dir, relabel_files.PARAMETER_COUNTS_FILE), "w") as f:
             json.dump({model: float(count) for model, count in counts.items()}, f)
 
 
@@ -48,7 +60,7 @@ def relabelled(tmp_path_factory):
     sample = fake_data.write_sample(manual_dir, configs=[], **fake_data.SMALL_SAMPLE)
     write_predictions(str(root / "predictions"), sample)
     config_dir = str(root / f"beta_{BETA}")
-    relabel.relabel_config(root / "predictions", config_dir, BETA, seed=11)
+    relabelled_configs.relabel_config(root / "predictions", config_dir, BETA, seed=11)
     return manual_dir, sample, config_dir
 
 
@@ -74,7 +86,7 @@ def _loaded(name: str, data_dir: str, split: str) -> dict[str, np.ndarray]:
 
 def test_relabel_config_records_beta_seed_and_models(relabelled):
     _, _, config_dir = relabelled
-    metadata = relabel.read_metadata(config_dir)
+    metadata = relabel_files.read_metadata(config_dir)
     assert metadata["beta"] == BETA and metadata["seed"] == 11
     assert metadata["models"] == list(upstream.ANNOTATOR_MODELS)
 
@@ -90,7 +102,7 @@ def test_custom_config_takes_beta_and_name_from_relabel_json(relabelled):
 def test_custom_config_without_relabel_json_needs_a_name(relabelled, tmp_path):
     _, _, config_dir = relabelled
     copy = shutil.copytree(config_dir, tmp_path / "mine")
-    os.remove(copy / relabel.METADATA_FILE)
+    os.remove(copy / relabel_files.METADATA_FILE)
     with pytest.raises(ValueError, match="pass a name"):
         imagenet_pi.custom_config(copy)
     config = imagenet_pi.custom_config(copy, "mine", beta=0.2)
@@ -109,6 +121,12 @@ def test_names_tfds_cannot_parse_back_are_refused(relabelled, name):
         imagenet_pi.custom_config(relabelled[2], name)
 
 
+@pytest.mark.parametrize("beta", [0.0, -0.5, float("nan"), float("inf")])
+def test_bad_beta_is_refused_by_the_one_beta_check(relabelled, beta):
+    with pytest.raises(ValueError, match="beta must be a finite number > 0"):
+        custom_configs.custom_config(relabelled[2], "my_noise", beta=beta)
+
+
 def test_incomplete_folder_names_the_missing_files(tmp_path):
     annotations.write_annotator_features(tmp_path, np.zeros((16, 2), np.float32))
     with pytest.raises(annotation_files.AnnotationFilesError, match=r"labels/train\.csv"):
@@ -117,7 +135,7 @@ def test_incomplete_folder_names_the_missing_files(tmp_path):
 
 def test_broken_relabel_json_gives_its_line(relabelled, tmp_path):
     copy = shutil.copytree(relabelled[2], tmp_path / "broken")
-    (copy / relabel.METADATA_FILE).write_text('{\n"beta": 0.3,\n}')
+    (copy / relabel_files.METADATA_FILE).write_text('{\n"beta": 0.3,\n}')
     with pytest.raises(ValueError, match=r"relabel\.json: line 3"):
         imagenet_pi.custom_config(copy)
 
@@ -144,8 +162,9 @@ def test_custom_config_is_loaded_by_name_with_its_metadata(relabelled, built):
     assert builder.info.metadata["beta"] == BETA
     assert builder.info.metadata["annotations_source"] == os.path.abspath(config_dir)
     np.testing.assert_array_equal(
-        imagenet_pi.annotator_features(builder), annotations.read_annotator_features(config_dir)
+        imagenet_pi.annotator_features_of(builder), annotations.read_annotator_features(config_dir)
     )
+    assert imagenet_pi.annotator_features is imagenet_pi.annotator_features_of  # the first name
 
 
 def test_labels_at_beta_0_3_agree_more_often_than_at_beta_0_01(relabelled, built):
@@ -203,3 +222,29 @@ def test_unknown_config_names_the_custom_configs_built_in_the_data_dir(built):
     with pytest.raises(ValueError) as error:
         tfds.builder("imagenet_pi/beta_0.31", data_dir=data_dir)
     assert f"(in {data_dir}: {config.name})" in str(error.value)
+
+
+_READ_BETA_OF_A_FOLDER = """
+import sys
+from imagenet_pi import custom_configs, stats
+config = custom_configs.custom_config(sys.argv[1])
+source = stats.from_annotations_dir(sys.argv[1], ["validation"])
+writers = sorted(
+    name
+    for name, module in sys.modules.items()
+    if name.startswith("imagenet_pi")
+    and (hasattr(module, "relabel_config") or hasattr(module, "relabel_split"))
+)
+print(config.beta, source.beta, writers)
+"""
+
+
+def test_readers_of_relabel_json_do_not_import_the_relabelling_code(relabelled):
+    result = subprocess.run(
+        [sys.executable, "-c", _READ_BETA_OF_A_FOLDER, relabelled[2]],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == [str(BETA), str(BETA), "[]"]

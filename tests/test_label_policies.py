@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import collections
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
-from imagenet_pi import fake_data, label_policies, pi_features, relabel, upstream
+from imagenet_pi import annotator_feature_table, fake_data, label_policies, pi_features, upstream
 
 _NUM = 4000
-_ACCURACY = fake_data.annotator_accuracies()
+_ACCURACY = fake_data.synthetic_annotator_accuracies()
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +26,7 @@ def annotated():
 
 
 def _features():
-    return relabel.annotator_features_from_accuracy(
+    return annotator_feature_table.annotator_features_from_accuracy(
         _ACCURACY, fake_data.annotator_parameter_counts()
     ).astype(np.float32)
 
@@ -113,6 +117,20 @@ def test_majority_vote_ties_go_to_the_smallest_class():
     np.testing.assert_array_equal(label_policies.majority_vote(labels), [5, 3, 0])
 
 
+@pytest.mark.parametrize("dtype", [np.int16, np.int64])
+def test_majority_vote_is_the_smallest_of_the_most_frequent_labels(dtype):
+    rng = np.random.default_rng(7)
+    labels = rng.integers(0, 5, (3000, 16)).astype(dtype)  # few classes: ties are common
+    expected = []
+    for row in labels.tolist():
+        counts = collections.Counter(row)
+        top = max(counts.values())
+        expected.append(min(label for label, count in counts.items() if count == top))
+    votes = label_policies.majority_vote(labels)
+    assert votes.dtype == np.int32
+    np.testing.assert_array_equal(votes, expected)
+
+
 def test_majority_vote_beats_a_single_annotator_on_synthetic_data(annotated):
     clean, labels, _, keys = annotated
     majority = label_policies.MajorityVote().select(labels, clean, keys, 0).label
@@ -170,3 +188,26 @@ def test_padded_annotator_id_gives_all_zero_one_hot():
     np.testing.assert_array_equal(
         pi_features.one_hot(np.array([-1, 2]), 4), [[0, 0, 0, 0], [0, 0, 1, 0]]
     )
+
+
+_IMPORT_POLICIES_THEN_TFDS = """
+import sys
+import imagenet_pi.label_policies
+import imagenet_pi.pi_features
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "tensorflow_datasets"))
+print("heavy before tfds:", heavy)
+import tensorflow_datasets as tfds
+print("registered:", tfds.builder_cls("imagenet_pi").__module__)
+"""
+
+
+def test_label_policies_import_without_tfds_and_tfds_later_gets_our_builder():
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORT_POLICIES_THEN_TFDS],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "heavy before tfds: []" in result.stdout
+    assert "registered: imagenet_pi.imagenet_pi_dataset_builder" in result.stdout

@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 from scipy import integrate, special, stats
 
-from imagenet_pi import annotations, relabel, upstream
+from imagenet_pi import (
+    annotations,
+    annotator_feature_table,
+    parallel_relabel,
+    relabel,
+    relabel_files,
+    relabelled_configs,
+    upstream,
+)
 
 # Fixed seeds make every statistical test deterministic; thresholds are for a correct sampler.
 SIGNIFICANCE = 1e-4
@@ -106,27 +114,6 @@ def test_zero_probability_stays_zero_at_every_temperature():
 
 
 # Sampling.
-
-
-def test_labels_at_fixed_temperature_follow_tempered_distribution():
-    probs = np.array([0.45, 0.25, 0.15, 0.1, 0.04, 0.01])
-    temperature = 0.6
-    num_draws = 30_000
-    labels = relabel.sample_labels(
-        np.random.default_rng(3), np.tile(probs, (num_draws, 1)), np.full(num_draws, temperature)
-    )
-    expected = relabel.tempered_distribution(probs[None], np.array([temperature]))[0]
-    assert _chi_square_pvalue(labels, expected) > SIGNIFICANCE
-
-
-def test_labels_at_fixed_temperature_are_not_from_untempered_distribution():
-    # The same chi-square test has the power to see the tempering.
-    probs = np.array([0.45, 0.25, 0.15, 0.1, 0.04, 0.01])
-    num_draws = 30_000
-    labels = relabel.sample_labels(
-        np.random.default_rng(3), np.tile(probs, (num_draws, 1)), np.full(num_draws, 0.6)
-    )
-    assert _chi_square_pvalue(labels, probs) < SIGNIFICANCE
 
 
 def _gamma_mixture(probs: np.ndarray, beta: float) -> np.ndarray:
@@ -236,8 +223,8 @@ def test_split_result_does_not_depend_on_chunks_or_workers(
     split_predictions, chunk_size, num_workers
 ):
     file_names = _file_names(len(split_predictions[0]))
-    reference = relabel.relabel_split(split_predictions, file_names, 0.2, 5, num_workers=1)
-    labels, confidences = relabel.relabel_split(
+    reference = parallel_relabel.relabel_split(split_predictions, file_names, 0.2, 5, num_workers=1)
+    labels, confidences = parallel_relabel.relabel_split(
         split_predictions, file_names, 0.2, 5, chunk_size=chunk_size, num_workers=num_workers
     )
     np.testing.assert_array_equal(labels, reference[0])
@@ -246,7 +233,7 @@ def test_split_result_does_not_depend_on_chunks_or_workers(
 
 def test_split_column_is_relabel_of_its_annotator(split_predictions):
     file_names = _file_names(len(split_predictions[0]))
-    labels, confidences = relabel.relabel_split(split_predictions, file_names, 0.2, 5)
+    labels, confidences = parallel_relabel.relabel_split(split_predictions, file_names, 0.2, 5)
     assert labels.dtype == np.int16 and confidences.dtype == np.float32
     assert labels.shape == confidences.shape == (len(file_names), 3)
     for annotator, probs in enumerate(split_predictions):
@@ -263,8 +250,8 @@ def test_split_reads_npy_files_like_arrays(tmp_path, split_predictions):
         paths.append(tmp_path / f"annotator{annotator}.npy")
         np.save(paths[-1], probs)
     file_names = _file_names(len(split_predictions[0]))
-    from_files = relabel.relabel_split(paths, file_names, 0.2, 5, chunk_size=3000)
-    from_arrays = relabel.relabel_split(split_predictions, file_names, 0.2, 5)
+    from_files = parallel_relabel.relabel_split(paths, file_names, 0.2, 5, chunk_size=3000)
+    from_arrays = parallel_relabel.relabel_split(split_predictions, file_names, 0.2, 5)
     np.testing.assert_array_equal(from_files[0], from_arrays[0])
     np.testing.assert_array_equal(from_files[1], from_arrays[1])
 
@@ -278,7 +265,9 @@ def test_split_seeds_differ_between_splits():
 
 
 def test_annotator_features_are_z_scores_of_accuracy_and_log_parameter_count():
-    features = relabel.annotator_features_from_accuracy([0.6, 0.7, 0.8], [1e6, 1e7, 1e8])
+    features = annotator_feature_table.annotator_features_from_accuracy(
+        [0.6, 0.7, 0.8], [1e6, 1e7, 1e8]
+    )
     assert features.dtype == np.float32 and features.shape == (3, 2)
     np.testing.assert_allclose(features[:, 0], [-1.2247449, 0.0, 1.2247449], atol=1e-6)
     np.testing.assert_allclose(features[:, 1], [-1.2247449, 0.0, 1.2247449], atol=1e-6)
@@ -287,7 +276,7 @@ def test_annotator_features_are_z_scores_of_accuracy_and_log_parameter_count():
 def test_annotator_features_rank_annotators():
     accuracies = np.array([0.76, 0.71, 0.8, 0.68])
     counts = np.array([25.6e6, 4.2e6, 143.7e6, 3.5e6])
-    features = relabel.annotator_features_from_accuracy(accuracies, counts)
+    features = annotator_feature_table.annotator_features_from_accuracy(accuracies, counts)
     np.testing.assert_array_equal(np.argsort(features[:, 0]), np.argsort(accuracies))
     np.testing.assert_array_equal(np.argsort(features[:, 1]), np.argsort(counts))
     np.testing.assert_allclose(features.mean(axis=0), 0.0, atol=1e-6)
@@ -296,7 +285,9 @@ def test_annotator_features_rank_annotators():
 
 def test_annotator_accuracies_are_top1_against_clean_labels(split_predictions):
     clean_labels = split_predictions[0].argmax(axis=1)
-    accuracies = relabel.annotator_accuracies(split_predictions, clean_labels, chunk_size=1000)
+    accuracies = annotator_feature_table.top1_accuracies(
+        split_predictions, clean_labels, chunk_size=1000
+    )
     expected = [np.mean(probs.argmax(axis=1) == clean_labels) for probs in split_predictions]
     assert accuracies[0] == 1.0
     np.testing.assert_allclose(accuracies, expected)
@@ -325,11 +316,11 @@ def sixteen_annotators() -> list[np.ndarray]:
 def test_relabelled_config_reads_back_as_written(tmp_path, sixteen_annotators):
     _, *predictions = sixteen_annotators
     file_names = _file_names(len(predictions[0]))
-    labels, confidences = relabel.relabel_split(predictions, file_names, 0.2, 5)
-    features = relabel.annotator_features_from_accuracy(
+    labels, confidences = parallel_relabel.relabel_split(predictions, file_names, 0.2, 5)
+    features = annotator_feature_table.annotator_features_from_accuracy(
         np.linspace(0.6, 0.8, 16), np.geomspace(3e6, 1.4e8, 16)
     )
-    relabel.write_relabelled_config(
+    relabelled_configs.write_relabelled_config(
         tmp_path / "my_noise", {"validation": (file_names, labels, confidences)}, features
     )
     split = annotations.read_split(tmp_path / "my_noise", "validation")
@@ -343,13 +334,13 @@ def test_relabelled_config_reads_back_as_written(tmp_path, sixteen_annotators):
 
 def test_relabelled_config_needs_sixteen_annotators(tmp_path, split_predictions):
     file_names = _file_names(len(split_predictions[0]))
-    labels, confidences = relabel.relabel_split(split_predictions, file_names, 0.2, 5)
+    labels, confidences = parallel_relabel.relabel_split(split_predictions, file_names, 0.2, 5)
     with pytest.raises(ValueError, match=r"expected labels of shape \(N, 16\)"):
-        relabel.write_relabelled_config(
+        relabelled_configs.write_relabelled_config(
             tmp_path, {"train": (file_names, labels, confidences)}, np.zeros((16, 2))
         )
     with pytest.raises(ValueError, match=r"annotator_features: expected shape \(16, 2\)"):
-        relabel.write_relabelled_config(
+        relabelled_configs.write_relabelled_config(
             tmp_path, {"train": (file_names, labels, confidences)}, np.zeros((3, 2))
         )
 
@@ -358,14 +349,14 @@ def _write_predictions_dir(root, split, predictions, *, clean_labels=None):
     split_dir = root / split
     split_dir.mkdir(parents=True)
     file_names = _file_names(len(predictions[0]))
-    (split_dir / relabel.FILE_NAMES_FILE).write_text("\n".join(file_names) + "\n")
+    (split_dir / relabel_files.FILE_NAMES_FILE).write_text("\n".join(file_names) + "\n")
     for model, probs in zip(MODELS, predictions, strict=True):
-        np.save(relabel.predictions_path(split_dir, model), probs)
+        np.save(relabel_files.predictions_path(split_dir, model), probs)
     if clean_labels is not None:
-        np.save(split_dir / relabel.CLEAN_LABELS_FILE, clean_labels)
+        np.save(split_dir / relabel_files.CLEAN_LABELS_FILE, clean_labels)
         # Parameter counts fall with the annotator index, accuracies rise.
         counts = {model: 2.0 ** (40 - i) for i, model in enumerate(MODELS)}
-        (split_dir / relabel.PARAMETER_COUNTS_FILE).write_text(json.dumps(counts))
+        (split_dir / relabel_files.PARAMETER_COUNTS_FILE).write_text(json.dumps(counts))
     return file_names
 
 
@@ -375,10 +366,12 @@ def test_relabel_config_from_predictions_dir(tmp_path, sixteen_annotators):
         file_names = _write_predictions_dir(
             tmp_path / "predictions", split, predictions, clean_labels=clean_labels
         )
-    relabel.relabel_config(tmp_path / "predictions", tmp_path / "out", beta=0.5, seed=5)
+    relabelled_configs.relabel_config(tmp_path / "predictions", tmp_path / "out", beta=0.5, seed=5)
     for split in ("train", "validation"):
         written = annotations.read_split(tmp_path / "out", split)
-        expected = relabel.relabel_split(predictions, file_names, 0.5, relabel.split_seed(5, split))
+        expected = parallel_relabel.relabel_split(
+            predictions, file_names, 0.5, relabel.split_seed(5, split)
+        )
         assert written.file_names.tolist() == file_names
         np.testing.assert_array_equal(written.labels, expected[0])
         np.testing.assert_array_equal(written.confidences, expected[1])
@@ -395,12 +388,12 @@ def test_relabel_config_without_clean_labels_needs_features(tmp_path, sixteen_an
     _, *predictions = sixteen_annotators
     _write_predictions_dir(tmp_path / "predictions", "validation", predictions)
     with pytest.raises(FileNotFoundError, match="clean_labels.npy.*annotator features"):
-        relabel.relabel_config(
+        relabelled_configs.relabel_config(
             tmp_path / "predictions", tmp_path / "out", 0.2, 5, splits=["validation"]
         )
     assert not (tmp_path / "out").exists()
     features = np.arange(32, dtype=np.float32).reshape(16, 2)
-    relabel.relabel_config(
+    relabelled_configs.relabel_config(
         tmp_path / "predictions",
         tmp_path / "out",
         0.2,
@@ -416,7 +409,7 @@ def test_relabel_config_names_missing_model_file(tmp_path, sixteen_annotators):
     _write_predictions_dir(tmp_path / "predictions", "train", predictions)
     (tmp_path / "predictions" / "train" / "VGG19.npy").unlink()
     with pytest.raises(FileNotFoundError, match=r"train: .*missing \['VGG19\.npy'\]"):
-        relabel.relabel_config(
+        relabelled_configs.relabel_config(
             tmp_path / "predictions",
             tmp_path / "out",
             0.2,
@@ -428,7 +421,7 @@ def test_relabel_config_names_missing_model_file(tmp_path, sixteen_annotators):
 
 def test_relabel_config_needs_sixteen_models(tmp_path):
     with pytest.raises(ValueError, match="expected 16 annotator model names"):
-        relabel.relabel_config(tmp_path, tmp_path / "out", 0.2, 5, models=["MobileNet"])
+        relabelled_configs.relabel_config(tmp_path, tmp_path / "out", 0.2, 5, models=["MobileNet"])
 
 
 # Errors.
@@ -454,7 +447,7 @@ def test_rows_not_summing_to_one_name_file_and_row(tmp_path):
     probs[7] *= 0.9
     np.save(tmp_path / "VGG16.npy", probs)
     with pytest.raises(relabel.InvalidPredictionsError, match=r"VGG16\.npy: row 7: .*sum.*logits"):
-        relabel.relabel_split([tmp_path / "VGG16.npy"], _file_names(10), 0.5, 0)
+        parallel_relabel.relabel_split([tmp_path / "VGG16.npy"], _file_names(10), 0.5, 0)
 
 
 def test_logits_without_flag_are_rejected():
@@ -488,14 +481,16 @@ def test_file_names_count_must_match_rows(split_predictions):
     with pytest.raises(
         relabel.InvalidPredictionsError, match=r"predictions\[0\]: expected shape \(10, 20\)"
     ):
-        relabel.relabel_split(split_predictions, _file_names(10), 0.5, 0)
+        parallel_relabel.relabel_split(split_predictions, _file_names(10), 0.5, 0)
 
 
 def test_annotators_must_agree_on_shape(tmp_path):
     np.save(tmp_path / "a.npy", _random_probabilities(8, 5, seed=0))
     np.save(tmp_path / "b.npy", _random_probabilities(8, 6, seed=0))
     with pytest.raises(relabel.InvalidPredictionsError, match=r"b\.npy: expected shape \(8, 5\)"):
-        relabel.relabel_split([tmp_path / "a.npy", tmp_path / "b.npy"], _file_names(8), 0.5, 0)
+        parallel_relabel.relabel_split(
+            [tmp_path / "a.npy", tmp_path / "b.npy"], _file_names(8), 0.5, 0
+        )
 
 
 @pytest.mark.parametrize(
@@ -508,23 +503,23 @@ def test_annotators_must_agree_on_shape(tmp_path):
 def test_predictions_must_be_2d_floats(tmp_path, values, message):
     np.save(tmp_path / "bad.npy", values)
     with pytest.raises(relabel.InvalidPredictionsError, match=r"bad\.npy: " + message):
-        relabel.relabel_split([tmp_path / "bad.npy"], _file_names(4), 0.5, 0)
+        parallel_relabel.relabel_split([tmp_path / "bad.npy"], _file_names(4), 0.5, 0)
 
 
 def test_unreadable_npy_names_file(tmp_path):
     (tmp_path / "broken.npy").write_text("ResNet50V2,0.1,0.9\n")
     with pytest.raises(relabel.InvalidPredictionsError, match=r"broken\.npy: expected a \.npy"):
-        relabel.relabel_split([tmp_path / "broken.npy"], _file_names(1), 0.5, 0)
+        parallel_relabel.relabel_split([tmp_path / "broken.npy"], _file_names(1), 0.5, 0)
 
 
 def test_missing_npy_is_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
-        relabel.relabel_split([tmp_path / "absent.npy"], _file_names(1), 0.5, 0)
+        parallel_relabel.relabel_split([tmp_path / "absent.npy"], _file_names(1), 0.5, 0)
 
 
 def test_no_annotators_is_an_error():
     with pytest.raises(ValueError, match="one array or .npy file per annotator, found none"):
-        relabel.relabel_split([], _file_names(1), 0.5, 0)
+        parallel_relabel.relabel_split([], _file_names(1), 0.5, 0)
 
 
 @pytest.mark.parametrize("temperature", [np.array([-1.0, 1.0]), np.array([np.nan, 1.0])])
@@ -535,8 +530,8 @@ def test_temperature_must_be_non_negative(temperature):
 
 def test_annotator_features_need_matching_lengths_and_positive_counts():
     with pytest.raises(ValueError, match="two .A,. arrays of one length"):
-        relabel.annotator_features_from_accuracy([0.5, 0.6], [1e6])
+        annotator_feature_table.annotator_features_from_accuracy([0.5, 0.6], [1e6])
     with pytest.raises(ValueError, match="parameter_counts: expected finite values > 0"):
-        relabel.annotator_features_from_accuracy([0.5, 0.6], [1e6, 0])
+        annotator_feature_table.annotator_features_from_accuracy([0.5, 0.6], [1e6, 0])
     with pytest.raises(ValueError, match=r"accuracies: expected values in \[0, 1\]"):
-        relabel.annotator_features_from_accuracy([50.0, 60.0], [1e6, 1e7])
+        annotator_feature_table.annotator_features_from_accuracy([50.0, 60.0], [1e6, 1e7])

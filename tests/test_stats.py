@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from imagenet_pi import annotations, cli, stats, synsets, upstream
+from imagenet_pi import annotations, cli, label_policies, stats, stats_rendering, synsets, upstream
 
 NUM_ANNOTATORS = 4
 NUM_EXAMPLES = 100
@@ -50,17 +52,34 @@ def test_published_agreement_is_shown_for_released_configs_only(known_labels):
     released = stats.report(_source(known_labels, "high_noise"))
     custom = stats.report(_source(known_labels, "beta_0.3"))
     assert released["expected_agreement"] == upstream.NOISE_LEVELS["high_noise"].expected_agreement
-    assert "(published: 16.2%)" in stats.format_text(released)
+    assert "(published: 16.2%)" in stats_rendering.format_text(released)
     assert custom["expected_agreement"] is None
-    assert "no published figure" in stats.format_text(custom)
+    assert "no published figure" in stats_rendering.format_text(custom)
 
 
-def test_majority_vote_takes_the_most_frequent_label_and_first_column_on_ties():
-    clean = np.array([5, 5, 5])
-    labels = np.array([[5, 5, 3, 3, 3], [7, 2, 2, 7, 5], [5, 1, 1, 5, 9]], np.int16)
+def test_majority_vote_takes_the_most_frequent_label_and_smallest_class_on_ties():
+    clean = np.array([5, 5, 5, 5])
+    labels = np.array([[5, 5, 3, 3, 3], [7, 2, 2, 7, 5], [9, 5, 5, 9, 1], [3, 5, 5, 3, 5]])
+    split = stats.SplitLabels(
+        clean, labels.astype(np.int16), np.full(labels.shape, 0.5, np.float32)
+    )
+    # Row 0: 3 wins 3-2. Row 1: 7 and 2 tie, 2 is smaller. Row 2: 9 and 5 tie, 5 is smaller
+    # (though 9 comes first). Row 3: 5 wins 3-2.
+    assert stats.split_report(split)["majority_vote_agreement"] == pytest.approx(2 / 4)
+
+
+def test_majority_vote_agreement_is_that_of_the_majority_label_policy():
+    # Few classes and an even number of annotators: many ties, in every column order.
+    rng = np.random.default_rng(3)
+    clean = rng.integers(0, 4, 5000)
+    labels = rng.integers(0, 4, (5000, 16)).astype(np.int16)
     split = stats.SplitLabels(clean, labels, np.full(labels.shape, 0.5, np.float32))
-    # Row 0: 3 wins 3-2. Row 1: 7 and 2 tie, 7 comes first. Row 2: 5 and 1 tie, 5 first.
-    assert stats.split_report(split)["majority_vote_agreement"] == pytest.approx(1 / 3)
+    keys = label_policies.example_keys([f"{i}.JPEG" for i in range(len(clean))])
+    trained_on = label_policies.make_policy("majority").select(labels, clean, keys, 0).label
+    expected = np.mean(trained_on == clean)
+    assert stats.split_report(split)["majority_vote_agreement"] == expected
+    reversed_columns = stats.SplitLabels(clean, labels[:, ::-1], split.annotator_confidences)
+    assert stats.split_report(reversed_columns)["majority_vote_agreement"] == expected
 
 
 def test_confidences_of_correct_and_wrong_labels_are_apart(known_labels):
@@ -204,7 +223,7 @@ def test_unknown_custom_config_says_where_it_looked(tmp_path):
 
 def test_report_files_are_pngs_markdown_and_json(known_labels, tmp_path):
     result = stats.report(_source(known_labels))
-    written = stats.write_report(result, tmp_path)
+    written = stats_rendering.write_report(result, tmp_path)
     names = sorted(path.name for path in written)
     assert names == [
         "report.json",
@@ -250,3 +269,28 @@ def test_stats_command_reports_a_missing_folder_in_one_line(tmp_path, capsys):
 def test_stats_command_needs_one_source():
     with pytest.raises(SystemExit):
         cli.main(["stats"])
+
+
+_PLOTS_IN_A_NOTEBOOK = """
+import sys
+import matplotlib
+matplotlib.use("svg")  # what a session had chosen before
+import numpy as np
+from imagenet_pi import stats, stats_rendering
+labels = stats.SplitLabels(np.arange(20) % 4, np.zeros((20, 3), np.int16), np.ones((20, 3), "f4"))
+result = stats.report(stats.LabelSource("test", "beta_1", 1.0, {"train": labels}))
+paths = stats_rendering.write_plots(result, sys.argv[1])
+assert all(path.read_bytes()[:4] == b"\\x89PNG" for path in paths), paths
+print(matplotlib.get_backend(), "matplotlib.pyplot" in sys.modules)
+"""
+
+
+def test_plots_leave_matplotlib_backend_and_pyplot_alone(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", _PLOTS_IN_A_NOTEBOOK, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["svg", "False"]
