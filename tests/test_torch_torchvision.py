@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 
 import pytest
+import readme_doc
 import tensorflow_datasets as tfds
 
+import imagenet_pi
 from imagenet_pi import synsets
 from imagenet_pi.torch_dataset import ImageNetPI
 
@@ -104,7 +108,8 @@ def test_classes_fall_back_to_wnids_without_a_names_list(data_dir, monkeypatch):
 def test_build_without_example_index_names_it_and_the_slow_way(data_dir, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(data_dir, copy)
-    (version_dir,) = (copy / "imagenet_pi" / _CONFIG).iterdir()
+    # The config folder also holds the build lock file: take the version folder by name.
+    version_dir = copy / "imagenet_pi" / _CONFIG / str(imagenet_pi.Builder.VERSION)
     os.remove(version_dir / "example_index-train.npz")
     train = ImageNetPI(str(copy), split="train", config=_CONFIG)
     with pytest.raises(ValueError, match=r"no example index for split 'train'.*as_dict=True"):
@@ -130,3 +135,20 @@ def test_targets_follow_the_order_a_beam_build_writes(small_sample, tmp_path):
     for split in ("train", "validation"):
         dataset = ImageNetPI(str(tmp_path), split=split, config=_CONFIG, as_dict=True)
         assert dataset.targets == [item["clean_label"] for item in _read_every_item(dataset)]
+
+
+def test_readme_upstream_order_snippet_runs_as_written(data_dir, tmp_path):
+    (block,) = [block for block in readme_doc.code_blocks() if block.name == "torch-upstream-order"]
+    script = tmp_path / "upstream_order.py"
+    script.write_text(block.code, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+        env={**os.environ, "DATA_DIR": data_dir},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    train = ImageNetPI(data_dir, split="train", config=_CONFIG)
+    assert result.stdout.strip() == str(train.classes[train.targets[0]])
