@@ -79,7 +79,7 @@ class GenerateExamples(beam.PTransform):
             | "AllFileNames" >> beam.combiners.ToList()
             | "CheckJoin"
             >> beam.Map(
-                _check_join_on_worker,
+                check_join_on_worker,
                 split_annotations,
                 images_source=self._images_source,
                 annotations_source=self._annotations_source,
@@ -135,7 +135,7 @@ def check_join(
     image_join.check_complete()
 
 
-def _check_join_on_worker(*args, **kwargs) -> None:
+def check_join_on_worker(*args, **kwargs) -> None:
     """`check_join`, its JoinError marked so that the driver finds it in the runner's error."""
     try:
         check_join(*args, **kwargs)
