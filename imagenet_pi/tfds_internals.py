@@ -12,6 +12,11 @@ upon: a TFDS release that breaks one fails that test, not a user's build.
 - checksums.tsv found beside the builder's module, and the `_checksums_path` hook that
   moves it (`checksums_path`, `checksums_path_override`; tests use the latter);
 - TFDS's order of examples in a split, by a hash of their keys (`write_order`).
+
+Beam is relied upon for one undocumented behaviour, tested there too: runners that run
+workers in other processes re-raise a worker's error as their own, with the worker's
+message in its text. A worker's `JoinError` is found in it by markers around its message
+(`join.JoinError.marked`), never by the module path the traceback prints.
 """
 
 from __future__ import annotations
