@@ -135,10 +135,15 @@ def check_join(
     image_join.check_complete()
 
 
-def check_join_on_worker(*args, **kwargs) -> None:
+def check_join_on_worker(
+    shard_file_names: Sequence[tuple[int, Sequence[str]]],
+    split_annotations: annotations.SplitAnnotations,
+    images_source: str,
+    annotations_source: str,
+) -> None:
     """`check_join`, its JoinError marked so that the driver finds it in the runner's error."""
     try:
-        check_join(*args, **kwargs)
+        check_join(shard_file_names, split_annotations, images_source, annotations_source)
     except join.JoinError as error:
         raise error.marked() from None
 
