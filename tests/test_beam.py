@@ -149,7 +149,7 @@ def test_examples_lost_by_the_runner_fail_the_build_naming_the_split():
         )
 
 
-# The text of the RuntimeError Beam 2.x's multi_processing DirectRunner raised when the
+# The text of the RuntimeError Beam 2.77's multi_processing DirectRunner raised when the
 # join check failed on a worker (frames trimmed), from a copy of the package vendored
 # under another name: the module path printed is not `imagenet_pi.join`.
 _WRAPPED_BY_THE_RUNNER = """\
