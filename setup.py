@@ -2,22 +2,10 @@
 
 import os
 import pathlib
-import shutil
 
 from setuptools import find_packages, setup
-from setuptools.command.build_py import build_py
 
 _ROOT = os.path.dirname(os.path.abspath(__file__))
-
-
-class BuildPyWithChecksums(build_py):
-    """Ships the repository's `checksums.tsv` inside the package, where TFDS looks for it."""
-
-    def run(self):
-        super().run()
-        target = os.path.join(self.build_lib, "imagenet_pi", "checksums.tsv")
-        shutil.copyfile(os.path.join(_ROOT, "checksums.tsv"), target)
-
 
 _JAX_EXTRAS = ["jax>=0.4.30", "grain>=0.2.10"]
 _TORCH_EXTRAS = ["torch>=2.1"]
@@ -41,7 +29,9 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["imagenet_pi", "imagenet_pi.*"]),
-    cmdclass={"build_py": BuildPyWithChecksums},
+    # imagenet_pi/checksums.tsv links to the repository's checksums.tsv: TFDS reads it
+    # beside the builder's module, and wheels and sdists carry the file it points to.
+    package_data={"imagenet_pi": ["checksums.tsv"]},
     install_requires=[
         "tensorflow>=2.16",
         "tensorflow-datasets>=4.9.9,<5",

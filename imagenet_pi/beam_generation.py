@@ -16,7 +16,6 @@ the pipeline, `check_written_sizes` makes sure the runner wrote every joined exa
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -30,10 +29,6 @@ KeyExample = tuple[str, dict[str, Any]]
 MakeExample = Callable[[ilsvrc.ImageRecord, annotations.SplitAnnotations, int], KeyExample]
 
 _NAMES_TAG = "file_names"
-# How a JoinError raised on a worker reads once the runner has wrapped it in its own error.
-_WRAPPED_JOIN_ERROR = re.compile(
-    r"imagenet_pi\.join\.JoinError: (.+?)(?: \[while running [^\]]*\])?$", re.M
-)
 
 
 class GenerateExamples(beam.PTransform):
@@ -84,7 +79,7 @@ class GenerateExamples(beam.PTransform):
             | "AllFileNames" >> beam.combiners.ToList()
             | "CheckJoin"
             >> beam.Map(
-                check_join,
+                check_join_on_worker,
                 split_annotations,
                 images_source=self._images_source,
                 annotations_source=self._annotations_source,
@@ -140,6 +135,19 @@ def check_join(
     image_join.check_complete()
 
 
+def check_join_on_worker(
+    shard_file_names: Sequence[tuple[int, Sequence[str]]],
+    split_annotations: annotations.SplitAnnotations,
+    images_source: str,
+    annotations_source: str,
+) -> None:
+    """`check_join`, its JoinError marked so that the driver finds it in the runner's error."""
+    try:
+        check_join(shard_file_names, split_annotations, images_source, annotations_source)
+    except join.JoinError as error:
+        raise error.marked() from None
+
+
 class LostExamplesError(RuntimeError):
     """The pipeline wrote fewer (or more) examples than the join gave it."""
 
@@ -186,9 +194,10 @@ def join_error_in(error: BaseException) -> join.JoinError | None:
 
     Runners that run workers in other processes (DirectRunner in multi_processing
     mode, Dataflow, Flink, Spark) re-raise a worker's error as their own, with the
-    traceback as text; this finds the original message in it.
+    traceback as text; the worker raised it marked (`JoinError.marked`), so its
+    message is found in that text whatever the runner wrapped around it.
     """
-    if isinstance(error, join.JoinError):
+    found = join.JoinError.from_text(str(error))
+    if found is None and isinstance(error, join.JoinError):
         return error
-    match = _WRAPPED_JOIN_ERROR.search(str(error))
-    return join.JoinError(match.group(1)) if match else None
+    return found

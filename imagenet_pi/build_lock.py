@@ -21,8 +21,10 @@ import os
 import shutil
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
+import tensorflow_datasets as tfds
 from absl import logging
 
 from imagenet_pi import tfds_internals
@@ -96,6 +98,38 @@ def exclusive_build(version_dir: str | os.PathLike, dataset: str) -> Iterator[Bu
         yield lock
     finally:
         os.close(fd)  # releases the lock; the file stays, removing it would race a waiter
+
+
+def prepare_once(
+    builder: tfds.core.DatasetBuilder, download_and_prepare: Callable[..., Any], **kwargs: Any
+) -> None:
+    """Runs `download_and_prepare(**kwargs)` of `builder` holding the build lock.
+
+    A build that waited for another build of the same config version reuses its dataset;
+    a dataset that is there already and is not to be rebuilt is reused with no lock (its
+    data_dir may be read-only).
+
+    Args:
+      builder: the builder being prepared.
+      download_and_prepare: TFDS's `download_and_prepare` of `builder` (the unlocked one).
+      **kwargs: its arguments.
+    """
+    download_config = kwargs.get("download_config") or tfds.download.DownloadConfig()
+    rebuild = tfds.download.GenerateMode(download_config.download_mode).overwrite_dataset
+    if builder.data_path.exists() and not rebuild:
+        download_and_prepare(**kwargs)
+        return
+    with exclusive_build(builder.data_path, builder.info.full_name) as lock:
+        if lock.waited_for is not None and builder.is_prepared():
+            logging.warning(
+                "%s was built by %s while this build waited: reusing %s.",
+                builder.info.full_name,
+                lock.waited_for,
+                builder.data_dir,
+            )
+            # The builder was made before that dataset existed: read what was built.
+            builder.info.read_from_directory(builder.data_dir)
+        download_and_prepare(**kwargs)
 
 
 def _acquire(fd: int, path: str, dataset: str) -> BuildLock:

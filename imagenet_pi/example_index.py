@@ -25,9 +25,8 @@ from collections.abc import Sequence
 
 import numpy as np
 from etils import epath
-from tensorflow_datasets.core import hashing
 
-from imagenet_pi import synsets
+from imagenet_pi import synsets, tfds_internals
 
 logger = logging.getLogger(__name__)
 
@@ -57,14 +56,8 @@ def clean_labels_of(split: str, file_names: np.ndarray) -> np.ndarray:
 
 
 def tfds_write_order(split: str, keys: Sequence[str]) -> np.ndarray:
-    """`(len(keys),) int64`: position i holds the row of the key TFDS writes i-th.
-
-    TFDS's writers (in-process and Beam) sort a split's examples by the 128-bit md5
-    hash of their key salted with the split name.
-    """
-    hasher = hashing.Hasher(split)
-    hashes = [hasher.hash_key(key) for key in keys]
-    return np.array(sorted(range(len(keys)), key=hashes.__getitem__), np.int64)
+    """`(len(keys),) int64`: position i holds the row of the key TFDS writes i-th."""
+    return tfds_internals.write_order(split, keys)
 
 
 def write(data_dir: str | os.PathLike, split: str, file_names: np.ndarray) -> bool:

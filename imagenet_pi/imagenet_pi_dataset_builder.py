@@ -6,17 +6,15 @@ and the files behind them from `annotation_files`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
-import importlib
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import tensorflow_datasets as tfds
-from absl import logging
-from etils import epath
 
 from imagenet_pi import (
     annotation_files,
@@ -25,18 +23,14 @@ from imagenet_pi import (
     example_index,
     ilsvrc,
     join,
-    shard_writer,
     synsets,
     tfds_download,
     tfds_internals,
     upstream,
 )
 
-# TFDS ships a config-less builder of the same name. Import it first so that it can
-# never register after ours (that would raise "already registered"), then take its place.
-importlib.import_module("tensorflow_datasets.datasets.imagenet_pi.imagenet_pi_dataset_builder")
-
-_PACKAGE_DIR = epath.Path(__file__).parent
+# TFDS ships a config-less builder of the same name, which this one replaces.
+_TFDS_BUILDER_MODULE = "tensorflow_datasets.datasets.imagenet_pi.imagenet_pi_dataset_builder"
 _HOMEPAGE = f"{upstream.REPO_URL}/"
 
 _DESCRIPTION = """\
@@ -111,7 +105,7 @@ def _released_config(name: str) -> ImagenetPiConfig:
     )
 
 
-class Builder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
+class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip_registration=True):
     """ImageNet-PI: ILSVRC2012 with 16 annotator labels, confidences and annotator features."""
 
     VERSION = tfds.core.Version("3.0.0")
@@ -143,13 +137,6 @@ class Builder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
             # TFDS's own message lists close matches, which are none for most typos.
             _check_config_name(config.split(":")[0], kwargs.get("data_dir"))
         super().__init__(config=config, **kwargs)
-
-    @tfds.core.utils.classproperty
-    @classmethod
-    def _checksums_path(cls) -> epath.Path:
-        # An installed package carries its own copy; a source checkout has it at the root.
-        installed = _PACKAGE_DIR / "checksums.tsv"
-        return installed if installed.exists() else _PACKAGE_DIR.parent / "checksums.tsv"
 
     def _info(self) -> tfds.core.DatasetInfo:
         num = upstream.NUM_ANNOTATORS
@@ -223,38 +210,24 @@ class Builder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         A second build of it into the same data_dir waits for the first and then reuses
         its dataset; folders left by killed builds are removed (see `build_lock`).
         """
-        download_config = kwargs.get("download_config") or tfds.download.DownloadConfig()
-        rebuild = tfds.download.GenerateMode(download_config.download_mode).overwrite_dataset
-        if self.data_path.exists() and not rebuild:
-            # TFDS only reuses it: take no lock, the data_dir may be read-only.
-            return super().download_and_prepare(**kwargs)
-        with build_lock.exclusive_build(self.data_path, self.info.full_name) as lock:
-            if lock.waited_for is not None and self.is_prepared():
-                logging.warning(
-                    "%s was built by %s while this build waited: reusing %s.",
-                    self.info.full_name,
-                    lock.waited_for,
-                    self.data_dir,
-                )
-                # This builder was made before that dataset existed: read what was built.
-                self.info.read_from_directory(self.data_dir)
-            super().download_and_prepare(**kwargs)
+        build_lock.prepare_once(self, super().download_and_prepare, **kwargs)
 
-    def _example_writer(self) -> shard_writer.ExampleWriter:
-        # array_record shards uncompressed: JPEG bytes do not compress (see shard_writer).
-        return shard_writer.ExampleWriter(file_format=self.info.file_format)
+    @contextlib.contextmanager
+    def generating(self, *, on_beam: bool) -> Iterator[None]:
+        """Around the generation of every split (see `tfds_internals.BuilderHooks`).
 
-    def _download_and_prepare(self, dl_manager, download_config) -> None:
-        # TFDS runs a split on Beam when `_generate_examples` returns a PTransform:
-        # return one only when the user gave Beam a runner or options.
-        self._on_beam = bool(download_config.beam_runner or download_config.beam_options)
+        On Beam, `_generate_examples` returns PTransforms; a worker's `JoinError` is
+        re-raised as such, and every joined example must have been written.
+        """
+        self._on_beam = on_beam
         self._joined_sizes: dict[str, int] = {}
-        if not self._on_beam:
-            return super()._download_and_prepare(dl_manager, download_config)
+        if not on_beam:
+            yield
+            return
         from imagenet_pi import beam_generation  # Needs apache_beam; only for Beam builds.
 
         with beam_generation.join_errors_from_workers():
-            super()._download_and_prepare(dl_manager, download_config)
+            yield
         written = {name: split.num_examples for name, split in self.info.splits.items()}
         beam_generation.check_written_sizes(written, self._joined_sizes)
 
@@ -368,4 +341,4 @@ def annotator_features_of(builder: tfds.core.DatasetBuilder) -> np.ndarray:
 annotator_features = annotator_features_of
 
 
-tfds_internals.register_builder(Builder)
+tfds_internals.register_builder(Builder, replacing_module=_TFDS_BUILDER_MODULE)

@@ -6,6 +6,8 @@ anything else is reported with counts and the first few names.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from imagenet_pi import annotations
@@ -15,6 +17,22 @@ _SHOWN = 5
 
 class JoinError(ValueError):
     """Images and annotation rows do not match one to one."""
+
+    # Runners that run workers in other processes re-raise a worker's error as their own,
+    # with its traceback as text. Within these markers, the message is found in that text
+    # whatever the runner adds around it (and whatever module path it prints).
+    MARK_START = "<<imagenet_pi join error>>"
+    MARK_END = "<</imagenet_pi join error>>"
+
+    def marked(self) -> JoinError:
+        """This error with its message within the markers, to raise on a worker."""
+        return JoinError(f"{self.MARK_START}{self}{self.MARK_END}")
+
+    @classmethod
+    def from_text(cls, text: str) -> JoinError | None:
+        """The error whose `marked()` message is in `text` (e.g. a runner's error), if any."""
+        match = re.search(re.escape(cls.MARK_START) + "(.*?)" + re.escape(cls.MARK_END), text, re.S)
+        return cls(match.group(1)) if match else None
 
 
 class Join:

@@ -1,27 +1,64 @@
-"""Every use this package makes of TFDS internals (private names, undocumented layouts).
+"""Every use this package makes of TFDS internals (private names, undocumented behaviour).
 
-Written against TensorFlow Datasets 4.9.10. Each function here has a test in
-`tests/test_tfds_internals.py` that checks TFDS still behaves as relied upon, so that a
-TFDS upgrade that breaks one fails that test, not a user's build.
+Written against TensorFlow Datasets 4.9.10. Each reliance below has one test in
+`tests/test_tfds_internals.py`, named after it, that checks TFDS still behaves as relied
+upon: a TFDS release that breaks one fails that test, not a user's build.
+
+- the dataset registry (`register_builder`): replacing the `imagenet_pi` TFDS ships;
+- the data_dirs TFDS searches (`data_dirs`);
+- the `incomplete.*` folders `download_and_prepare` builds in (`incomplete_dir_pattern`);
+- the downloader's module-level retry count (`few_download_retries`);
+- the builder hooks `_example_writer` and `_download_and_prepare` (`BuilderHooks`);
+- checksums.tsv found beside the builder's module, and the `_checksums_path` hook that
+  moves it (`checksums_path`, `checksums_path_override`; tests use the latter);
+- TFDS's order of examples in a split, by a hash of their keys (`write_order`).
+
+Beam is relied upon for one undocumented behaviour, tested there too: runners that run
+workers in other processes re-raise a worker's error as their own, with the worker's
+message in its text. A worker's `JoinError` is found in it by markers around its message
+(`join.JoinError.marked`), never by the module path the traceback prints.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import re
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
+import numpy as np
+import tensorflow_datasets as tfds
 from etils import epath
-from tensorflow_datasets.core import registered
+from tensorflow_datasets.core import file_adapters, hashing, registered
+from tensorflow_datasets.core import writer as tfds_writer
+from tensorflow_datasets.core.download import downloader
 from tensorflow_datasets.core.utils import file_utils
 
+from imagenet_pi import shard_writer
 
-def register_builder(builder_cls: type) -> None:
+# --- The registry -------------------------------------------------------------------------
+
+
+def register_builder(builder_cls: type, replacing_module: str | None = None) -> None:
     """Makes `builder_cls` the class `tfds.builder(builder_cls.name)` resolves to.
 
-    TFDS has no public way to replace a registered builder (registering a second class of
-    the same name raises), and it ships its own `imagenet_pi`.
+    TFDS has no public way to replace a registered builder: registering a second class of
+    the same name raises "already registered", and it ships its own `imagenet_pi`.
+
+    Args:
+      builder_cls: a `DatasetBuilder` subclass defined with `skip_registration=True`.
+      replacing_module: the module of the TFDS builder of the same name, if any. It is
+        imported first, so that it registers now and can never raise when imported later.
     """
+    if replacing_module is not None:
+        importlib.import_module(replacing_module)
     registered._DATASET_REGISTRY[builder_cls.name] = builder_cls
+
+
+# --- Data dirs and the folders of a build --------------------------------------------------
 
 
 def data_dirs(data_dir: str | os.PathLike | None) -> list[epath.Path]:
@@ -36,3 +73,105 @@ def incomplete_dir_pattern(version: str) -> re.Pattern[str]:
     <version>` and renames it when done; a killed build leaves that folder behind.
     """
     return re.compile(rf"^incomplete\.[A-Z0-9]{{6}}_{re.escape(version)}$")
+
+
+# --- Downloads -----------------------------------------------------------------------------
+
+# Two retries absorb a dropped connection yet fail in under a second (backoff 0 s, 0.4 s).
+FAIL_FAST_RETRIES = 2
+
+_retries_lock = threading.Lock()
+_downloads_inside = 0  # downloads in progress under `few_download_retries`, across threads
+_saved_max_retries: int | None = None
+
+
+@contextlib.contextmanager
+def few_download_retries() -> Iterator[None]:
+    """Caps TFDS's per-request retries at `FAIL_FAST_RETRIES` while inside (thread-safe).
+
+    TFDS retries every request `downloader.MAX_RETRIES` (10) times with exponential backoff,
+    about 3.5 minutes offline; it reads that module-level int each time it opens a request.
+    The cap is process-wide while any download is inside: other TFDS downloads of the
+    process retry as few times meanwhile.
+    """
+    global _downloads_inside, _saved_max_retries
+    with _retries_lock:
+        if _downloads_inside == 0:
+            _saved_max_retries = downloader.MAX_RETRIES
+        _downloads_inside += 1
+        downloader.MAX_RETRIES = min(_saved_max_retries, FAIL_FAST_RETRIES)
+    try:
+        yield
+    finally:
+        with _retries_lock:
+            _downloads_inside -= 1
+            if _downloads_inside == 0:
+                downloader.MAX_RETRIES = _saved_max_retries
+
+
+# --- Builder hooks -------------------------------------------------------------------------
+
+
+class ExampleWriter(tfds_writer.ExampleWriter):
+    """TFDS's shard writer with array_record shards written by `shard_writer`.
+
+    TFDS calls `write(path, (key, serialized example) pairs)` once per shard, in-process
+    and on Beam workers. Other formats (TFRecord, ...) go through TFDS unchanged.
+    """
+
+    def write(self, path: os.PathLike | str, examples: Iterable[tuple[Any, bytes]]):
+        """Writes `(key, serialized example)` pairs to the shard at `path`."""
+        if self.file_format != file_adapters.FileFormat.ARRAY_RECORD:
+            return super().write(path, examples)
+        shard_writer.write_array_record(path, (serialized for _, serialized in examples))
+        return None
+
+
+class BuilderHooks:
+    """The private `DatasetBuilder` hooks the imagenet_pi builder overrides, and only those.
+
+    Put it before `tfds.core.GeneratorBasedBuilder` in the bases. The subclass provides
+    `generating(on_beam=...)`, a context manager around the generation of all splits.
+    """
+
+    def _example_writer(self) -> ExampleWriter:
+        # TFDS writes every shard through the writer this returns.
+        return ExampleWriter(file_format=self.info.file_format)
+
+    def _download_and_prepare(self, dl_manager, download_config) -> None:
+        # TFDS calls this once a build, around `_split_generators` and the writing of every
+        # split, which runs on Beam when the user gave Beam a runner or options.
+        on_beam = bool(download_config.beam_runner or download_config.beam_options)
+        with self.generating(on_beam=on_beam):
+            super()._download_and_prepare(dl_manager, download_config)
+
+
+# --- checksums.tsv -------------------------------------------------------------------------
+
+
+def checksums_path(builder_cls: type) -> epath.Path:
+    """The checksums.tsv TFDS reads `builder_cls`'s URL pins from (`builder_cls.url_infos`).
+
+    By default `checksums.tsv` beside the module defining the builder.
+    """
+    return builder_cls._checksums_path
+
+
+def checksums_path_override(path: str | os.PathLike) -> dict[str, Any]:
+    """Class attributes that make a builder subclass read its URL pins from `path`."""
+    tsv = epath.Path(path)
+    return {"_checksums_path": tfds.core.utils.classproperty(classmethod(lambda cls: tsv))}
+
+
+# --- Order of the examples in a split ------------------------------------------------------
+
+
+def write_order(split: str, keys: Sequence[str]) -> np.ndarray:
+    """`(len(keys),) int64`: position i holds the index of the key TFDS writes i-th.
+
+    TFDS's writers (in-process and Beam) sort a split's examples by the 128-bit md5 hash
+    of their key salted with the split name.
+    """
+    hasher = hashing.Hasher(split)
+    hashes = [hasher.hash_key(key) for key in keys]
+    return np.array(sorted(range(len(keys)), key=hashes.__getitem__), np.int64)

@@ -1,7 +1,7 @@
 """Test helpers: the imagenet_pi builder with a checksums.tsv of the test's own.
 
-Production pins the released CSVs in checksums.tsv, read by the builder's
-`_checksums_path`, and downloads them from `Builder.CSV_URL_ROOT`. A test builder
+Production pins the released CSVs in checksums.tsv, which TFDS reads beside the
+builder's module, and downloads them from `Builder.CSV_URL_ROOT`. A test builder
 overrides exactly those two: synthetic CSVs then pass for a released config, and
 downloads go to a local address, never to the network.
 """
@@ -15,11 +15,8 @@ import socket
 import threading
 from collections.abc import Iterator
 
-import tensorflow_datasets as tfds
-from etils import epath
-
 import imagenet_pi
-from imagenet_pi import annotation_files, upstream
+from imagenet_pi import annotation_files, tfds_internals, upstream
 
 
 def write_checksums(
@@ -42,7 +39,7 @@ def write_checksums(
 
 def copy_checksums(path: str, url_root: str) -> str:
     """The real checksums.tsv with its URLs moved under `url_root` (sizes and sha256 kept)."""
-    text = imagenet_pi.Builder._checksums_path.read_text()
+    text = tfds_internals.checksums_path(imagenet_pi.Builder).read_text()
     with open(path, "w") as f:
         f.write(text.replace(upstream.LFS_URL_ROOT, url_root))
     return path
@@ -52,7 +49,6 @@ def builder_class(
     checksums_tsv: str, url_root: str = upstream.LFS_URL_ROOT
 ) -> type[imagenet_pi.Builder]:
     """`imagenet_pi.Builder` reading `checksums_tsv` and downloading from `url_root`."""
-    tsv = epath.Path(checksums_tsv)
     return type(
         "ImagenetPiWithTestPins",
         (imagenet_pi.Builder,),
@@ -62,7 +58,7 @@ def builder_class(
             # of its own keeps TFDS's module -> builders table of imagenet_pi as it is.
             "__module__": "imagenet_pi.test_pinned_builder",
             "CSV_URL_ROOT": url_root,
-            "_checksums_path": tfds.core.utils.classproperty(classmethod(lambda cls: tsv)),
+            **tfds_internals.checksums_path_override(checksums_tsv),
         },
         skip_registration=True,
     )

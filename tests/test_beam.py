@@ -147,3 +147,43 @@ def test_examples_lost_by_the_runner_fail_the_build_naming_the_split():
         beam_generation.check_written_sizes(
             {"train": 7, "validation": 6}, {"train": 12, "validation": 6}
         )
+
+
+# The text of the RuntimeError Beam 2.77's multi_processing DirectRunner raised when the
+# join check failed on a worker (frames trimmed), from a copy of the package vendored
+# under another name: the module path printed is not `imagenet_pi.join`.
+_WRAPPED_BY_THE_RUNNER = """\
+Traceback (most recent call last):
+  File "apache_beam/runners/common.py", line 1512, in apache_beam.runners.common.DoFnRunner.process
+  File "/site-packages/apache_beam/transforms/core.py", line 2128, in <lambda>
+    wrapper = lambda x: [fn(x)]
+  File "/site-packages/_vendor/inpi/beam_generation.py", line 170, in check_join_on_worker
+    raise error.marked() from None
+_vendor.inpi.join.JoinError: {marked}
+
+During handling of the above exception, another exception occurred:
+
+Traceback (most recent call last):
+  File "/site-packages/apache_beam/runners/worker/sdk_worker.py", line 310, in _execute
+    response = task()
+  File "apache_beam/runners/common.py", line 1602, in _reraise_augmented
+_vendor.inpi.join.JoinError: {marked} [while running 'GenerateExamples/CheckJoin']
+"""
+
+
+def test_join_error_is_found_in_the_text_of_a_runner_error_by_its_marker():
+    message = (
+        "1 images of /data/ILSVRC2012_img_train.tar have no row in /pi/train.csv "
+        "(first: n01440764_1.JPEG); 1 rows of /pi/train.csv have no image in "
+        "/data/ILSVRC2012_img_train.tar (first: n99999999_1.JPEG). Nothing was written."
+    )
+    marked = str(join.JoinError(message).marked())
+    wrapped = RuntimeError(_WRAPPED_BY_THE_RUNNER.format(marked=marked))
+    found = beam_generation.join_error_in(wrapped)
+    assert isinstance(found, join.JoinError) and str(found) == message
+    # Raised in this process (in-memory runners): the error itself.
+    error = join.JoinError(message)
+    assert beam_generation.join_error_in(error) is error
+    # Any other failure is not a join error, even if it names the class.
+    other = RuntimeError("imagenet_pi.join.JoinError: not marked [while running 'CheckJoin']")
+    assert beam_generation.join_error_in(other) is None

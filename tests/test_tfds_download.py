@@ -1,6 +1,6 @@
-"""The TFDS download-manager internals `imagenet_pi.tfds_download` relies on, one by one.
+"""Downloads through TFDS fail within seconds, as one `ConnectionError` naming URL and reason.
 
-If TFDS changes one of them, a test here fails and names it. Downloads go to
+The retry cap it relies on is tested in tests/test_tfds_internals.py. Downloads go to
 127.0.0.1 only (a closed port, or a server in a thread of this process).
 """
 
@@ -15,7 +15,7 @@ import textwrap
 import csv_pins
 import pytest
 import tensorflow_datasets as tfds
-from tensorflow_datasets.core.download import download_manager, downloader
+from tensorflow_datasets.core.download import download_manager
 
 from imagenet_pi import annotation_files, tfds_download
 
@@ -24,22 +24,6 @@ from imagenet_pi import annotation_files, tfds_download
 def _no_network(monkeypatch):
     for key, value in csv_pins.no_network_env({}).items():
         monkeypatch.setenv(key, value)
-
-
-def test_tfds_has_a_module_level_max_retries():
-    assert isinstance(downloader.MAX_RETRIES, int)
-    assert downloader.MAX_RETRIES > tfds_download.FAIL_FAST_RETRIES  # else nothing to cut
-
-
-def test_few_retries_caps_while_inside_and_restores_after_errors_and_nesting():
-    before = downloader.MAX_RETRIES
-    with pytest.raises(RuntimeError), tfds_download.few_retries():
-        assert downloader.MAX_RETRIES == tfds_download.FAIL_FAST_RETRIES
-        with tfds_download.few_retries():  # another download, e.g. in another thread
-            assert downloader.MAX_RETRIES == tfds_download.FAIL_FAST_RETRIES
-        assert downloader.MAX_RETRIES == tfds_download.FAIL_FAST_RETRIES
-        raise RuntimeError("download failed")
-    assert before == downloader.MAX_RETRIES
 
 
 _CHILD = textwrap.dedent(
@@ -74,9 +58,8 @@ def _download_in_subprocess(url: str, download_dir: str) -> dict:
     return json.loads(line[len("OUTCOME ") :])
 
 
-def test_tfds_reads_max_retries_per_request_so_a_refused_connection_fails_fast(tmp_path):
-    # TFDS builds its urllib3 Retry from MAX_RETRIES when it opens a request: capped, a
-    # refused connection fails in well under a second instead of ~210 s of backoff.
+def test_a_refused_connection_fails_fast_with_a_connection_error_naming_the_url(tmp_path):
+    # With TFDS's own retries a refused connection takes ~210 s of backoff.
     url = csv_pins.closed_port_url_root() + "/high_noise/labels/train.csv"
     outcome = _download_in_subprocess(url, str(tmp_path))
     assert outcome["error"] == "ConnectionError", outcome

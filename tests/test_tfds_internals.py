@@ -1,29 +1,110 @@
-"""Each TFDS internal that `imagenet_pi.tfds_internals` relies on still behaves as relied upon."""
+"""Each TFDS and Beam internal `imagenet_pi` relies on still behaves as relied upon.
+
+One test a reliance, named after it: a TFDS (or Beam) release that breaks one fails one
+named test. The list, with what each protects, is in the README ("TFDS quirks this package
+handles"). Builds here use a tiny builder of a few integer examples, not ImageNet-PI.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import subprocess
+import sys
+import textwrap
 
+import apache_beam as beam
+import csv_pins
+import numpy as np
+import pytest
 import tensorflow_datasets as tfds
+from array_record.python import array_record_module
+from tensorflow_datasets.core.download import downloader
 from tensorflow_datasets.core.utils import file_utils
 
 import imagenet_pi
-from imagenet_pi import tfds_internals
+from imagenet_pi import annotations, beam_generation, join, shard_writer, tfds_internals, upstream
+
+_KEYS = [f"n{synset:08d}_{i}.JPEG" for synset in range(3) for i in range(40)]
 
 
-def test_registered_builder_is_the_one_tfds_resolves():
+class _TinyBuilder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder):
+    """120 examples `{"row": int64}` keyed by ILSVRC-like file names, on the hooks under test.
+
+    Records what TFDS does with the hooks in `events`.
+    """
+
+    name = "imagenet_pi_tiny_hooks_test"
+    __module__ = "imagenet_pi.test_tiny_builder"  # TFDS finds a builder's files in its package
+    VERSION = tfds.core.Version("1.0.0")
+
+    def __init__(self, **kwargs):
+        self.events: list[str] = []
+        super().__init__(**kwargs)
+
+    @contextlib.contextmanager
+    def generating(self, *, on_beam: bool):
+        self.events.append(f"generating on_beam={on_beam}")
+        yield
+        self.events.append(f"generated, splits {sorted(self.info.splits)}")
+
+    def _info(self) -> tfds.core.DatasetInfo:
+        return self.dataset_info_from_configs(
+            features=tfds.features.FeaturesDict({"row": np.int64})
+        )
+
+    def _split_generators(self, dl_manager):
+        self.events.append("split_generators")
+        return {"train": self._generate_examples()}
+
+    def _generate_examples(self):
+        examples = [(key, {"row": row}) for row, key in enumerate(_KEYS)]
+        if "generating on_beam=True" in self.events:
+            return beam.Create(examples)
+        return iter(examples)
+
+
+def _build_tiny(data_dir, *, file_format: str, on_beam: bool) -> _TinyBuilder:
+    builder = _TinyBuilder(data_dir=str(data_dir), file_format=file_format)
+    beam_options = (
+        beam.options.pipeline_options.PipelineOptions(["--runner=DirectRunner"])
+        if on_beam
+        else None
+    )
+    # Several shards, so that the writer hook must be called for each.
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(num_shards=3, beam_options=beam_options)
+    )
+    return builder
+
+
+def _shard_paths(builder: tfds.core.DatasetBuilder, split: str) -> list[str]:
+    return [os.fspath(path) for path in builder.info.splits[split].filepaths]
+
+
+# --- The registry -------------------------------------------------------------------------
+
+
+def test_registry_replacement_makes_tfds_builder_return_ours(tmp_path):
     class Replacement(imagenet_pi.Builder, skip_registration=True):
         name = "imagenet_pi"
+        # TFDS finds a builder's files in its module's package.
+        __module__ = "imagenet_pi.test_replacement"
 
     try:
         tfds_internals.register_builder(Replacement)
         assert tfds.builder_cls("imagenet_pi") is Replacement
+        assert isinstance(tfds.builder("imagenet_pi/low_noise", data_dir=tmp_path), Replacement)
     finally:
         tfds_internals.register_builder(imagenet_pi.Builder)
     assert tfds.builder_cls("imagenet_pi") is imagenet_pi.Builder
 
 
-def test_data_dirs_are_the_given_one_or_every_registered_one(tmp_path):
+# --- Data dirs and the folders of a build --------------------------------------------------
+
+
+def test_tfds_data_dirs_are_the_given_one_or_every_registered_one(tmp_path):
     assert tfds_internals.data_dirs(str(tmp_path)) == [tmp_path]
     extra = tmp_path / "extra"
     tfds.core.add_data_dir(str(extra))
@@ -35,7 +116,7 @@ def test_data_dirs_are_the_given_one_or_every_registered_one(tmp_path):
     assert os.path.expanduser(tfds.core.constants.DATA_DIR) in map(os.fspath, found)
 
 
-def test_incomplete_dir_pattern_matches_the_folder_download_and_prepare_builds_in(tmp_path):
+def test_tfds_builds_a_version_in_an_incomplete_folder_of_the_known_name(tmp_path):
     version_dir = tmp_path / "imagenet_pi" / "high_noise" / "2.0.0"
     with tfds.core.utils.incomplete_dir(version_dir) as building:
         name = os.path.basename(os.path.normpath(building))
@@ -43,3 +124,168 @@ def test_incomplete_dir_pattern_matches_the_folder_download_and_prepare_builds_i
         assert tfds_internals.incomplete_dir_pattern("2.0.0").match(name), name
         assert not tfds_internals.incomplete_dir_pattern("1.0.0").match(name)
         assert not tfds_internals.incomplete_dir_pattern("2.0").match(name)
+
+
+# --- Downloads -----------------------------------------------------------------------------
+
+_REFUSED_DOWNLOAD = textwrap.dedent(
+    """
+    import json, sys, time
+    import tensorflow_datasets as tfds
+    from imagenet_pi import tfds_internals
+    url, download_dir = sys.argv[1], sys.argv[2]
+    manager = tfds.download.DownloadManager(download_dir=download_dir)
+    start = time.monotonic()
+    try:
+        with tfds_internals.few_download_retries():
+            manager.download({"file": url})
+        error = None
+    except Exception as raised:
+        error = type(raised).__name__
+    print("OUTCOME " + json.dumps({"error": error, "seconds": time.monotonic() - start}))
+    """
+)
+
+
+def test_tfds_downloader_reads_max_retries_for_every_request(tmp_path):
+    # TFDS builds its urllib3 Retry from `downloader.MAX_RETRIES` each time it opens a
+    # request: capped, a refused connection fails in well under a second instead of
+    # ~210 s of backoff. The subprocess timeout is the hang guard.
+    assert downloader.MAX_RETRIES > tfds_internals.FAIL_FAST_RETRIES  # else nothing to cut
+    url = csv_pins.closed_port_url_root() + "/high_noise/labels/train.csv"
+    result = subprocess.run(
+        [sys.executable, "-c", _REFUSED_DOWNLOAD, url, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=csv_pins.no_network_env(dict(os.environ)),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    line = next(line for line in result.stdout.splitlines() if line.startswith("OUTCOME "))
+    outcome = json.loads(line[len("OUTCOME ") :])
+    assert outcome["error"] == "ConnectionError", outcome  # requests' ConnectionError
+    assert outcome["seconds"] < 30, outcome
+
+
+def test_few_download_retries_caps_while_inside_and_restores_after_errors_and_nesting():
+    before = downloader.MAX_RETRIES
+    with pytest.raises(RuntimeError), tfds_internals.few_download_retries():
+        assert downloader.MAX_RETRIES == tfds_internals.FAIL_FAST_RETRIES
+        with tfds_internals.few_download_retries():  # another download, e.g. in another thread
+            assert downloader.MAX_RETRIES == tfds_internals.FAIL_FAST_RETRIES
+        assert downloader.MAX_RETRIES == tfds_internals.FAIL_FAST_RETRIES
+        raise RuntimeError("download failed")
+    assert before == downloader.MAX_RETRIES
+
+
+# --- Builder hooks -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("on_beam", [False, True], ids=["single_process", "beam"])
+def test_tfds_calls_example_writer_hook_for_every_shard(tmp_path, on_beam):
+    builder = _build_tiny(tmp_path, file_format="array_record", on_beam=on_beam)
+    paths = _shard_paths(builder, "train")
+    assert len(paths) == 3
+    rows = []
+    for path in paths:
+        reader = array_record_module.ArrayRecordReader(path)
+        try:
+            # Written by shard_writer, not by TFDS's adapter (which compresses with zstd).
+            options = reader.writer_options_string().split(",")
+            assert set(shard_writer.ARRAY_RECORD_OPTIONS.split(",")) <= set(options), path
+            rows += [
+                builder.info.features.deserialize_example_np(record)["row"]
+                for record in reader.read_all()
+            ]
+        finally:
+            reader.close()
+    assert sorted(rows) == list(range(len(_KEYS)))
+
+
+@pytest.mark.parametrize("on_beam", [False, True], ids=["single_process", "beam"])
+def test_tfds_calls_download_and_prepare_hook_around_generation_with_the_beam_options(
+    tmp_path, on_beam
+):
+    builder = _build_tiny(tmp_path, file_format="tfrecord", on_beam=on_beam)
+    # Once a build, before `_split_generators`, and the split infos are set when it returns.
+    assert builder.events == [
+        f"generating on_beam={on_beam}",
+        "split_generators",
+        "generated, splits ['train']",
+    ]
+    assert builder.info.splits["train"].num_examples == len(_KEYS)
+
+
+# --- checksums.tsv -------------------------------------------------------------------------
+
+
+def test_tfds_reads_url_pins_from_checksums_tsv_beside_the_builder_module():
+    path = tfds_internals.checksums_path(imagenet_pi.Builder)
+    assert os.fspath(path) == os.path.join(os.path.dirname(imagenet_pi.__file__), "checksums.tsv")
+    assert path.read_text().startswith(upstream.LFS_URL_ROOT)
+    pinned = imagenet_pi.Builder.url_infos  # what TFDS hands the download manager
+    assert upstream.lfs_url("high_noise", "labels/train.csv") in pinned
+
+
+def test_checksums_path_hook_moves_a_builders_url_pins(tmp_path):
+    tsv = tmp_path / "pins.tsv"
+    tsv.write_text(f"http://127.0.0.1/a.csv\t9\t{'ab' * 32}\ta.csv\n")
+    moved = type(
+        "MovedPins",
+        (imagenet_pi.Builder,),
+        {
+            "__module__": "imagenet_pi.test_moved_pins",
+            **tfds_internals.checksums_path_override(tsv),
+        },
+        skip_registration=True,
+    )
+    assert tfds_internals.checksums_path(moved) == tsv
+    assert {url: (info.size, info.checksum) for url, info in moved.url_infos.items()} == {
+        "http://127.0.0.1/a.csv": (9, "ab" * 32)
+    }
+
+
+# --- Order of the examples in a split ------------------------------------------------------
+
+
+def test_tfds_writes_a_split_in_the_order_of_its_key_hashes(tmp_path):
+    builder = _build_tiny(tmp_path, file_format="tfrecord", on_beam=False)
+    # One shard after the other, as random-access readers (tfds.data_source, grain) see them.
+    dataset = builder.as_dataset(
+        split="train", read_config=tfds.ReadConfig(interleave_cycle_length=1)
+    )
+    read = [int(example["row"]) for example in dataset.as_numpy_iterator()]
+    np.testing.assert_array_equal(read, tfds_internals.write_order("train", _KEYS))
+    assert read != sorted(read)  # the order is the hashes', not the keys'
+
+
+# --- Beam ----------------------------------------------------------------------------------
+
+
+def test_beam_multiprocess_runner_error_keeps_the_workers_message():
+    # A worker in another process fails in the join check: the runner raises its own error
+    # whose text holds the worker's message unchanged, which is how `join_error_in` finds it.
+    split_annotations = annotations.SplitAnnotations(
+        file_names=np.array(["a.JPEG", "b.JPEG"]),
+        labels=np.zeros((2, 16), np.int16),
+        confidences=np.zeros((2, 16), np.float32),
+    )
+    with pytest.raises(join.JoinError) as expected:
+        beam_generation.check_join([(0, ["a.JPEG"])], split_annotations, "train.tar", "a.csv")
+    options = beam.options.pipeline_options.PipelineOptions(
+        [
+            "--runner=DirectRunner",
+            "--direct_num_workers=2",
+            "--direct_running_mode=multi_processing",
+        ]
+    )
+    with pytest.raises(Exception) as raised, beam.Pipeline(options=options) as pipeline:
+        _ = (
+            pipeline
+            | beam.Create([[(0, ["a.JPEG"])]])
+            | beam.Map(
+                beam_generation.check_join_on_worker, split_annotations, "train.tar", "a.csv"
+            )
+        )
+    assert not isinstance(raised.value, join.JoinError)  # else no need to look in its text
+    assert str(join.JoinError.from_text(str(raised.value))) == str(expected.value)
