@@ -37,3 +37,41 @@ def test_our_builder_wins_in_any_import_order(prelude, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "resolved imagenet_pi/low_noise/3.0.0" in result.stdout
+
+
+def _modules_importing_tfds_at_top() -> list[str]:
+    """Our modules that import TensorFlow Datasets when they are imported."""
+    import ast
+    import pathlib
+
+    package = pathlib.Path(__file__).parent.parent / "imagenet_pi"
+    found = []
+    for path in sorted(package.glob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            if any(name.split(".")[0] == "tensorflow_datasets" for name in names):
+                found.append(f"imagenet_pi.{path.stem}")
+                break
+    return found
+
+
+@pytest.mark.parametrize("module", _modules_importing_tfds_at_top())
+def test_a_module_that_imports_tfds_first_still_registers_our_builder(module):
+    # The builder needs our modules when it registers: the one that imported TFDS must not
+    # be re-entered half-imported ("partially initialized module").
+    script = (
+        f"import {module}\n"
+        "import tensorflow_datasets as tfds\n"
+        "print(tfds.builder_cls('imagenet_pi').__module__)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split()[-1] == "imagenet_pi.imagenet_pi_dataset_builder"
