@@ -117,13 +117,105 @@ def _fixed(
     own_fixer = fixer is None
     fixer = image_fixes.ImageFixer() if own_fixer else fixer
     for where, record in records:
+        _check_name(record.file_name, where)
         try:
+            image_fixes.check_complete_jpeg(record.image, where)
             image = fixer(record.image, where)
         except image_fixes.ImageError as error:
             raise IlsvrcError(str(error)) from error
         yield record if image is record.image else dataclasses.replace(record, image=image)
     if own_fixer and fixer.counts:
         fixer.log(shard_name)
+
+
+def _check_name(name: str, where: str) -> None:
+    """Refuses a file name that is not UTF-8 (its bytes came back as surrogates)."""
+    if name.isascii():  # every ILSVRC2012 name: the fast path
+        return
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raw = name.encode("utf-8", "surrogateescape")
+        where = where.encode("utf-8", "backslashreplace").decode()  # printable
+        raise IlsvrcError(
+            f"{where}: the file name {raw!r} is not UTF-8; ILSVRC2012 names are ASCII, such "
+            "as 'n01440764_10026.JPEG'. The archive or folder was renamed or damaged: "
+            "extract or download it again."
+        ) from None
+
+
+# Train images are named after their synset: `n01440764_10026.JPEG`.
+_TRAIN_NAME_PATTERN = re.compile(r"^(n\d{8})_")
+
+
+def _check_train_synset(name: str, synset: str, where: str, container: str, fix: str) -> None:
+    """Refuses a train image named after another synset than the one it is labelled with."""
+    match = _TRAIN_NAME_PATTERN.match(name)
+    if match and match.group(1) != synset:
+        raise IlsvrcError(
+            f"{where}: the image {name!r} of synset {match.group(1)} is in {container} of "
+            f"{synset}; its clean label would be wrong. {fix}"
+        )
+
+
+def _not_a_file(info: tarfile.TarInfo, where: str) -> IlsvrcError:
+    """The error for a link or special file where a tar should hold regular files."""
+    if info.issym() or info.islnk():
+        kind = "symbolic link" if info.issym() else "hard link"
+        what = f"a {kind} to {info.linkname!r}"
+    else:
+        what = "a device, FIFO or other special file"
+    return IlsvrcError(
+        f"{where}: member {info.name!r} is {what}, not the image data; the official "
+        "archives hold regular files only. The archive was repacked: use the official one, "
+        "or repack it with the files themselves (`tar --dereference --hard-dereference`)."
+    )
+
+
+# Tar writers (GNU tar, bsdtar, Python's tarfile) pad an archive with zeros to a whole
+# record of 20 blocks after its end-of-archive marker (two zero blocks).
+_END_MARKER_BYTES = 2 * tarfile.BLOCKSIZE
+_RECORD_BYTES = 20 * tarfile.BLOCKSIZE
+_TAIL_READ_BYTES = 1 << 20
+
+
+def check_tar_end(f: BinaryIO, start: int, size: int, end: int, where: str, last: str) -> None:
+    """Raises unless the tar in `f[start:start + size]` ends properly where reading stopped.
+
+    `tarfile` stops quietly at a damaged, zeroed or missing header after the first
+    one, which would drop every later member without a word; this looks at where
+    it stopped: an end-of-archive marker, then at most the padding to a whole record.
+
+    Args:
+      f: the open file holding the tar.
+      start, size: where the tar lies in `f`.
+      end: where `tarfile` stopped reading headers, from `start` (`TarFile.offset`).
+      where: the archive (and member) for the message.
+      last: the name of the last member read, for the message.
+    """
+    f.seek(start + end)
+    tail = f.read(min(size - end, _TAIL_READ_BYTES))
+    after = f"after the member {last!r}" if last else "before its first member"
+    padded_size = -(-(end + _END_MARKER_BYTES) // _RECORD_BYTES) * _RECORD_BYTES
+    if len(tail) < _END_MARKER_BYTES:
+        problem = f"ends at byte {size} {after}, without an end-of-archive marker"
+    elif tail[:_END_MARKER_BYTES].count(0) != _END_MARKER_BYTES:
+        problem = f"has a damaged member header there ({after})"
+    elif size > padded_size and tail.count(0) == len(tail):
+        problem = (
+            f"holds only zeros from there ({after}) on, {size - end:,} bytes where "
+            f"at most {padded_size - end:,} of padding belong: a zeroed member header, or "
+            "a download that stopped in a preallocated file"
+        )
+    elif size > padded_size:
+        problem = f"has a zeroed member header there ({after}) and members after it"
+    else:
+        return
+    raise IlsvrcError(
+        f"{where} cannot be read past byte {end}: it {problem}. The archive is truncated or "
+        "corrupt and its later members are lost: compare its size and sha256 with the "
+        "official ones (`imagenet-pi verify`) and download it again."
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,22 +229,26 @@ class TarMember:
 
 def index_tar(path: str) -> list[TarMember]:
     """The regular-file members of a tar with the offsets of their data (reads headers only)."""
+    members = []
+    file_size = os.path.getsize(path)
     try:
         with tarfile.open(path, mode="r:") as tar:
-            members = [
-                TarMember(member.name, member.offset_data, member.size)
-                for member in tar
-                if member.isfile()
-            ]
+            for member in tar:
+                if member.isfile():
+                    members.append(TarMember(member.name, member.offset_data, member.size))
+                elif not member.isdir():
+                    raise _not_a_file(member, path)
+            end = tar.offset
     except _READ_ERRORS as error:
         raise _unreadable(path, error) from error
-    file_size = os.path.getsize(path)
     for member in members:
         if member.offset + member.size > file_size:
             raise IlsvrcError(
                 f"{path}: member {member.name!r} ends at byte {member.offset + member.size} but "
                 f"the file has {file_size} bytes. The archive is truncated: download it again."
             )
+    with open(path, "rb") as f:
+        check_tar_end(f, 0, file_size, end, path, members[-1].name if members else "")
     return members
 
 
@@ -210,18 +306,31 @@ class SynsetTarShard:
             inner_bytes = io.BufferedReader(
                 _FileSlice(raw, self.member.offset, self.member.size), 1 << 20
             )
+            last = ""
             try:
                 with tarfile.open(fileobj=inner_bytes, mode="r|") as inner:
                     for member in inner:
                         if not member.isfile():
-                            continue
+                            if member.isdir():
+                                continue
+                            raise _not_a_file(member, where)
                         image_where = f"{where}, image {member.name!r}"
                         reader = inner.extractfile(member)
                         payload = _check_payload(reader.read(), member.size, image_where)
-                        record = ImageRecord(os.path.basename(member.name), synset, payload)
-                        yield image_where, record
+                        name = last = os.path.basename(member.name)
+                        _check_train_synset(
+                            name,
+                            synset,
+                            image_where,
+                            "the per-synset tar",
+                            "The archive was repacked or damaged: use the official "
+                            f"{upstream.TRAIN_TAR}.",
+                        )
+                        yield image_where, ImageRecord(name, synset, payload)
+                    end = inner.offset
             except _READ_ERRORS as error:
                 raise _unreadable(where, error) from error
+            check_tar_end(raw, self.member.offset, self.member.size, end, where, last)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -240,6 +349,7 @@ class ValidationTarShard:
             for member in self.members:
                 where = f"{self.archive}: member {member.name!r}"
                 name = os.path.basename(member.name)
+                _check_name(name, where)
                 try:
                     synset = synsets.validation_synset(name)
                 except ValueError as error:
@@ -315,8 +425,6 @@ def iter_val_tar(path: str | os.PathLike) -> Iterator[ImageRecord]:
 
 # Extracted folders: train/<synset>/<file>.JPEG and val/<file>.JPEG or val/<synset>/<file>.JPEG.
 
-_TRAIN_NAME_PATTERN = re.compile(r"^(n\d{8})_\d+\.JPEG$")
-
 
 def _visible_entries(folder: str) -> list[str]:
     """Sorted names in `folder`, without hidden files (`.DS_Store`, `._n01440764`...)."""
@@ -369,13 +477,13 @@ class SynsetFolderShard:
         synset = _folder_synset(self.folder)
         for name in _visible_entries(self.folder):
             path = os.path.join(self.folder, name)
-            match = _TRAIN_NAME_PATTERN.match(name)
-            if match and match.group(1) != synset:
-                raise IlsvrcError(
-                    f"{path}: the image {name!r} of synset {match.group(1)} is in the folder "
-                    f"of {synset}; its clean label would be wrong. Move it back to "
-                    f"train/{match.group(1)}/ or extract the archive again."
-                )
+            _check_train_synset(
+                name,
+                synset,
+                path,
+                "the folder",
+                f"Move it back to train/{name.split('_')[0]}/ or extract the archive again.",
+            )
             yield path, ImageRecord(name, synset, _read_image_file(path))
 
 
@@ -396,6 +504,7 @@ class ImageFilesShard:
 def _validation_file(path: str, folder_synset: str | None) -> tuple[str, str]:
     """`(path, synset)` of a validation image, its synset from the official ground truth."""
     name = os.path.basename(path)
+    _check_name(name, path)
     try:
         synset = synsets.validation_synset(name)
     except ValueError as error:
@@ -498,7 +607,7 @@ class TfrecordShard:
         try:
             for serialized in tf.compat.v1.io.tf_record_iterator(self.path):
                 features = tf.train.Example.FromString(serialized).features.feature
-                name = features["file_name"].bytes_list.value[0].decode()
+                name = features["file_name"].bytes_list.value[0].decode("utf-8", "surrogateescape")
                 where = f"{self.path}: example {name!r}"
                 (label,) = features["label"].int64_list.value
                 if not 0 <= label < len(self.label_synsets):
@@ -506,7 +615,9 @@ class TfrecordShard:
                 (image,) = features["image"].bytes_list.value
                 if not image:
                     raise IlsvrcError(f"{where} has an empty image; prepare imagenet2012 again.")
-                yield where, ImageRecord(name, self.label_synsets[label], image)
+                synset = self.label_synsets[label]
+                _check_prepared_label(name, synset, where)
+                yield where, ImageRecord(name, synset, image)
         except (tf.errors.OpError, message.DecodeError, ValueError, IndexError) as error:
             if isinstance(error, IlsvrcError):
                 raise
@@ -515,6 +626,20 @@ class TfrecordShard:
                 f"{str(error).splitlines()[0] if str(error) else ''}). The file is truncated or "
                 "corrupt: prepare imagenet2012 again, or use the ILSVRC2012 tars instead."
             ) from error
+
+
+def _check_prepared_label(name: str, synset: str, where: str) -> None:
+    """The label of a prepared example agrees with its name (train) or the ground truth (val)."""
+    fix = "The imagenet2012 was prepared from altered archives: prepare it again, or use the tars."
+    if synsets.VALIDATION_NAME_PATTERN.match(name):
+        truth = synsets.validation_synset(name)
+        if truth != synset:
+            raise IlsvrcError(
+                f"{where} is labelled {synset}, but the official ILSVRC2012 ground truth "
+                f"labels it {truth}; its clean label would be wrong. {fix}"
+            )
+    else:
+        _check_train_synset(name, synset, where, "the examples labelled", fix)
 
 
 def _version_key(name: str) -> tuple[int, ...]:
