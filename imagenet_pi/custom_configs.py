@@ -8,7 +8,6 @@ ds = tfds.load(f"imagenet_pi/{cfg.name}", data_dir=..., split="train")  # later,
 
 from __future__ import annotations
 
-import math
 import os
 import re
 
@@ -50,9 +49,7 @@ def custom_config(
     if beta is None:
         beta = metadata.get("beta")
     if beta is not None:
-        beta = float(beta)
-        if not (math.isfinite(beta) and beta > 0):
-            raise ValueError(f"beta: expected a finite number > 0, found {beta!r}")
+        beta = relabel.check_beta(beta)
     if name is None:
         if beta is None:
             raise ValueError(

@@ -22,6 +22,7 @@ import concurrent.futures
 import dataclasses
 import json
 import math
+import numbers
 import os
 import pathlib
 import zlib
@@ -52,14 +53,19 @@ class InvalidPredictionsError(ValueError):
     """Annotator predictions (probabilities or logits) that cannot be relabelled."""
 
 
-def _check_beta(beta: float) -> float:
-    beta = float(beta)
-    if not (math.isfinite(beta) and beta > 0):
+def check_beta(beta: float) -> float:
+    """`beta` as a float; ValueError unless it is a finite number > 0 (a str or bool is not).
+
+    The one check of beta, for the relabel tool and for `ImagenetPiConfig`.
+    """
+    number = isinstance(beta, numbers.Real) and not isinstance(beta, bool)
+    if not (number and math.isfinite(beta) and beta > 0):
         raise ValueError(
             f"beta must be a finite number > 0 (the rate of the Gamma(1, beta) temperature, "
             f"E[T] = 1/beta; upstream uses 0.1 and 0.5), got {beta!r}"
+            + ("" if number else f" of type {type(beta).__name__}")
         )
-    return beta
+    return float(beta)
 
 
 def _seed_entropy(seed: Seed) -> tuple[int, ...]:
@@ -97,7 +103,7 @@ def sample_temperatures(rng: np.random.Generator, beta: float, shape: int | tupl
     Returns:
       `shape` float64 array of positive temperatures.
     """
-    beta = _check_beta(beta)
+    beta = check_beta(beta)
     return np.asarray(rng.gamma(shape=1.0, scale=1.0 / beta, size=shape), dtype=np.float64)
 
 
@@ -292,7 +298,7 @@ def relabel(
       labels `(n,) int64` in `[0, C)`, confidences `(n,) float64`: the original probability
       of each drawn label.
     """
-    beta = _check_beta(beta)
+    beta = check_beta(beta)
     _seed_entropy(seed)
     if annotator < 0:
         raise ValueError(f"annotator must be an index >= 0, got {annotator}")
@@ -370,7 +376,7 @@ def relabel_split(
     Returns:
       labels `(N, num_annotators) int16`, confidences `(N, num_annotators) float32`.
     """
-    beta = _check_beta(beta)
+    beta = check_beta(beta)
     _seed_entropy(seed)
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
