@@ -9,6 +9,11 @@ own (one per-synset tar of the train archive, a run of validation images): the
 single-process build reads them one after the other, a Beam build fans them out.
 Reading streams: neither the 150 GB train tar nor a per-synset tar is ever held in
 memory, and each shard seeks straight to its bytes.
+
+Nothing is stored wrong or lost without a word: a shard refuses a JPEG cut short, a
+train image named after another synset than its label, links inside the tars, a tar
+that ends early or has a damaged header (where `tarfile` would stop quietly), and
+file names that are not UTF-8, each naming the archive and member or the file.
 """
 
 from __future__ import annotations
