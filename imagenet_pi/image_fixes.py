@@ -113,7 +113,8 @@ def check_complete_jpeg(image: bytes, where: str) -> None:
         raise ImageError(
             f"{where} is a JPEG cut short ({len(image)} bytes, {found}; TensorFlow cannot "
             f"decode it: {str(error).splitlines()[0][:200]}). The file was truncated, e.g. by "
-            "an interrupted copy or download: extract or download the archive again."
+            "an interrupted copy or download, or is damaged: extract or download the archive "
+            "again."
         ) from None
 
 

@@ -8,6 +8,7 @@ import logging
 import os
 import tarfile
 
+import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
@@ -430,3 +431,37 @@ def test_bytes_after_the_end_of_image_marker_are_kept_as_they_are(fresh_sample):
     source = ilsvrc.TarSource.in_dir(manual_dir)
     images = {record.file_name: record.image for record in ilsvrc.iter_split(source, "train")}
     assert images[name] == padded
+
+
+def _with_thumbnail(image: bytes, thumbnail: bytes) -> tuple[bytes, int]:
+    """`image` with an EXIF-like APP1 segment holding `thumbnail` (its own scan and EOI).
+
+    Returns the new bytes and where the APP1 segment ends.
+    """
+    payload = b"Exif\x00\x00" + thumbnail
+    app1 = b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
+    return image[:2] + app1 + image[2:], 2 + len(app1)
+
+
+@pytest.mark.parametrize("cut", ["after the thumbnail", "in the scan"])
+def test_jpeg_cut_short_is_found_despite_the_end_marker_of_an_embedded_thumbnail(fresh_sample, cut):
+    # Camera JPEGs carry a thumbnail with its own end-of-image marker: only one after the
+    # image's own scan shows that the image is whole.
+    manual_dir, _ = fresh_sample
+    image = _first_image(manual_dir)
+    thumbnail = fake_data.encode_image(np.random.default_rng(1), 16)
+    whole, app1_end = _with_thumbnail(image, thumbnail)
+    stop = app1_end if cut == "after the thumbnail" else app1_end + (len(image) - 2) // 2
+    _replace_train_image(manual_dir, whole[:stop])
+    with pytest.raises(ilsvrc.IlsvrcError, match="is a JPEG cut short"):
+        _read_all(manual_dir)
+
+
+def test_whole_jpeg_with_an_embedded_thumbnail_is_kept(fresh_sample):
+    manual_dir, _ = fresh_sample
+    thumbnail = fake_data.encode_image(np.random.default_rng(1), 16)
+    whole, _ = _with_thumbnail(_first_image(manual_dir), thumbnail)
+    _, name = _replace_train_image(manual_dir, whole)
+    source = ilsvrc.TarSource.in_dir(manual_dir)
+    images = {record.file_name: record.image for record in ilsvrc.iter_split(source, "train")}
+    assert images[name] == whole
