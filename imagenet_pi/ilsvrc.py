@@ -177,11 +177,10 @@ def _not_a_file(info: tarfile.TarInfo, where: str) -> IlsvrcError:
     )
 
 
-# Tar writers (GNU tar, bsdtar, Python's tarfile) pad an archive with zeros to a whole
-# record of 20 blocks after its end-of-archive marker (two zero blocks).
+# After its end-of-archive marker (two zero blocks) a tar holds only zeros: the padding to
+# a whole record, 10 kB by default (GNU tar, bsdtar, Python), up to 1 MiB with `tar -b`.
 _END_MARKER_BYTES = 2 * tarfile.BLOCKSIZE
-_RECORD_BYTES = 20 * tarfile.BLOCKSIZE
-_TAIL_READ_BYTES = 1 << 20
+_MAX_PADDING_BYTES = 1 << 20
 
 
 def _check_tar_end(f: BinaryIO, start: int, size: int, end: int, where: str, last: str) -> None:
@@ -189,7 +188,7 @@ def _check_tar_end(f: BinaryIO, start: int, size: int, end: int, where: str, las
 
     `tarfile` stops quietly at a damaged, zeroed or missing header after the first
     one, which would drop every later member without a word; this looks at where
-    it stopped: an end-of-archive marker, then at most the padding to a whole record.
+    it stopped: an end-of-archive marker, then zeros up to at most 1 MiB.
 
     Args:
       f: the open file holding the tar.
@@ -199,21 +198,19 @@ def _check_tar_end(f: BinaryIO, start: int, size: int, end: int, where: str, las
       last: the name of the last member read, for the message.
     """
     f.seek(start + end)
-    tail = f.read(max(0, min(size - end, _TAIL_READ_BYTES)))
+    tail = f.read(max(0, min(size - end, _MAX_PADDING_BYTES + 1)))
     after = f"after the member {last!r}" if last else "before its first member"
-    padded_size = -(-(end + _END_MARKER_BYTES) // _RECORD_BYTES) * _RECORD_BYTES
     if len(tail) < _END_MARKER_BYTES:
         problem = f"ends at byte {size} {after}, without an end-of-archive marker"
     elif tail[:_END_MARKER_BYTES].count(0) != _END_MARKER_BYTES:
         problem = f"has a damaged member header there ({after})"
-    elif size > padded_size and tail.count(0) == len(tail):
-        problem = (
-            f"holds only zeros from there ({after}) on, {size - end:,} bytes where "
-            f"at most {padded_size - end:,} of padding belong: a zeroed member header, or "
-            "a download that stopped in a preallocated file"
-        )
-    elif size > padded_size:
+    elif tail.count(0) != len(tail):
         problem = f"has a zeroed member header there ({after}) and members after it"
+    elif len(tail) > _MAX_PADDING_BYTES:
+        problem = (
+            f"holds only zeros from there ({after}) on, {size - end:,} bytes, more than any "
+            "tar's padding: a zeroed stretch, or a download that stopped in a preallocated file"
+        )
     else:
         return
     raise IlsvrcError(

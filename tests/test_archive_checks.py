@@ -175,7 +175,9 @@ def test_zero_filled_tail_of_a_preallocated_download_is_an_error(fresh_sample):
     manual_dir, _ = fresh_sample
     val_tar = os.path.join(manual_dir, upstream.VAL_TAR)
     third = _member_offsets(val_tar)["ILSVRC2012_val_00000003.JPEG"]
-    size = os.path.getsize(val_tar)
+    # A download into a file preallocated to the full size: zeros from where it stopped.
+    # (The real tar is GBs; past 1 MiB zeros are more than any tar's padding.)
+    size = os.path.getsize(val_tar) + (2 << 20)
     with open(val_tar, "r+b") as f:
         f.seek(third.offset - 512)
         f.write(bytes(size - third.offset + 512))
@@ -368,6 +370,7 @@ def test_inner_tar_cut_at_a_member_boundary_names_the_synset_tar(fresh_sample):
 
 @pytest.mark.parametrize("damage", [b"\x00", b"\x13"])
 def test_damaged_or_zeroed_member_header_says_later_members_are_lost(fresh_sample, damage):
+    # A zeroed header reads as the end-of-archive marker; the members after it are not zeros.
     manual_dir, _ = fresh_sample
     val_tar = os.path.join(manual_dir, upstream.VAL_TAR)
     members = list(_member_offsets(val_tar).values())
@@ -465,3 +468,14 @@ def test_whole_jpeg_with_an_embedded_thumbnail_is_kept(fresh_sample):
     source = ilsvrc.TarSource.in_dir(manual_dir)
     images = {record.file_name: record.image for record in ilsvrc.iter_split(source, "train")}
     assert images[name] == whole
+
+
+def test_tar_padded_to_a_large_record_is_read_whole(fresh_sample):
+    # `tar -b 128` pads to 64 kB records: zeros after the end marker are not damage.
+    manual_dir, sample = fresh_sample
+    val_tar = os.path.join(manual_dir, upstream.VAL_TAR)
+    with open(val_tar, "ab") as f:
+        f.write(bytes(-os.path.getsize(val_tar) % (64 << 10)))
+    source = ilsvrc.TarSource.in_dir(manual_dir)
+    names = [record.file_name for record in ilsvrc.iter_split(source, "validation")]
+    assert names == sample.validation_file_names
