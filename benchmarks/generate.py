@@ -15,6 +15,10 @@ file in the page cache:
   beam2-unshuffled: beam2 with `nondeterministic_order=True` and 4 output shards (TFDS's
          writer skips its shuffle: files then hold examples in reading order, grouped by
          synset). Shows what TFDS's shuffle costs; not in the default runs.
+  headers, jpeg-end: the content checks alone, over every image of the sample held in
+         memory: `image_fixes.image_kind` (the CMYK/PNG header check) and
+         `image_fixes.check_complete_jpeg` (the cut-short check). What each costs the
+         `plain` build per image; not in the default runs.
 
 Each figure is the time of `download_and_prepare` in its subprocess (Python and
 TensorFlow imports excluded; Beam's pipeline start-up and worker start included), and
@@ -40,7 +44,17 @@ import subprocess
 import sys
 import time
 
-RUNS = ("copy", "tfds", "plain", "beam1", "beam2", "beam1-in-memory", "beam2-unshuffled")
+RUNS = (
+    "copy",
+    "tfds",
+    "plain",
+    "beam1",
+    "beam2",
+    "beam1-in-memory",
+    "beam2-unshuffled",
+    "headers",
+    "jpeg-end",
+)
 DEFAULT_RUNS = ("copy", "tfds", "plain", "beam1", "beam2", "beam1-in-memory")
 _BEAM_MODES = {"in-memory": "in_memory"}
 CONFIG = "high_noise"
@@ -109,6 +123,9 @@ def _measure(run: str, manual_dir: str, tfds_manual_dir: str, out_dir: str) -> d
             **_peak_rss(),
         }
 
+    if run in ("headers", "jpeg-end"):
+        return _measure_check(run, manual_dir)
+
     import tensorflow as tf  # noqa: F401  (TFDS imports it lazily: keep that out of the timing)
     import tensorflow_datasets as tfds
 
@@ -154,6 +171,34 @@ def _measure(run: str, manual_dir: str, tfds_manual_dir: str, out_dir: str) -> d
         "cpu_seconds": cpu_seconds,
         "examples": sum(splits.values()),
         "splits": splits,
+        **_peak_rss(),
+    }
+
+
+def _measure_check(run: str, manual_dir: str) -> dict:
+    """Times one content check over every image of the sample, read into memory first."""
+    from imagenet_pi import ilsvrc, image_fixes
+
+    source = ilsvrc.TarSource.in_dir(manual_dir)
+    images = [
+        record.image
+        for split in ("train", "validation")
+        for record in ilsvrc.iter_split(source, split)
+    ]
+    if run == "headers":
+        check = image_fixes.image_kind
+    else:
+
+        def check(image: bytes) -> None:
+            image_fixes.check_complete_jpeg(image, "benchmark")
+
+    start, cpu_start = time.perf_counter(), _cpu_seconds()
+    for image in images:
+        check(image)
+    return {
+        "seconds": time.perf_counter() - start,
+        "cpu_seconds": _cpu_seconds() - cpu_start,
+        "examples": len(images),
         **_peak_rss(),
     }
 
@@ -247,6 +292,9 @@ def main() -> None:
                     f"run {run} wrote {result['splits']}, expected {num_images} examples"
                 )
         seconds = statistics.median(result["seconds"] for result in results[run])
+        if run in ("headers", "jpeg-end"):
+            print(f"{run:<18}{seconds:>9.3f}  {seconds / num_images * 1e6:.1f} us an image")
+            continue
         cpu_seconds = statistics.median(result["cpu_seconds"] for result in results[run])
         rss_mb = max(result["rss_mb"] for result in results[run])
         worker_rss_mb = max(result["worker_rss_mb"] for result in results[run])
