@@ -15,12 +15,20 @@ file in the page cache:
   beam2-unshuffled: beam2 with `nondeterministic_order=True` and 4 output shards (TFDS's
          writer skips its shuffle: files then hold examples in reading order, grouped by
          synset). Shows what TFDS's shuffle costs; not in the default runs.
+  headers, jpeg-end: the content checks alone, over every image of the sample held in
+         memory: `image_fixes.image_kind` (the CMYK/PNG header check) and
+         `image_fixes.check_complete_jpeg` (the cut-short check). What each costs the
+         `plain` build per image; not in the default runs.
 
 Each figure is the time of `download_and_prepare` in its subprocess (Python and
-TensorFlow imports excluded; Beam's pipeline start-up and worker start included).
+TensorFlow imports excluded; Beam's pipeline start-up and worker start included), and
+the CPU seconds it used (all threads, and Beam workers): on a shared, loaded machine
+wall time swings with the load, CPU time much less. `--repeats N` runs the whole list N
+times, interleaved so that every run sees the same load, and shows medians.
 
     python benchmarks/generate.py                       # 10,000 + 1,000 images
     python benchmarks/generate.py --only plain,tfds     # some runs only
+    python benchmarks/generate.py --only tfds,plain --repeats 3   # medians of 3
     python benchmarks/generate.py --synsets 4 --images-per-synset 5 --validation 10 \\
         --image-size 64                                  # smoke run
 """
@@ -31,11 +39,22 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
 
-RUNS = ("copy", "tfds", "plain", "beam1", "beam2", "beam1-in-memory", "beam2-unshuffled")
+RUNS = (
+    "copy",
+    "tfds",
+    "plain",
+    "beam1",
+    "beam2",
+    "beam1-in-memory",
+    "beam2-unshuffled",
+    "headers",
+    "jpeg-end",
+)
 DEFAULT_RUNS = ("copy", "tfds", "plain", "beam1", "beam2", "beam1-in-memory")
 _BEAM_MODES = {"in-memory": "in_memory"}
 CONFIG = "high_noise"
@@ -95,10 +114,17 @@ def _input_files(manual_dir: str) -> list[str]:
 
 def _measure(run: str, manual_dir: str, tfds_manual_dir: str, out_dir: str) -> dict:
     if run == "copy":
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), _cpu_seconds()
         for index, path in enumerate(_input_files(manual_dir)):
             shutil.copyfile(path, os.path.join(out_dir, f"{index}_{os.path.basename(path)}"))
-        return {"seconds": time.perf_counter() - start, **_peak_rss()}
+        return {
+            "seconds": time.perf_counter() - start,
+            "cpu_seconds": _cpu_seconds() - cpu_start,
+            **_peak_rss(),
+        }
+
+    if run in ("headers", "jpeg-end"):
+        return _measure_check(run, manual_dir)
 
     import tensorflow as tf  # noqa: F401  (TFDS imports it lazily: keep that out of the timing)
     import tensorflow_datasets as tfds
@@ -131,16 +157,60 @@ def _measure(run: str, manual_dir: str, tfds_manual_dir: str, out_dir: str) -> d
                 # TFDS 4.9.10's unshuffled Beam writer fails unless it is told a shard count.
                 num_shards=4 if run.endswith("unshuffled") else None,
             )
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), _cpu_seconds()
     try:
         builder.download_and_prepare(download_config=download_config)
     except Exception as error:  # Reported in the table: a failed run still took its time.
         last_line = str(error).strip().splitlines()[-1][:400]  # Runners wrap the cause.
         seconds = time.perf_counter() - start
         return {"seconds": seconds, "error": f"{type(error).__name__}: {last_line}", **_peak_rss()}
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, _cpu_seconds() - cpu_start
     splits = {name: split.num_examples for name, split in builder.info.splits.items()}
-    return {"seconds": seconds, "examples": sum(splits.values()), "splits": splits, **_peak_rss()}
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+        "examples": sum(splits.values()),
+        "splits": splits,
+        **_peak_rss(),
+    }
+
+
+def _measure_check(run: str, manual_dir: str) -> dict:
+    """Times one content check over every image of the sample, read into memory first."""
+    from imagenet_pi import ilsvrc, image_fixes
+
+    source = ilsvrc.TarSource.in_dir(manual_dir)
+    images = [
+        record.image
+        for split in ("train", "validation")
+        for record in ilsvrc.iter_split(source, split)
+    ]
+    if run == "headers":
+        check = image_fixes.image_kind
+    else:
+
+        def check(image: bytes) -> None:
+            image_fixes.check_complete_jpeg(image, "benchmark")
+
+    start, cpu_start = time.perf_counter(), _cpu_seconds()
+    for image in images:
+        check(image)
+    return {
+        "seconds": time.perf_counter() - start,
+        "cpu_seconds": _cpu_seconds() - cpu_start,
+        "examples": len(images),
+        **_peak_rss(),
+    }
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process (all threads) and its finished children."""
+    import resource
+
+    own, children = (
+        resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _peak_rss() -> dict:
@@ -176,6 +246,9 @@ def main() -> None:
         "--work-dir",
         default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "_work", "generate"),
     )
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="rounds of all runs, interleaved; medians shown"
+    )
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -199,22 +272,41 @@ def main() -> None:
         f"({input_mb * 1e3 / num_images:.0f} kB an image, CSVs included); "
         f"{os.cpu_count()} CPUs"
     )
-    print(f"{'run':<18}{'seconds':>9}{'examples/s':>12}{'MB/s':>8}{'peak RSS MB':>13}{'worker':>8}")
+    print(
+        f"{'run':<18}{'seconds':>9}{'CPU s':>8}{'examples/s':>12}{'MB/s':>8}"
+        f"{'peak RSS MB':>13}{'worker':>8}"
+    )
+    results: dict[str, list[dict]] = {run: [] for run in runs}
+    for _ in range(args.repeats):
+        for run in runs:
+            results[run].append(_run_child(run, manual_dir, tfds_manual_dir, args.work_dir))
     for run in runs:
-        result = _run_child(run, manual_dir, tfds_manual_dir, args.work_dir)
-        if "error" in result:
-            print(f"{run:<18}{result['seconds']:>9.1f}  FAILED: {result['error']}")
+        failed = [result for result in results[run] if "error" in result]
+        if failed:
+            print(f"{run:<18}{failed[0]['seconds']:>9.1f}  FAILED: {failed[0]['error']}")
             continue
-        examples = result.get("examples", num_images)
-        if examples != num_images:
-            raise RuntimeError(
-                f"run {run} wrote {result['splits']}, expected {num_images} examples"
-            )
-        seconds = result["seconds"]
+        for result in results[run]:
+            examples = result.get("examples", num_images)
+            if examples != num_images:
+                raise RuntimeError(
+                    f"run {run} wrote {result['splits']}, expected {num_images} examples"
+                )
+        seconds = statistics.median(result["seconds"] for result in results[run])
+        if run in ("headers", "jpeg-end"):
+            print(f"{run:<18}{seconds:>9.3f}  {seconds / num_images * 1e6:.1f} us an image")
+            continue
+        cpu_seconds = statistics.median(result["cpu_seconds"] for result in results[run])
+        rss_mb = max(result["rss_mb"] for result in results[run])
+        worker_rss_mb = max(result["worker_rss_mb"] for result in results[run])
         print(
-            f"{run:<18}{seconds:>9.1f}{examples / seconds:>12.0f}{input_mb / seconds:>8.1f}"
-            f"{result['rss_mb']:>13,.0f}{result['worker_rss_mb']:>8,.0f}"
+            f"{run:<18}{seconds:>9.1f}{cpu_seconds:>8.1f}{num_images / seconds:>12.0f}"
+            f"{input_mb / seconds:>8.1f}{rss_mb:>13,.0f}{worker_rss_mb:>8,.0f}"
         )
+    if args.repeats > 1:
+        for run in runs:
+            shown = ", ".join(f"{result['seconds']:.1f}" for result in results[run])
+            print(f"  {run}: seconds of each round: {shown}")
+    print(f"Load average after the runs: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

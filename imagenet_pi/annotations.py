@@ -7,8 +7,11 @@ numpy arrays sorted by file name, checks them, and writes files in the same
 format (for synthetic data and re-sampled labels).
 
 Reading is one multithreaded pyarrow CSV parse per file with fixed column types;
-all checks are vectorised. Line numbers in error messages are 1-based line
-numbers of the file, found again by a slow scan that only runs on error.
+all checks are vectorised. What CSV writers add is accepted at no cost: a UTF-8
+BOM, CRLF line endings, fields quoted the standard way (`"n01440764_18.JPEG"`, as
+pandas or R write them) and blank lines at the end. Line numbers in error
+messages are 1-based line numbers of the file, found again by a slow scan that
+only runs on error.
 """
 
 from __future__ import annotations
@@ -37,6 +40,11 @@ _VALUE_COLUMNS = tuple(f"annotator_{i}" for i in range(upstream.NUM_ANNOTATORS))
 _NUM_FIELDS = 1 + upstream.NUM_ANNOTATORS
 _MAX_NAMES_SHOWN = 5
 _WRITE_CHUNK_ROWS = 1 << 16
+_UTF8_BOM = b"\xef\xbb\xbf"
+_QUOTE = b'"'
+_BLANK = b" \t\r\n"
+# Blank lines at the end of a CSV are looked for in its last bytes only.
+_TAIL_BYTES = 1 << 16
 
 
 class AnnotationError(ValueError):
@@ -184,7 +192,10 @@ def read_split_files(labels_csv: PathLike, confidences_csv: PathLike) -> SplitAn
     # One array at a time, so that at most one unsorted copy is alive.
     confidences = _take(confidences, confidences_order)
     labels = _take(labels, order)
-    file_names = _to_str(_take(names, order))
+    try:
+        file_names = _to_str(_take(names, order))
+    except UnicodeDecodeError:
+        raise _not_utf8_error(labels_csv, names) from None
     return SplitAnnotations(file_names=file_names, labels=labels, confidences=confidences)
 
 
@@ -201,7 +212,7 @@ def read_annotator_features(config_dir_or_csv: PathLike) -> np.ndarray:
     if path.is_dir():
         path = path / upstream.ANNOTATOR_FEATURES_RELPATH
     _check_readable(path)
-    lines = path.read_bytes().splitlines()
+    lines = path.read_bytes().removeprefix(_UTF8_BOM).rstrip(_BLANK).splitlines()
     expected_shape = (upstream.NUM_ANNOTATORS, upstream.NUM_ANNOTATOR_FEATURES)
     if len(lines) != expected_shape[0]:
         raise AnnotationError(
@@ -217,7 +228,7 @@ def read_annotator_features(config_dir_or_csv: PathLike) -> np.ndarray:
             )
         for column, text in enumerate(fields):
             try:
-                value = float(text)
+                value = float(_unquoted(text))
             except ValueError:
                 raise AnnotationError(
                     f"{path}, line {line_number}: field {column + 1} is not a number: "
@@ -329,10 +340,11 @@ def _read_values_csv(path: PathLike, kind: str) -> tuple[pa.ChunkedArray, np.nda
     # Confidences are parsed as float64 then rounded: float32(float64(text)) is what
     # float64-based readers give, and differs from a direct float32 parse on ties.
     parse_type, dtype = (pa.int16(), np.int16) if kind == "labels" else (pa.float64(), np.float32)
+    content_size = _content_size(path)
     try:
-        table = _parse_file(path, parse_type)
+        table = _parse_file(path, parse_type, content_size)
     except pa.ArrowInvalid as error:
-        raise _malformed_file_error(path, kind, parse_type, error) from None
+        raise _malformed_file_error(path, kind, parse_type, error, content_size) from None
     if table.num_rows == 0:
         raise AnnotationError(f"{path} has no rows.")
 
@@ -354,13 +366,14 @@ def _read_values_csv(path: PathLike, kind: str) -> tuple[pa.ChunkedArray, np.nda
     return names, values
 
 
-def _parse(source: str | io.IOBase | BinaryIO, value_type: pa.DataType) -> pa.Table:
+def _parse(source: str | io.IOBase | BinaryIO | pa.NativeFile, value_type: pa.DataType) -> pa.Table:
     """One multithreaded pyarrow parse: a binary name column and 16 value columns."""
     return pa_csv.read_csv(
         source,
         read_options=pa_csv.ReadOptions(column_names=(_NAME_COLUMN, *_VALUE_COLUMNS)),
-        # Every line is a row (no quoting, blank lines kept), so row i is line i + 1.
-        parse_options=pa_csv.ParseOptions(quote_char=False, ignore_empty_lines=False),
+        # Blank lines are kept, so row i is line i + 1 (file names hold no line breaks,
+        # quoted or not). Quoting costs pyarrow nothing measurable on unquoted files.
+        parse_options=pa_csv.ParseOptions(quote_char='"', ignore_empty_lines=False),
         convert_options=pa_csv.ConvertOptions(
             column_types={_NAME_COLUMN: pa.binary(), **dict.fromkeys(_VALUE_COLUMNS, value_type)},
             null_values=[],
@@ -370,11 +383,40 @@ def _parse(source: str | io.IOBase | BinaryIO, value_type: pa.DataType) -> pa.Ta
     )
 
 
-def _parse_file(path: epath.Path, value_type: pa.DataType) -> pa.Table:
-    """`_parse` of a file; local paths are read by pyarrow itself, others through epath."""
+def _content_size(path: epath.Path) -> int | None:
+    """The size of a CSV without the blank lines at its end, or None if it has none.
+
+    Reads the last `_TAIL_BYTES` only: a file ending in more blank lines than that
+    is left whole, and its first blank line is reported as malformed.
+    """
+    with path.open("rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        f.seek(max(0, size - _TAIL_BYTES))
+        tail = f.read()
+    content = tail.rstrip(_BLANK)
+    blanks = tail[len(content) :]
+    breaks = [i for i in (blanks.find(b"\r"), blanks.find(b"\n")) if i >= 0]
+    if not content or not breaks:
+        return None
+    # The last line keeps its own line break (and any spaces before it).
+    line_end = len(content) + min(breaks)
+    line_end += 2 if tail[line_end : line_end + 2] == b"\r\n" else 1
+    return size - len(tail) + line_end if line_end < len(tail) else None
+
+
+def _parse_file(path: epath.Path, value_type: pa.DataType, size: int | None) -> pa.Table:
+    """`_parse` of a file's first `size` bytes (all if None).
+
+    Local paths are read by pyarrow itself (memory-mapped when cut), others through epath.
+    """
     local_path = os.fspath(path)
     if "://" not in local_path:
-        return _parse(local_path, value_type)
+        if size is None:
+            return _parse(local_path, value_type)
+        with pa.memory_map(local_path) as mapped:
+            return _parse(pa.BufferReader(mapped.read_buffer(size)), value_type)
+    if size is not None:
+        return _parse(pa.BufferReader(path.read_bytes()[:size]), value_type)
     with path.open("rb") as f:
         return _parse(f, value_type)
 
@@ -473,7 +515,7 @@ def _sorted_order(names: np.ndarray, path: PathLike) -> np.ndarray | None:
     if duplicates.size:
         first, second = order[duplicates[0]], order[duplicates[0] + 1]
         raise AnnotationError(
-            f"{path}: file name {_as_str(as_bytes[first])!r} appears twice, on lines "
+            f"{path}: file name {_shown_name(as_bytes[first])!r} appears twice, on lines "
             f"{first + 1} and {second + 1}; each image must have one row."
         )
     return order
@@ -501,9 +543,13 @@ def _check_same_names(
 
 
 def _malformed_file_error(
-    path: epath.Path, kind: str, value_type: pa.DataType, error: pa.ArrowInvalid
+    path: epath.Path,
+    kind: str,
+    value_type: pa.DataType,
+    error: pa.ArrowInvalid,
+    size: int | None,
 ) -> AnnotationError:
-    """Names the first bad line of a file pyarrow could not parse.
+    """Names the first bad line of (the first `size` bytes of) a file pyarrow could not parse.
 
     pyarrow's multithreaded reader does not say which line failed, so this re-parses
     the file in blocks of lines and scans the first failing block line by line.
@@ -511,6 +557,12 @@ def _malformed_file_error(
     lines_before = 0
     with path.open("rb") as f:
         while lines := f.readlines(1 << 22):
+            if lines_before == 0 and lines[0].startswith(_UTF8_BOM):
+                lines[0] = lines[0][len(_UTF8_BOM) :]
+            if size is not None and f.tell() > size:  # leave out the blank lines at the end
+                excess = f.tell() - size
+                while excess > 0 and lines:
+                    excess -= len(lines.pop())
             try:
                 _parse(io.BytesIO(b"".join(lines)), value_type)
             except pa.ArrowInvalid:
@@ -525,6 +577,13 @@ def _malformed_file_error(
 def _line_problem(line: bytes, kind: str) -> str | None:
     """What is wrong with one CSV line (to follow "<path>, line <n>"), or None."""
     fields = line.split(b",")
+    unmatched = [text for text in fields if text.startswith(_QUOTE) and _unquoted(text) is text]
+    if unmatched:
+        return (
+            f": the field {_show(unmatched[0])} opens a quote it does not close: {_show(line)}. "
+            "Quote whole fields, '\"n01440764_18.JPEG\"', or write the CSV without quotes."
+        )
+    fields = [_unquoted(text) for text in fields]
     if len(fields) != _NUM_FIELDS:
         return (
             f": expected {_NUM_FIELDS} comma-separated fields (a file name and "
@@ -557,12 +616,38 @@ def _take(array: np.ndarray, order: np.ndarray | None) -> np.ndarray:
     return array if order is None else np.take(array, order, axis=0)
 
 
+def _unquoted(text: bytes) -> bytes:
+    """A CSV field without its surrounding quotes (doubled quotes inside undone), or as is."""
+    if len(text) >= 2 and text.startswith(_QUOTE) and text.endswith(_QUOTE):
+        return text[1:-1].replace(b'""', _QUOTE)
+    return text
+
+
+def _not_utf8_error(path: PathLike, names: np.ndarray) -> AnnotationError:
+    """Names the first line whose file name is not UTF-8 (`names`: name matrix, file order)."""
+    for line_number, name in enumerate(_as_bytes(names).tolist(), 1):
+        try:
+            name.decode("utf-8")
+        except UnicodeDecodeError:
+            return AnnotationError(
+                f"{path}, line {line_number}: the file name {name!r} is not UTF-8; "
+                "ImageNet-PI names are ASCII, such as 'n01440764_18.JPEG'. The file was "
+                "saved in another encoding or is damaged: download or pull it again."
+            )
+    raise AssertionError("every name decodes")  # only called after a decoding failure
+
+
 def _read_line(path: epath.Path, line_number: int) -> bytes:
     with path.open("rb") as f:
         for number, line in enumerate(f, 1):
             if number == line_number:
                 return line.rstrip(b"\r\n")
     return b""
+
+
+def _shown_name(name: bytes) -> str:
+    """A file name for a message, its bytes that are not UTF-8 as `\\xe9`."""
+    return name.decode("utf-8", "backslashreplace")
 
 
 def _show(text: bytes, limit: int = 200) -> str:
@@ -574,6 +659,6 @@ def _show(text: bytes, limit: int = 200) -> str:
 def _some_names(names: np.ndarray) -> str:
     if not len(names):
         return "none"
-    shown = ", ".join(repr(_as_str(name)) for name in names[:_MAX_NAMES_SHOWN].tolist())
+    shown = ", ".join(repr(_shown_name(name)) for name in names[:_MAX_NAMES_SHOWN].tolist())
     more = f" and {len(names) - _MAX_NAMES_SHOWN} more" if len(names) > _MAX_NAMES_SHOWN else ""
     return f"{len(names)} ({shown}{more})"

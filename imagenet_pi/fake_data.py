@@ -106,9 +106,31 @@ def encode_image(
 def _add_member(tar: tarfile.TarFile, name: str, payload: bytes, mtime: float) -> None:
     info = tarfile.TarInfo(name)
     info.size = len(payload)
-    info.mtime = mtime
+    # Whole seconds: a float mtime would add a PAX header per member, which the real
+    # (GNU tar) archives do not have and which changes how a damaged tar reads.
+    info.mtime = int(mtime)
     info.mode = 0o644
     tar.addfile(info, io.BytesIO(payload))
+
+
+def tar_members(archive: bytes) -> list[tuple[tarfile.TarInfo, bytes]]:
+    """The members of a tar (its bytes) with their data (b"" for links and folders)."""
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        return [(m, tar.extractfile(m).read() if m.isfile() else b"") for m in tar]
+
+
+def tar_bytes(members: Sequence[tuple[tarfile.TarInfo, bytes]]) -> bytes:
+    """A tar (GNU format, like the real archives) of `(header, data)` pairs, sizes set from data.
+
+    With `tar_members`, tests edit archives: move, replace or link members.
+    """
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for info, data in members:
+            if info.isfile():
+                info.size = len(data)
+            tar.addfile(info, io.BytesIO(data) if info.isfile() else None)
+    return buffer.getvalue()
 
 
 def write_ilsvrc_tars(

@@ -23,6 +23,7 @@ from __future__ import annotations
 import collections
 import io
 import logging
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -40,6 +41,8 @@ KIND_DESCRIPTIONS = {
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _JPEG_SOI = b"\xff\xd8"
+_JPEG_EOI = b"\xff\xd9"
+_SOS, _EOI = 0xDA, 0xD9  # start of scan (entropy-coded data follows), end of image
 # Start-of-frame markers (baseline, progressive, lossless, arithmetic...): 0xC0-0xCF
 # except DHT (0xC4), JPG (0xC8) and DAC (0xCC).
 _SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
@@ -52,6 +55,28 @@ class ImageError(ValueError):
     """Bytes that are not an image any decoder here can read."""
 
 
+def _header_markers(image: bytes) -> Iterator[tuple[int, int]]:
+    """`(position, marker)` of a JPEG's markers from after SOI to its first scan (SOS) or EOI.
+
+    Stops early, quietly, where segment lengths do not add up or the bytes end.
+    """
+    position, end = 2, len(image)
+    while position + 4 <= end:
+        if image[position] != 0xFF:
+            return  # not at a marker: the segment lengths do not add up
+        marker = image[position + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            position += 1
+            continue
+        yield position, marker
+        if marker in (_SOS, _EOI):
+            return
+        if marker in _STANDALONE_MARKERS:
+            position += 2
+        else:
+            position += 2 + int.from_bytes(image[position + 2 : position + 4], "big")
+
+
 def jpeg_components(image: bytes) -> int | None:
     """Colour components of a JPEG, read from its frame header (no decoding).
 
@@ -60,24 +85,44 @@ def jpeg_components(image: bytes) -> int | None:
     """
     if not image.startswith(_JPEG_SOI):
         return None
-    position, end = 2, len(image)
-    while position + 4 <= end:
-        if image[position] != 0xFF:
-            return None  # not at a marker: the segment lengths do not add up
-        marker = image[position + 1]
-        if marker == 0xFF:  # fill byte before a marker
-            position += 1
-            continue
-        if marker in _STANDALONE_MARKERS:
-            position += 2
-            continue
-        if marker in (0xD9, 0xDA):  # end of image or start of scan before any frame
+    for position, marker in _header_markers(image):
+        if marker in (_SOS, _EOI):  # a scan or the end before any frame
             return None
         if marker in _SOF_MARKERS:
             # FF Cn, length (2), precision (1), height (2), width (2), components (1).
-            return image[position + 9] if position + 9 < end else None
-        position += 2 + int.from_bytes(image[position + 2 : position + 4], "big")
+            return image[position + 9] if position + 9 < len(image) else None
     return None
+
+
+def check_complete_jpeg(image: bytes, where: str) -> None:
+    """Refuses a JPEG cut short (an interrupted copy or download), before it is stored.
+
+    A JPEG's scans end with its EOI marker (FF D9), which cannot occur inside the
+    entropy-coded data; healthy files may have padding or other bytes after it. So a
+    JPEG with an EOI after its first scan is taken as whole (a few microseconds); any
+    other JPEG is decoded in full, as `tfds.load` would, and refused if that fails.
+    Bytes that are not a JPEG are left to `image_kind`.
+
+    Raises:
+      ImageError: naming `where`, if a suspicious JPEG does not decode.
+    """
+    if not image.startswith(_JPEG_SOI):
+        return
+    scan = next((p for p, marker in _header_markers(image) if marker == _SOS), None)
+    if scan is not None and image.rfind(_JPEG_EOI, scan) != -1:
+        return
+    import tensorflow as tf
+
+    try:
+        tf.io.decode_image(image, expand_animations=False)
+    except (tf.errors.OpError, ValueError) as error:
+        found = "no scan" if scan is None else "no end-of-image marker after its scans"
+        raise ImageError(
+            f"{where} is a JPEG cut short ({len(image)} bytes, {found}; TensorFlow cannot "
+            f"decode it: {str(error).splitlines()[0][:200]}). The file was truncated, e.g. by "
+            "an interrupted copy or download, or is damaged: extract or download the archive "
+            "again."
+        ) from None
 
 
 def image_kind(image: bytes) -> str | None:

@@ -23,6 +23,7 @@ from imagenet_pi import (
     example_index,
     ilsvrc,
     join,
+    relabel,
     synsets,
     tfds_download,
     tfds_internals,
@@ -91,6 +92,11 @@ class ImagenetPiConfig(tfds.core.BuilderConfig):
 
     beta: float | None = None
     annotations_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        # Also reached by `tfds build --config '{...}'`: a bad beta must not reach the metadata.
+        if self.beta is not None:
+            self.beta = relabel.check_beta(self.beta)
 
 
 def _released_config(name: str) -> ImagenetPiConfig:

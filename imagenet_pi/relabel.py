@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import zlib
 from collections.abc import Sequence
 
@@ -39,14 +40,18 @@ class InvalidPredictionsError(ValueError):
 
 
 def check_beta(beta: float) -> float:
-    """`beta` as a float; raises ValueError unless it is a finite number > 0."""
-    beta = float(beta)
-    if not (math.isfinite(beta) and beta > 0):
+    """`beta` as a float; ValueError unless it is a finite number > 0 (a str or bool is not).
+
+    The one check of beta, for the relabel tool and for `ImagenetPiConfig`.
+    """
+    number = isinstance(beta, numbers.Real) and not isinstance(beta, bool)
+    if not (number and math.isfinite(beta) and beta > 0):
         raise ValueError(
             f"beta must be a finite number > 0 (the rate of the Gamma(1, beta) temperature, "
             f"E[T] = 1/beta; upstream uses 0.1 and 0.5), got {beta!r}"
+            + ("" if number else f" of type {type(beta).__name__}")
         )
-    return beta
+    return float(beta)
 
 
 def seed_entropy(seed: Seed) -> tuple[int, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import pathlib
 import re
@@ -171,6 +172,100 @@ def test_crlf_line_endings_are_read(config_dir):
     np.testing.assert_array_equal(
         annotations.read_split(config_dir, "train").labels, expected.labels
     )
+
+
+@pytest.mark.parametrize("kind", ["labels", "confidences"])
+@pytest.mark.parametrize("ending", [b"\n", b"\n\n\n", b"\r\n\r\n", b"\n \n\t\n"])
+def test_blank_lines_at_the_end_are_ignored(config_dir, kind, ending):
+    expected = annotations.read_split(config_dir, "train")
+    path = _csv(config_dir, kind)
+    if ending.startswith(b"\r"):
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    path.write_bytes(path.read_bytes() + ending)
+    found = annotations.read_split(config_dir, "train")
+    np.testing.assert_array_equal(found.file_names, expected.file_names)
+    np.testing.assert_array_equal(found.labels, expected.labels)
+    np.testing.assert_array_equal(found.confidences, expected.confidences)
+
+
+def test_bad_line_before_blank_lines_at_the_end_is_still_named(config_dir):
+    path = _csv(config_dir, "labels")
+    _set_field(path, 50, 3, "x7")
+    path.write_bytes(path.read_bytes() + b"\n\n")
+    with pytest.raises(AnnotationError, match=re.escape(f"{path}, line 50, annotator 3: label")):
+        annotations.read_split(config_dir, "train")
+
+
+def _quoted(path: pathlib.Path, quoting: int) -> None:
+    """Rewrites a CSV as Python's csv module (like pandas and R) writes it with `quoting`."""
+    rows = [line.split(",") for line in path.read_text().splitlines()]
+    if quoting == csv.QUOTE_NONNUMERIC:
+        rows = [[row[0], *map(float, row[1:])] for row in rows]
+    with path.open("w", newline="") as f:
+        csv.writer(f, quoting=quoting).writerows(rows)
+
+
+@pytest.mark.parametrize("quoting", [csv.QUOTE_ALL, csv.QUOTE_NONNUMERIC])
+def test_fields_quoted_the_standard_way_are_read(config_dir, quoting):
+    expected = annotations.read_split(config_dir, "train")
+    _quoted(_csv(config_dir, "confidences"), quoting)
+    if quoting == csv.QUOTE_ALL:
+        _quoted(_csv(config_dir, "labels"), quoting)
+    assert _csv(config_dir, "confidences").read_bytes().startswith(b'"')
+    found = annotations.read_split(config_dir, "train")
+    np.testing.assert_array_equal(found.file_names, expected.file_names)
+    np.testing.assert_array_equal(found.labels, expected.labels)
+    np.testing.assert_array_equal(found.confidences, expected.confidences)
+
+
+def test_quote_left_open_names_file_line_and_quoting(config_dir):
+    path = _csv(config_dir, "labels")
+    name = _set_field(path, 7, 0, "x")
+    _set_field(path, 7, 0, f'"{name}')
+    with pytest.raises(AnnotationError, match="opens a quote it does not close") as error:
+        annotations.read_split(config_dir, "train")
+    assert f"{path}, line 7: the field" in str(error.value)
+
+
+def _latin1_name_on_line(path: pathlib.Path, line_number: int) -> None:
+    lines = path.read_bytes().split(b"\n")
+    lines[line_number - 1] = lines[line_number - 1].replace(b".JPEG", b"\xe9.JPEG", 1)
+    path.write_bytes(b"\n".join(lines))
+
+
+def test_non_utf8_file_name_names_file_and_line(config_dir):
+    for kind in ("labels", "confidences"):  # written in the same order: line 6 is one name
+        _latin1_name_on_line(_csv(config_dir, kind), 6)
+    with pytest.raises(AnnotationError, match="is not UTF-8") as error:
+        annotations.read_split(config_dir, "train")
+    assert f"{_csv(config_dir, 'labels')}, line 6: the file name b'" in str(error.value)
+
+
+def test_non_utf8_file_name_in_one_file_only_is_shown_in_the_difference(config_dir):
+    _latin1_name_on_line(_csv(config_dir, "labels"), 6)
+    with pytest.raises(AnnotationError, match="do not annotate the same file names") as error:
+        annotations.read_split(config_dir, "train")
+    assert "\\xe9.JPEG" in str(error.value)
+
+
+def test_duplicate_non_utf8_file_name_is_shown(config_dir):
+    path = _csv(config_dir, "labels")
+    for line_number in (3, 4):
+        _set_field(path, line_number, 0, "n01440764_1.JPEG")
+    for line_number in (3, 4):
+        _latin1_name_on_line(path, line_number)
+    with pytest.raises(AnnotationError, match="appears twice, on lines 3 and 4") as error:
+        annotations.read_split(config_dir, "train")
+    assert "\\xe9.JPEG" in str(error.value)
+
+
+def test_bom_crlf_and_blank_lines_at_the_end_of_annotator_features_are_accepted(tmp_path, rng):
+    features = rng.normal(size=(NUM_ANNOTATORS, 2))
+    annotations.write_annotator_features(tmp_path, features)
+    path = tmp_path / "annotator_features.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n") + b"\r\n")
+    found = annotations.read_annotator_features(path)
+    np.testing.assert_array_equal(found, features.astype(np.float32))
 
 
 def test_non_ascii_file_names_are_read(tmp_path, rng):

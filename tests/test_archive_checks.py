@@ -8,6 +8,7 @@ import logging
 import os
 import tarfile
 
+import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
@@ -174,7 +175,9 @@ def test_zero_filled_tail_of_a_preallocated_download_is_an_error(fresh_sample):
     manual_dir, _ = fresh_sample
     val_tar = os.path.join(manual_dir, upstream.VAL_TAR)
     third = _member_offsets(val_tar)["ILSVRC2012_val_00000003.JPEG"]
-    size = os.path.getsize(val_tar)
+    # A download into a file preallocated to the full size: zeros from where it stopped.
+    # (The real tar is GBs; past 1 MiB zeros are more than any tar's padding.)
+    size = os.path.getsize(val_tar) + (2 << 20)
     with open(val_tar, "r+b") as f:
         f.seek(third.offset - 512)
         f.write(bytes(size - third.offset + 512))
@@ -253,3 +256,226 @@ def test_verification_asked_for_a_form_without_checksums_warns(tmp_path, monkeyp
     with caplog.at_level(logging.WARNING, logger="imagenet_pi"):
         assert isinstance(ilsvrc.detect_source(manual_dir), ilsvrc.FolderSource)
     assert "has no official checksums: nothing was verified" in caplog.text
+
+
+# Damage that tarfile and the image bytes would let through quietly.
+
+
+def _edit_train_tar(manual_dir: str, edit) -> str:
+    """Rewrites the train tar: `edit(synset tar name -> members)` changes the inner tars."""
+    train_tar = os.path.join(manual_dir, upstream.TRAIN_TAR)
+    with open(train_tar, "rb") as f:
+        outer = fake_data.tar_members(f.read())
+    inner = {info.name: fake_data.tar_members(data) for info, data in outer}
+    edit(inner)
+    with open(train_tar, "wb") as f:
+        f.write(
+            fake_data.tar_bytes(
+                [(info, fake_data.tar_bytes(inner[info.name])) for info, _ in outer]
+            )
+        )
+    return train_tar
+
+
+def test_train_image_in_another_synsets_tar_is_an_error(fresh_sample):
+    manual_dir, _ = fresh_sample
+    moved = {}
+
+    def move_first_image(inner):
+        first, second = list(inner)[:2]
+        moved.update(image=inner[second].pop(0)[0].name, into=first)
+        inner[first].append((tarfile.TarInfo(moved["image"]), b"\xff\xd8 never read"))
+
+    _edit_train_tar(manual_dir, move_first_image)
+    synset = moved["image"].split("_")[0]
+    with pytest.raises(ilsvrc.IlsvrcError, match="clean label would be wrong") as error:
+        _read_all(manual_dir)
+    message = str(error.value)
+    assert f"member {moved['into']!r}, image {moved['image']!r}" in message
+    assert f"of synset {synset} is in the per-synset tar of {moved['into'][:-4]}" in message
+
+
+@pytest.mark.parametrize("link_type", [tarfile.SYMTYPE, tarfile.LNKTYPE])
+def test_linked_train_image_names_the_link(fresh_sample, link_type):
+    manual_dir, _ = fresh_sample
+    linked = {}
+
+    def replace_by_link(inner):
+        images = inner[next(iter(inner))]
+        info = tarfile.TarInfo(images[1][0].name)
+        info.type, info.linkname = link_type, images[0][0].name
+        images[1] = (info, b"")
+        linked.update(name=info.name, target=info.linkname)
+
+    _edit_train_tar(manual_dir, replace_by_link)
+    kind = "symbolic" if link_type == tarfile.SYMTYPE else "hard"
+    with pytest.raises(ilsvrc.IlsvrcError, match=f"is a {kind} link to") as error:
+        _read_all(manual_dir)
+    assert f"member {linked['name']!r} is a {kind} link to {linked['target']!r}" in str(error.value)
+
+
+def test_linked_validation_image_names_the_link(fresh_sample):
+    manual_dir, _ = fresh_sample
+    val_tar = os.path.join(manual_dir, upstream.VAL_TAR)
+    with open(val_tar, "rb") as f:
+        members = fake_data.tar_members(f.read())
+    info = tarfile.TarInfo(members[2][0].name)
+    info.type, info.linkname = tarfile.SYMTYPE, "../elsewhere/" + info.name
+    members[2] = (info, b"")
+    with open(val_tar, "wb") as f:
+        f.write(fake_data.tar_bytes(members))
+    with pytest.raises(ilsvrc.IlsvrcError, match="is a symbolic link to") as error:
+        _read_all(manual_dir)
+    assert f"{val_tar}: member {info.name!r}" in str(error.value)
+
+
+@pytest.mark.parametrize("tar_name", [upstream.TRAIN_TAR, upstream.VAL_TAR])
+def test_tar_cut_at_a_member_boundary_says_the_archive_ends_early(fresh_sample, tar_name):
+    manual_dir, _ = fresh_sample
+    path = os.path.join(manual_dir, tar_name)
+    members = list(_member_offsets(path).values())
+    second = members[1]
+    with open(path, "r+b") as f:
+        f.truncate(members[2].offset - tarfile.BLOCKSIZE)  # right before the third header
+    with pytest.raises(ilsvrc.IlsvrcError, match="without an end-of-archive marker") as error:
+        _read_all(manual_dir)
+    message = str(error.value)
+    assert f"{path} cannot be read past byte" in message
+    assert f"after the member {second.name!r}" in message
+
+
+def test_inner_tar_cut_at_a_member_boundary_names_the_synset_tar(fresh_sample):
+    manual_dir, _ = fresh_sample
+    cut = {}
+
+    def cut_first_synset(inner):
+        cut["name"] = next(iter(inner))
+        inner[cut["name"]] = inner[cut["name"]][:1]
+
+    train_tar = _edit_train_tar(manual_dir, cut_first_synset)
+    # The inner tar rewritten without its end-of-archive marker: only the first image.
+    with open(train_tar, "rb") as f:
+        outer = fake_data.tar_members(f.read())
+    info, data = outer[0]
+    (image_info, image), *_ = fake_data.tar_members(data)
+    header = image_info.tobuf(tarfile.GNU_FORMAT)
+    padding = -len(image) % tarfile.BLOCKSIZE
+    outer[0] = (info, header + image + bytes(padding))
+    with open(train_tar, "wb") as f:
+        f.write(fake_data.tar_bytes(outer))
+    with pytest.raises(ilsvrc.IlsvrcError, match="without an end-of-archive marker") as error:
+        _read_all(manual_dir)
+    assert f"{train_tar}: member {cut['name']!r} cannot be read past" in str(error.value)
+
+
+@pytest.mark.parametrize("damage", [b"\x00", b"\x13"])
+def test_damaged_or_zeroed_member_header_says_later_members_are_lost(fresh_sample, damage):
+    # A zeroed header reads as the end-of-archive marker; the members after it are not zeros.
+    manual_dir, _ = fresh_sample
+    val_tar = os.path.join(manual_dir, upstream.VAL_TAR)
+    members = list(_member_offsets(val_tar).values())
+    with open(val_tar, "r+b") as f:
+        f.seek(members[2].offset - tarfile.BLOCKSIZE)
+        f.write(damage * tarfile.BLOCKSIZE)
+    with pytest.raises(ilsvrc.IlsvrcError, match="later members are lost") as error:
+        _read_all(manual_dir)
+    assert f"after the member {members[1].name!r}" in str(error.value)
+
+
+def test_non_utf8_image_name_in_a_tar_names_archive_and_member(fresh_sample):
+    manual_dir, _ = fresh_sample
+
+    def rename_first_image(inner):
+        info, _ = inner[next(iter(inner))][0]
+        info.name = info.name.replace(".JPEG", "\udce9.JPEG")  # the byte 0xE9, as tarfile reads it
+
+    train_tar = _edit_train_tar(manual_dir, rename_first_image)
+    with pytest.raises(ilsvrc.IlsvrcError, match="is not UTF-8") as error:
+        _read_all(manual_dir)
+    message = str(error.value)
+    assert train_tar in message and "\\xe9.JPEG" in message
+    message.encode("utf-8")  # printable as it is
+
+
+# JPEGs cut short.
+
+
+def _first_image(manual_dir: str) -> bytes:
+    train_tar = os.path.join(manual_dir, upstream.TRAIN_TAR)
+    with open(train_tar, "rb") as f:
+        outer = fake_data.tar_members(f.read())
+    return fake_data.tar_members(outer[0][1])[0][1]
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.95])
+def test_jpeg_cut_short_fails_the_build_naming_the_member(fresh_sample, tmp_path, keep):
+    manual_dir, _ = fresh_sample
+    image = _first_image(manual_dir)
+    synset_tar, name = _replace_train_image(manual_dir, image[: int(len(image) * keep)])
+    data_dir = str(tmp_path / "data")
+    with pytest.raises(ilsvrc.IlsvrcError, match="is a JPEG cut short") as error:
+        _build(manual_dir, data_dir)
+    assert f"member {synset_tar!r}, image {name!r}" in str(error.value)
+    assert not tfds.builder("imagenet_pi/high_noise", data_dir=data_dir).is_prepared()
+
+
+def test_jpeg_cut_short_and_zero_padded_is_an_error(fresh_sample):
+    manual_dir, _ = fresh_sample
+    image = _first_image(manual_dir)
+    _replace_train_image(manual_dir, image[: len(image) // 2] + bytes(len(image) // 2))
+    with pytest.raises(ilsvrc.IlsvrcError, match="is a JPEG cut short"):
+        _read_all(manual_dir)
+
+
+def test_bytes_after_the_end_of_image_marker_are_kept_as_they_are(fresh_sample):
+    manual_dir, _ = fresh_sample
+    padded = _first_image(manual_dir) + bytes(300) + b"trailing data"
+    _, name = _replace_train_image(manual_dir, padded)
+    source = ilsvrc.TarSource.in_dir(manual_dir)
+    images = {record.file_name: record.image for record in ilsvrc.iter_split(source, "train")}
+    assert images[name] == padded
+
+
+def _with_thumbnail(image: bytes, thumbnail: bytes) -> tuple[bytes, int]:
+    """`image` with an EXIF-like APP1 segment holding `thumbnail` (its own scan and EOI).
+
+    Returns the new bytes and where the APP1 segment ends.
+    """
+    payload = b"Exif\x00\x00" + thumbnail
+    app1 = b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
+    return image[:2] + app1 + image[2:], 2 + len(app1)
+
+
+@pytest.mark.parametrize("cut", ["after the thumbnail", "in the scan"])
+def test_jpeg_cut_short_is_found_despite_the_end_marker_of_an_embedded_thumbnail(fresh_sample, cut):
+    # Camera JPEGs carry a thumbnail with its own end-of-image marker: only one after the
+    # image's own scan shows that the image is whole.
+    manual_dir, _ = fresh_sample
+    image = _first_image(manual_dir)
+    thumbnail = fake_data.encode_image(np.random.default_rng(1), 16)
+    whole, app1_end = _with_thumbnail(image, thumbnail)
+    stop = app1_end if cut == "after the thumbnail" else app1_end + (len(image) - 2) // 2
+    _replace_train_image(manual_dir, whole[:stop])
+    with pytest.raises(ilsvrc.IlsvrcError, match="is a JPEG cut short"):
+        _read_all(manual_dir)
+
+
+def test_whole_jpeg_with_an_embedded_thumbnail_is_kept(fresh_sample):
+    manual_dir, _ = fresh_sample
+    thumbnail = fake_data.encode_image(np.random.default_rng(1), 16)
+    whole, _ = _with_thumbnail(_first_image(manual_dir), thumbnail)
+    _, name = _replace_train_image(manual_dir, whole)
+    source = ilsvrc.TarSource.in_dir(manual_dir)
+    images = {record.file_name: record.image for record in ilsvrc.iter_split(source, "train")}
+    assert images[name] == whole
+
+
+def test_tar_padded_to_a_large_record_is_read_whole(fresh_sample):
+    # `tar -b 128` pads to 64 kB records: zeros after the end marker are not damage.
+    manual_dir, sample = fresh_sample
+    val_tar = os.path.join(manual_dir, upstream.VAL_TAR)
+    with open(val_tar, "ab") as f:
+        f.write(bytes(-os.path.getsize(val_tar) % (64 << 10)))
+    source = ilsvrc.TarSource.in_dir(manual_dir)
+    names = [record.file_name for record in ilsvrc.iter_split(source, "validation")]
+    assert names == sample.validation_file_names

@@ -340,6 +340,64 @@ def test_corrupt_tfrecord_file_is_an_error_naming_it(forms, tmp_path):
     assert path in str(error.value)
 
 
+def _relabel_first_prepared_example(version_dir: str, split: str) -> tuple[str, str]:
+    """Gives the first example of a prepared split the next label; returns (path, file name)."""
+    import tensorflow as tf
+
+    path = os.path.join(version_dir, f"imagenet2012-{split}.tfrecord-00000-of-00001")
+    examples = [tf.train.Example.FromString(r) for r in tf.compat.v1.io.tf_record_iterator(path)]
+    label = examples[0].features.feature["label"].int64_list
+    label.value[0] = (label.value[0] + 1) % upstream.NUM_CLASSES
+    with tf.io.TFRecordWriter(path) as writer:
+        for example in examples:
+            writer.write(example.SerializeToString())
+    return path, examples[0].features.feature["file_name"].bytes_list.value[0].decode()
+
+
+@pytest.mark.parametrize(
+    "split, message",
+    [("train", "clean label would be wrong"), ("validation", "official ILSVRC2012 ground truth")],
+)
+def test_prepared_example_whose_label_disagrees_with_its_name_is_an_error(
+    forms, tmp_path, split, message
+):
+    version_dir = _prepared_copy(forms, tmp_path)
+    path, name = _relabel_first_prepared_example(version_dir, split)
+    with pytest.raises(ilsvrc.IlsvrcError, match=message) as error:
+        _read_split(os.path.dirname(os.path.dirname(version_dir)), split)
+    assert f"{path}: example {name!r}" in str(error.value)
+
+
+@pytest.mark.parametrize("layout", ["val_flat", "kaggle"])
+def test_non_utf8_file_name_in_a_folder_is_named(forms, tmp_path, layout):
+    manual_dir = _folder_copy(forms, tmp_path, layout)
+    root = os.path.join(manual_dir, ilsvrc.KAGGLE_ROOT) if layout == "kaggle" else manual_dir
+    folder = os.path.join(root, "train", sorted(os.listdir(os.path.join(root, "train")))[0])
+    image = sorted(os.listdir(folder))[0]
+    os.rename(
+        os.path.join(folder, image).encode(),
+        os.path.join(folder, image).encode().replace(b".JPEG", b"\xe9.JPEG"),
+    )
+    with pytest.raises(ilsvrc.IlsvrcError, match="is not UTF-8") as error:
+        _read_split(manual_dir, "train")
+    message = str(error.value)
+    assert folder in message and "\\xe9.JPEG" in message
+    message.encode("utf-8")  # printable as it is
+
+
+@pytest.mark.parametrize("layout", ["val_flat", "kaggle"])
+def test_image_in_another_synsets_folder_is_an_error_in_each_folder_layout(forms, tmp_path, layout):
+    manual_dir = _folder_copy(forms, tmp_path, layout)
+    root = os.path.join(manual_dir, ilsvrc.KAGGLE_ROOT) if layout == "kaggle" else manual_dir
+    train = os.path.join(root, "train")
+    first, second = sorted(os.listdir(train))[:2]
+    image = sorted(os.listdir(os.path.join(train, first)))[0]
+    os.rename(os.path.join(train, first, image), os.path.join(train, second, image))
+    with pytest.raises(ilsvrc.IlsvrcError, match="clean label would be wrong") as error:
+        _read_split(manual_dir, "train")
+    assert os.path.join(train, second, image) in str(error.value)
+
+
 def test_real_odd_image_names_agree_with_tfds_imagenet2012_but_keep_more_colour(tmp_path):
     # TFDS's imagenet2012 converts ILSVRC2012's CMYK and PNG images by name at 4:2:0; we
     # convert by content at 4:4:4: same examples and pictures, ours nearer the original.
