@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from imagenet_pi import upstream
@@ -89,11 +89,15 @@ def pinned_files(
 def upstream_urls(config: str, url_root: str = upstream.LFS_URL_ROOT) -> dict[str, str]:
     """Relative path -> URL of every file of a released config (`high_noise` or `low_noise`)."""
     if config not in upstream.NOISE_LEVELS:
-        raise ValueError(
-            f"Only the released configs {sorted(upstream.NOISE_LEVELS)} can be downloaded; "
-            f"{config!r} needs an annotations folder (see `imagenet-pi relabel`)."
-        )
+        raise _not_downloadable(config, upstream.NOISE_LEVELS)
     return {rel: upstream.lfs_url(config, rel, url_root) for rel in upstream.config_relpaths()}
+
+
+def _not_downloadable(config: str, released: Iterable[str]) -> ValueError:
+    return ValueError(
+        f"Only the released configs {sorted(released)} can be downloaded; "
+        f"{config!r} needs an annotations folder (see `imagenet-pi relabel`)."
+    )
 
 
 def candidate_dirs(manual_dir: str | os.PathLike, config: str) -> list[str]:
@@ -290,10 +294,7 @@ def resolve(
     if flat is not None:
         return _from_flat_layout(os.fspath(manual_dir), config, flat, pinned, download)
     if config not in pinned:
-        raise ValueError(
-            f"Only the released configs {sorted(pinned)} can be downloaded; "
-            f"{config!r} needs an annotations folder (see `imagenet-pi relabel`)."
-        )
+        raise _not_downloadable(config, pinned)
     urls = {rel: pin.url for rel, pin in pinned[config].items()}
     try:
         downloaded = download(urls)
