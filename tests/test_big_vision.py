@@ -16,7 +16,6 @@ import textwrap
 
 import numpy as np
 import pytest
-import tensorflow_datasets as tfds
 
 from imagenet_pi import fake_data
 
@@ -95,13 +94,12 @@ print(json.dumps(facts))
 
 
 @pytest.fixture(scope="module")
-def read_as_big_vision(small_sample, tmp_path_factory) -> tuple[dict, dict]:
-    manual_dir, _ = small_sample
-    data_dir = str(tmp_path_factory.mktemp("tensorflow_datasets"))
+def read_as_big_vision(built_high_noise, tmp_path_factory) -> tuple[dict, dict]:
+    data_dir, _ = built_high_noise
     constants = _readme_constants()
-    builder = tfds.builder(constants["DATA"]["name"], data_dir=data_dir)
-    builder.download_and_prepare(
-        download_config=tfds.download.DownloadConfig(manual_dir=manual_dir)
+    assert constants["DATA"]["name"] == "imagenet_pi/high_noise", (
+        "the README's big_vision block reads another config than the shared build "
+        "(`built_high_noise`): build that config here"
     )
     out = str(tmp_path_factory.mktemp("out") / "arrays.npz")
     result = subprocess.run(
@@ -124,15 +122,24 @@ def read_as_big_vision(small_sample, tmp_path_factory) -> tuple[dict, dict]:
         return facts, dict(arrays)
 
 
-def test_readme_data_config_names_a_config_and_is_read_without_importing_the_package(
-    read_as_big_vision,
-):
-    facts, _ = read_as_big_vision
+def test_readme_data_config_names_a_config():
     assert _readme_constants()["DATA"]["name"] == "imagenet_pi/high_noise"
+
+
+def test_big_vision_reads_the_build_without_importing_the_package(read_as_big_vision):
+    facts, _ = read_as_big_vision
     assert not facts["imported_imagenet_pi"]
+
+
+def test_big_vision_finds_the_current_version_with_every_pi_feature(read_as_big_vision):
+    facts, _ = read_as_big_vision
     assert facts["version"] == "3.0.0"
     assert {"clean_label", *_PI} <= set(facts["features"])
-    # The trap the README warns about: the bare name is TFDS's own builder, not this build.
+
+
+def test_bare_name_is_tfds_own_builder_not_this_build(read_as_big_vision):
+    # The trap the README warns about.
+    facts, _ = read_as_big_vision
     assert facts["bare_name_version"] == "1.0.0" and not facts["bare_name_prepared"]
 
 
