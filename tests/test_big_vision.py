@@ -126,17 +126,20 @@ def test_readme_data_config_names_a_config():
     assert _readme_constants()["DATA"]["name"] == "imagenet_pi/high_noise"
 
 
+@pytest.mark.slow
 def test_big_vision_reads_the_build_without_importing_the_package(read_as_big_vision):
     facts, _ = read_as_big_vision
     assert not facts["imported_imagenet_pi"]
 
 
+@pytest.mark.slow
 def test_big_vision_finds_the_current_version_with_every_pi_feature(read_as_big_vision):
     facts, _ = read_as_big_vision
     assert facts["version"] == "3.0.0"
     assert {"clean_label", *_PI} <= set(facts["features"])
 
 
+@pytest.mark.slow
 def test_bare_name_is_tfds_own_builder_not_this_build(read_as_big_vision):
     # The trap the README warns about.
     facts, _ = read_as_big_vision
@@ -148,6 +151,7 @@ def _check_images(images: np.ndarray, num_examples: int) -> None:
     assert images.min() >= -1 and images.max() <= 1 and images.std() > 0.05
 
 
+@pytest.mark.slow
 def test_training_pp_gives_all_16_annotator_labels_as_targets_and_keeps_the_pi(
     read_as_big_vision,
 ):
@@ -163,6 +167,7 @@ def test_training_pp_gives_all_16_annotator_labels_as_targets_and_keeps_the_pi(
         np.testing.assert_array_equal(arrays[f"0_{field}"], arrays[f"0_raw_{field}"])
 
 
+@pytest.mark.slow
 def test_one_annotator_pp_draws_one_of_the_16_labels_per_example(read_as_big_vision):
     facts, arrays = read_as_big_vision
     assert facts["keys_1"] == sorted(["image", "labels", *_PI])
@@ -174,6 +179,7 @@ def test_one_annotator_pp_draws_one_of_the_16_labels_per_example(read_as_big_vis
     np.testing.assert_array_equal(arrays["1_annotator_labels"], arrays["1_raw_annotator_labels"])
 
 
+@pytest.mark.slow
 def test_evaluation_pp_one_hots_the_clean_label(read_as_big_vision):
     facts, arrays = read_as_big_vision
     assert facts["keys_2"] == ["image", "labels"]
@@ -185,6 +191,7 @@ def test_evaluation_pp_one_hots_the_clean_label(read_as_big_vision):
     np.testing.assert_array_equal(labels.sum(-1), 1)
 
 
+@pytest.mark.slow
 def test_onehot_default_multi_merges_the_16_labels(read_as_big_vision):
     # Why the README says multi=False: big_vision's default gives one multi-hot vector.
     _, arrays = read_as_big_vision

@@ -193,6 +193,7 @@ def test_labels_at_beta_0_3_agree_more_often_than_at_beta_0_01(relabelled, built
     assert agreement > np.mean(hot == sample.train_clean_labels[:, None])
 
 
+@pytest.mark.slow
 def test_tfds_build_command_builds_a_custom_config_from_json(relabelled, built, tmp_path):
     manual_dir, _, config_dir = relabelled
     config_json = json.dumps({"name": "beta_0.3", "beta": BETA, "annotations_dir": config_dir})

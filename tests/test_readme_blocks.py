@@ -174,6 +174,7 @@ def _fill_placeholders(code: str, placeholders: dict[str, str]) -> str:
     return code
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("block", [b for b in _BLOCKS if b.kind == "run"], ids=_block_id)
 def test_run_block_runs(block, sandbox, tmp_path):
     code = _fill_placeholders(block.code, sandbox["placeholders"])

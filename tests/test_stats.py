@@ -285,6 +285,7 @@ print(matplotlib.get_backend(), "matplotlib.pyplot" in sys.modules)
 """
 
 
+@pytest.mark.slow
 def test_plots_leave_matplotlib_backend_and_pyplot_alone(tmp_path):
     result = subprocess.run(
         [sys.executable, "-c", _PLOTS_IN_A_NOTEBOOK, str(tmp_path)],

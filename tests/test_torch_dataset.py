@@ -111,6 +111,7 @@ torch.save(examples, out)
 """
 
 
+@pytest.mark.slow
 def test_dataloader_with_two_forked_workers_gives_every_tfds_load_example(built, tmp_path):
     out = tmp_path / "examples.pt"
     script = _FORKED_LOADER_SCRIPT.format(
@@ -259,6 +260,7 @@ def test_dataset_pickles_to_its_arguments_and_reopens(built):
     torch.testing.assert_close(copy[0]["image"], first["image"])
 
 
+@pytest.mark.slow
 def test_forkserver_workers_read_after_the_main_process_has_read(built):
     # Workers that do not fork from the main process (forkserver, spawn: the default on macOS
     # and Windows) get the dataset by pickle, and may start after the main process has read.
@@ -320,6 +322,7 @@ def _readme_snippet() -> str:
     return match.group(1)
 
 
+@pytest.mark.slow
 def test_readme_training_loop_runs_as_written(built, tmp_path):
     script = tmp_path / "train.py"
     script.write_text(_readme_snippet(), encoding="utf-8")

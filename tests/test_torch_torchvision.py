@@ -107,6 +107,7 @@ def test_build_without_example_index_names_it_and_the_slow_way(data_dir, tmp_pat
     assert ImageNetPI(str(copy), split="validation", config=_CONFIG).targets  # still there
 
 
+@pytest.mark.slow
 def test_targets_follow_the_order_a_beam_build_writes(small_sample, tmp_path):
     import apache_beam as beam
 
