@@ -212,6 +212,7 @@ def test_other_number_of_images_than_earlier_predictions_is_refused(tmp_path, im
         annotator_models.predict_split(images, tmp_path, ["MobileNet"], weights=None)
 
 
+@pytest.mark.slow
 def test_images_without_labels_write_no_clean_labels(tmp_path, images):
     unlabelled = [(e["image"], e["file_name"]) for e in images]
     annotator_models.predict_split(

@@ -256,6 +256,7 @@ print(config.beta, source.beta, writers)
 """
 
 
+@pytest.mark.slow
 def test_readers_of_relabel_json_do_not_import_the_relabelling_code(relabelled):
     result = subprocess.run(
         [sys.executable, "-c", _READ_BETA_OF_A_FOLDER, relabelled[2]],

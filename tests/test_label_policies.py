@@ -201,6 +201,7 @@ print("registered:", tfds.builder_cls("imagenet_pi").__module__)
 """
 
 
+@pytest.mark.slow
 def test_label_policies_import_without_tfds_and_tfds_later_gets_our_builder():
     result = subprocess.run(
         [sys.executable, "-c", _IMPORT_POLICIES_THEN_TFDS],
