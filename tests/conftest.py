@@ -34,17 +34,50 @@ def fresh_sample(tmp_path) -> tuple[str, fake_data.FakeIlsvrc]:
     return manual_dir, fake_data.write_sample(manual_dir, configs=["high_noise"], **SMALL_SAMPLE)
 
 
-@pytest.fixture(scope="session")
-def built_high_noise(small_sample, tmp_path_factory) -> tuple[str, fake_data.FakeIlsvrc]:
-    """`imagenet_pi/high_noise` built from `small_sample`: (data_dir, sample). Read only."""
+def _build_high_noise(
+    manual_dir: str, data_dir: str, file_format: str = "tfrecord", num_shards: int | None = None
+) -> None:
     import tensorflow_datasets as tfds
 
     import imagenet_pi  # noqa: F401  (registers the builder)
 
+    builder = tfds.builder("imagenet_pi/high_noise", data_dir=data_dir, file_format=file_format)
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(manual_dir=manual_dir, num_shards=num_shards)
+    )
+
+
+# The two builds below are shared by every test that only reads a build: a test that breaks,
+# removes or rebuilds one makes its own (`fresh_sample`, `tmp_path`).
+
+
+@pytest.fixture(scope="session")
+def built_high_noise(small_sample, tmp_path_factory) -> tuple[str, fake_data.FakeIlsvrc]:
+    """`imagenet_pi/high_noise` built as TFRecord from `small_sample`: (data_dir, sample).
+
+    Read only.
+    """
     manual_dir, sample = small_sample
     data_dir = str(tmp_path_factory.mktemp("built_high_noise"))
-    builder = tfds.builder("imagenet_pi/high_noise", data_dir=data_dir)
-    builder.download_and_prepare(
-        download_config=tfds.download.DownloadConfig(manual_dir=manual_dir)
+    _build_high_noise(manual_dir, data_dir)
+    return data_dir, sample
+
+
+_ARRAY_RECORD_SHARDS = 3  # the small sample's splits hold 12 and 6 examples
+
+
+@pytest.fixture(scope="session")
+def built_high_noise_array_record(
+    small_sample, tmp_path_factory
+) -> tuple[str, fake_data.FakeIlsvrc]:
+    """`imagenet_pi/high_noise` built as array_record from `small_sample`: (data_dir, sample).
+
+    Three shards a split, so that slices and random reads cross shards.
+    Read only.
+    """
+    manual_dir, sample = small_sample
+    data_dir = str(tmp_path_factory.mktemp("built_high_noise_array_record"))
+    _build_high_noise(
+        manual_dir, data_dir, file_format="array_record", num_shards=_ARRAY_RECORD_SHARDS
     )
     return data_dir, sample

@@ -446,6 +446,7 @@ def test_empty_file_name_names_file_and_line(config_dir):
         annotations.read_split(config_dir, "train")
 
 
+@pytest.mark.slow
 def test_bad_line_deep_in_a_large_file_gets_the_right_line_number(tmp_path, rng):
     # ~5.5 MB: several pyarrow blocks and more than one block of the slow scan.
     names, labels, confidences = _random_split(rng, 70_000)
@@ -456,6 +457,7 @@ def test_bad_line_deep_in_a_large_file_gets_the_right_line_number(tmp_path, rng)
         annotations.read_split(tmp_path, "train")
 
 
+@pytest.mark.slow
 def test_value_error_deep_in_a_large_file_gets_the_right_line_number(tmp_path, rng):
     names, labels, confidences = _random_split(rng, 70_000)
     labels[61_000, 3] = 1000

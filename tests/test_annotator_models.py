@@ -110,6 +110,7 @@ def test_every_upstream_model_has_a_preprocessing_and_input_size():
     assert sizes["NASNetMobile"] == 224
 
 
+@pytest.mark.slow
 def test_prediction_files_hold_probabilities_per_image(predicted, images):
     out_dir, paths = predicted
     assert set(paths) == set(MODELS)
@@ -124,6 +125,7 @@ def test_prediction_files_hold_probabilities_per_image(predicted, images):
     assert not list(out_dir.glob("*.tmp"))
 
 
+@pytest.mark.slow
 def test_file_names_labels_and_parameter_counts_are_written(predicted, images):
     out_dir, _ = predicted
     assert relabel_files.read_file_names(out_dir).tolist() == [e["file_name"] for e in images]
@@ -135,6 +137,7 @@ def test_file_names_labels_and_parameter_counts_are_written(predicted, images):
     assert 1e6 < counts["MobileNetV3Small"] < counts["MobileNet"]
 
 
+@pytest.mark.slow
 def test_predictions_feed_relabelling(predicted):
     out_dir, paths = predicted
     file_names = relabel_files.read_file_names(out_dir)
@@ -148,6 +151,7 @@ def test_predictions_feed_relabelling(predicted):
         )
 
 
+@pytest.mark.slow
 def test_iterable_of_arrays_gives_same_predictions_as_dataset(
     tmp_path, images, predicted, weight_files
 ):
@@ -169,6 +173,7 @@ def test_iterable_of_arrays_gives_same_predictions_as_dataset(
     )
 
 
+@pytest.mark.slow
 def test_complete_models_are_skipped_when_resuming(tmp_path, images):
     out_dir = tmp_path / "train"
     first = annotator_models.predict_split(
@@ -188,6 +193,7 @@ def test_complete_models_are_skipped_when_resuming(tmp_path, images):
     )
 
 
+@pytest.mark.slow
 def test_images_in_another_order_are_refused(tmp_path, images):
     annotator_models.predict_split(
         images, tmp_path, ["MobileNet"], weights=None, input_size=INPUT_SIZE
@@ -206,6 +212,7 @@ def test_other_number_of_images_than_earlier_predictions_is_refused(tmp_path, im
         annotator_models.predict_split(images, tmp_path, ["MobileNet"], weights=None)
 
 
+@pytest.mark.slow
 def test_images_without_labels_write_no_clean_labels(tmp_path, images):
     unlabelled = [(e["image"], e["file_name"]) for e in images]
     annotator_models.predict_split(
@@ -220,6 +227,7 @@ def test_unknown_length_needs_num_examples(tmp_path, images):
         annotator_models.predict_split(iter(images), tmp_path, ["MobileNet"], weights=None)
 
 
+@pytest.mark.slow
 def test_fewer_images_than_announced_is_an_error(tmp_path, images):
     with pytest.raises(annotator_models.PredictionsError, match="expected 9 images, found 7"):
         annotator_models.predict_split(

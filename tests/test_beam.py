@@ -56,6 +56,7 @@ def single_process_build(small_sample, tmp_path_factory) -> tfds.core.DatasetBui
     return _build(manual_dir, str(tmp_path_factory.mktemp("single_process")))
 
 
+@pytest.mark.slow
 def test_beam_build_from_python_holds_the_single_process_examples(
     small_sample, single_process_build, tmp_path
 ):
@@ -68,6 +69,7 @@ def test_beam_build_from_python_holds_the_single_process_examples(
     )
 
 
+@pytest.mark.slow
 def test_tfds_build_command_on_beam_holds_the_single_process_examples(
     small_sample, single_process_build, tmp_path
 ):
@@ -104,6 +106,7 @@ def _drop_first_row_and_add_a_row(manual_dir: str, extra_name: str) -> str:
     return current.names()[0]
 
 
+@pytest.mark.slow
 def test_beam_build_with_unmatched_images_and_rows_fails_and_leaves_no_dataset(
     fresh_sample, tmp_path
 ):

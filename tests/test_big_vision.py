@@ -16,7 +16,6 @@ import textwrap
 
 import numpy as np
 import pytest
-import tensorflow_datasets as tfds
 
 from imagenet_pi import fake_data
 
@@ -95,13 +94,12 @@ print(json.dumps(facts))
 
 
 @pytest.fixture(scope="module")
-def read_as_big_vision(small_sample, tmp_path_factory) -> tuple[dict, dict]:
-    manual_dir, _ = small_sample
-    data_dir = str(tmp_path_factory.mktemp("tensorflow_datasets"))
+def read_as_big_vision(built_high_noise, tmp_path_factory) -> tuple[dict, dict]:
+    data_dir, _ = built_high_noise
     constants = _readme_constants()
-    builder = tfds.builder(constants["DATA"]["name"], data_dir=data_dir)
-    builder.download_and_prepare(
-        download_config=tfds.download.DownloadConfig(manual_dir=manual_dir)
+    assert constants["DATA"]["name"] == "imagenet_pi/high_noise", (
+        "the README's big_vision block reads another config than the shared build "
+        "(`built_high_noise`): build that config here"
     )
     out = str(tmp_path_factory.mktemp("out") / "arrays.npz")
     result = subprocess.run(
@@ -124,15 +122,27 @@ def read_as_big_vision(small_sample, tmp_path_factory) -> tuple[dict, dict]:
         return facts, dict(arrays)
 
 
-def test_readme_data_config_names_a_config_and_is_read_without_importing_the_package(
-    read_as_big_vision,
-):
-    facts, _ = read_as_big_vision
+def test_readme_data_config_names_a_config():
     assert _readme_constants()["DATA"]["name"] == "imagenet_pi/high_noise"
+
+
+@pytest.mark.slow
+def test_big_vision_reads_the_build_without_importing_the_package(read_as_big_vision):
+    facts, _ = read_as_big_vision
     assert not facts["imported_imagenet_pi"]
+
+
+@pytest.mark.slow
+def test_big_vision_finds_the_current_version_with_every_pi_feature(read_as_big_vision):
+    facts, _ = read_as_big_vision
     assert facts["version"] == "3.0.0"
     assert {"clean_label", *_PI} <= set(facts["features"])
-    # The trap the README warns about: the bare name is TFDS's own builder, not this build.
+
+
+@pytest.mark.slow
+def test_bare_name_is_tfds_own_builder_not_this_build(read_as_big_vision):
+    # The trap the README warns about.
+    facts, _ = read_as_big_vision
     assert facts["bare_name_version"] == "1.0.0" and not facts["bare_name_prepared"]
 
 
@@ -141,6 +151,7 @@ def _check_images(images: np.ndarray, num_examples: int) -> None:
     assert images.min() >= -1 and images.max() <= 1 and images.std() > 0.05
 
 
+@pytest.mark.slow
 def test_training_pp_gives_all_16_annotator_labels_as_targets_and_keeps_the_pi(
     read_as_big_vision,
 ):
@@ -156,6 +167,7 @@ def test_training_pp_gives_all_16_annotator_labels_as_targets_and_keeps_the_pi(
         np.testing.assert_array_equal(arrays[f"0_{field}"], arrays[f"0_raw_{field}"])
 
 
+@pytest.mark.slow
 def test_one_annotator_pp_draws_one_of_the_16_labels_per_example(read_as_big_vision):
     facts, arrays = read_as_big_vision
     assert facts["keys_1"] == sorted(["image", "labels", *_PI])
@@ -167,6 +179,7 @@ def test_one_annotator_pp_draws_one_of_the_16_labels_per_example(read_as_big_vis
     np.testing.assert_array_equal(arrays["1_annotator_labels"], arrays["1_raw_annotator_labels"])
 
 
+@pytest.mark.slow
 def test_evaluation_pp_one_hots_the_clean_label(read_as_big_vision):
     facts, arrays = read_as_big_vision
     assert facts["keys_2"] == ["image", "labels"]
@@ -178,6 +191,7 @@ def test_evaluation_pp_one_hots_the_clean_label(read_as_big_vision):
     np.testing.assert_array_equal(labels.sum(-1), 1)
 
 
+@pytest.mark.slow
 def test_onehot_default_multi_merges_the_16_labels(read_as_big_vision):
     # Why the README says multi=False: big_vision's default gives one multi-hot vector.
     _, arrays = read_as_big_vision

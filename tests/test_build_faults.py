@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import tensorflow_datasets as tfds
 
 import imagenet_pi  # noqa: F401  (registers the builder)
@@ -125,6 +126,7 @@ def _killed_build(manual_dir: str, data_dir: str, tmp_path) -> str:
     return left
 
 
+@pytest.mark.slow
 def test_next_build_removes_the_folder_of_a_killed_build_and_says_so(small_sample, tmp_path):
     manual_dir, sample = small_sample
     data_dir = str(tmp_path / "data")
@@ -142,6 +144,7 @@ def test_next_build_removes_the_folder_of_a_killed_build_and_says_so(small_sampl
     _assert_complete(data_dir, sample)
 
 
+@pytest.mark.slow
 def test_beam_build_removes_the_folder_of_a_killed_build(small_sample, tmp_path):
     manual_dir, sample = small_sample
     data_dir = str(tmp_path / "data")
@@ -159,6 +162,7 @@ def test_beam_build_removes_the_folder_of_a_killed_build(small_sample, tmp_path)
     _assert_complete(data_dir, sample)
 
 
+@pytest.mark.slow
 def test_second_tfds_build_waits_for_the_first_then_reuses_its_dataset(small_sample, tmp_path):
     manual_dir, sample = small_sample
     data_dir = str(tmp_path / "data")
@@ -199,6 +203,7 @@ def test_second_tfds_build_waits_for_the_first_then_reuses_its_dataset(small_sam
     _assert_complete(data_dir, sample)
 
 
+@pytest.mark.slow
 def test_waiting_build_takes_over_when_the_first_is_killed(small_sample, tmp_path):
     manual_dir, sample = small_sample
     data_dir = str(tmp_path / "data")

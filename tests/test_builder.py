@@ -46,6 +46,10 @@ class ImagenetPiFromCloneInManualDirTest(tfds.testing.DatasetBuilderTestCase):
         super().tearDownClass()
         shutil.rmtree(cls._example_dir)
 
+    @pytest.mark.slow
+    def test_download_and_prepare_as_dataset(self, *args, **kwargs):
+        super().test_download_and_prepare_as_dataset(*args, **kwargs)
+
 
 class ImagenetPiDownloadedCsvsTest(tfds.testing.DatasetBuilderTestCase):
     """The PI CSVs through the download manager; every URL asked for is in checksums.tsv."""

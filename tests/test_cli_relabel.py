@@ -155,6 +155,7 @@ def test_one_split_warns_that_the_builder_needs_both(predictions, tmp_path, caps
     assert not (tmp_path / "labels" / "train.csv").exists()
 
 
+@pytest.mark.slow
 def test_predict_command_writes_predictions_of_a_built_split(built_high_noise, tmp_path):
     data_dir, sample = built_high_noise
     argv = [

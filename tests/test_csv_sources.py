@@ -381,6 +381,7 @@ def test_offline_build_fails_within_seconds_naming_the_local_options(tars_only, 
     _assert_nothing_built(str(tmp_path / "data"))
 
 
+@pytest.mark.slow
 def test_http_403_over_quota_gets_the_same_guidance(tars_only, tmp_path):
     body = b"This repository is over its data quota. Account responsible for LFS bandwidth..."
     with csv_pins.local_server(status=403, body=body) as server_root:
@@ -394,6 +395,7 @@ def test_http_403_over_quota_gets_the_same_guidance(tars_only, tmp_path):
     _assert_names_the_local_options(outcome["message"], tars_only, "low_noise")
 
 
+@pytest.mark.slow
 def test_offline_flat_layout_without_annotator_features_says_where_to_put_it(flat_sample, tmp_path):
     os.remove(os.path.join(flat_sample.manual_dir, _FEATURES))
     url_root = csv_pins.closed_port_url_root()

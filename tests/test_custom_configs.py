@@ -99,13 +99,21 @@ def test_custom_config_takes_beta_and_name_from_relabel_json(relabelled):
     assert "beta = 0.3" in config.description
 
 
-def test_custom_config_without_relabel_json_needs_a_name(relabelled, tmp_path):
-    _, _, config_dir = relabelled
-    copy = shutil.copytree(config_dir, tmp_path / "mine")
+@pytest.fixture
+def without_relabel_json(relabelled, tmp_path):
+    """A copy of the relabelled folder without its relabel.json."""
+    copy = shutil.copytree(relabelled[2], tmp_path / "mine")
     os.remove(copy / relabel_files.METADATA_FILE)
+    return copy
+
+
+def test_custom_config_without_relabel_json_needs_a_name(without_relabel_json):
     with pytest.raises(ValueError, match="pass a name"):
-        imagenet_pi.custom_config(copy)
-    config = imagenet_pi.custom_config(copy, "mine", beta=0.2)
+        imagenet_pi.custom_config(without_relabel_json)
+
+
+def test_custom_config_without_relabel_json_takes_the_given_name_and_beta(without_relabel_json):
+    config = imagenet_pi.custom_config(without_relabel_json, "mine", beta=0.2)
     assert (config.name, config.beta) == ("mine", 0.2)
 
 
@@ -141,7 +149,7 @@ def test_broken_relabel_json_gives_its_line(relabelled, tmp_path):
 
 
 def test_built_custom_config_holds_the_labels_of_its_csvs(relabelled, built):
-    _, sample, config_dir = relabelled
+    _, _, config_dir = relabelled
     data_dir, config = built
     for split in upstream.SPLITS:
         expected = annotations.read_split(config_dir, split)
@@ -150,6 +158,11 @@ def test_built_custom_config_holds_the_labels_of_its_csvs(relabelled, built):
         assert (rows >= 0).all() and len(rows) == len(expected)
         np.testing.assert_array_equal(examples["annotator_labels"], expected.labels[rows])
         np.testing.assert_array_equal(examples["annotator_confidences"], expected.confidences[rows])
+
+
+def test_built_custom_config_holds_the_clean_labels_of_the_tars(relabelled, built):
+    _, sample, _ = relabelled
+    data_dir, config = built
     clean_of = dict(zip(sample.train_file_names, sample.train_clean_labels.tolist()))
     train = _loaded(f"imagenet_pi/{config.name}", data_dir, "train")
     assert [clean_of[n.decode()] for n in train["file_name"]] == train["clean_label"].tolist()
@@ -164,7 +177,10 @@ def test_custom_config_is_loaded_by_name_with_its_metadata(relabelled, built):
     np.testing.assert_array_equal(
         imagenet_pi.annotator_features_of(builder), annotations.read_annotator_features(config_dir)
     )
-    assert imagenet_pi.annotator_features is imagenet_pi.annotator_features_of  # the first name
+
+
+def test_annotator_features_is_the_first_name_of_annotator_features_of():
+    assert imagenet_pi.annotator_features is imagenet_pi.annotator_features_of
 
 
 def test_labels_at_beta_0_3_agree_more_often_than_at_beta_0_01(relabelled, built):
@@ -177,6 +193,7 @@ def test_labels_at_beta_0_3_agree_more_often_than_at_beta_0_01(relabelled, built
     assert agreement > np.mean(hot == sample.train_clean_labels[:, None])
 
 
+@pytest.mark.slow
 def test_tfds_build_command_builds_a_custom_config_from_json(relabelled, built, tmp_path):
     manual_dir, _, config_dir = relabelled
     config_json = json.dumps({"name": "beta_0.3", "beta": BETA, "annotations_dir": config_dir})
@@ -239,6 +256,7 @@ print(config.beta, source.beta, writers)
 """
 
 
+@pytest.mark.slow
 def test_readers_of_relabel_json_do_not_import_the_relabelling_code(relabelled):
     result = subprocess.run(
         [sys.executable, "-c", _READ_BETA_OF_A_FOLDER, relabelled[2]],

@@ -13,6 +13,7 @@ from imagenet_pi import annotations, ilsvrc, synsets
 
 FILE_FORMATS = ("tfrecord", "array_record", "parquet")
 SPLITS = ("train", "validation")
+_NAME = "imagenet_pi/high_noise"
 _KEEP_ENCODED = {"image": tfds.decode.SkipDecoding()}
 
 
@@ -40,12 +41,26 @@ def expected_examples(small_sample) -> dict[str, dict[str, dict]]:
     return expected
 
 
-def _build(manual_dir: str, data_dir: str, file_format: str) -> tfds.core.DatasetBuilder:
-    builder = tfds.builder("imagenet_pi/high_noise", data_dir=data_dir, file_format=file_format)
+@pytest.fixture(params=FILE_FORMATS)
+def built(request, small_sample, tmp_path) -> tuple[str, str]:
+    """The small sample built in each file format: (data_dir, file_format).
+
+    TFRecord and array_record are the shared builds; parquet is built here.
+    """
+    shared = {
+        "tfrecord": "built_high_noise",
+        "array_record": "built_high_noise_array_record",
+    }
+    file_format = request.param
+    if file_format in shared:
+        data_dir, _ = request.getfixturevalue(shared[file_format])
+        return data_dir, file_format
+    manual_dir, _ = small_sample
+    builder = tfds.builder(_NAME, data_dir=str(tmp_path), file_format=file_format)
     builder.download_and_prepare(
         download_config=tfds.download.DownloadConfig(manual_dir=manual_dir)
     )
-    return builder
+    return str(tmp_path), file_format
 
 
 def _load(builder: tfds.core.DatasetBuilder, split: str, file_format: str) -> list[dict]:
@@ -56,13 +71,14 @@ def _load(builder: tfds.core.DatasetBuilder, split: str, file_format: str) -> li
     return list(tfds.as_numpy(dataset))
 
 
-@pytest.mark.parametrize("file_format", FILE_FORMATS)
-def test_file_format_builds_and_loads_every_example(
-    small_sample, expected_examples, tmp_path, file_format
-):
-    manual_dir, _ = small_sample
-    builder = _build(manual_dir, str(tmp_path), file_format)
-    assert builder.info.file_format.value == file_format
+def test_file_format_is_read_back_from_the_build(built):
+    data_dir, file_format = built
+    assert tfds.builder(_NAME, data_dir=data_dir).info.file_format.value == file_format
+
+
+def test_file_format_builds_and_loads_every_example(built, expected_examples):
+    data_dir, file_format = built
+    builder = tfds.builder(_NAME, data_dir=data_dir, file_format=file_format)
     for split in SPLITS:
         loaded = {
             example["file_name"].decode(): example for example in _load(builder, split, file_format)
@@ -75,33 +91,44 @@ def test_file_format_builds_and_loads_every_example(
                 np.testing.assert_array_equal(loaded[name][feature], value, f"{name} {feature}")
 
 
-def test_array_record_data_source_gives_random_access(small_sample, expected_examples, tmp_path):
-    manual_dir, _ = small_sample
-    _build(manual_dir, str(tmp_path), "array_record")
-    sources = tfds.data_source(
-        "imagenet_pi/high_noise",
-        data_dir=str(tmp_path),
-        builder_kwargs={"file_format": "array_record"},
+@pytest.fixture(scope="module")
+def data_sources(built_high_noise_array_record) -> dict:
+    """split -> the array_record build's `tfds.data_source`."""
+    data_dir, _ = built_high_noise_array_record
+    return tfds.data_source(
+        _NAME, data_dir=data_dir, builder_kwargs={"file_format": "array_record"}
     )
-    for split in SPLITS:
-        source = sources[split]
-        assert len(source) == len(expected_examples[split])
-        in_order = [source[i]["file_name"] for i in range(len(source))]
-        backwards = [source[i]["file_name"] for i in reversed(range(len(source)))]
-        assert backwards == in_order[::-1]
-        assert sorted(name.decode() for name in in_order) == sorted(expected_examples[split])
-        last = source[len(source) - 1]
-        assert last["image"].ndim == 3 and last["image"].shape[-1] == 3  # decoded RGB
-        assert last["annotator_features"].shape == (16, 2)
 
 
-def test_array_record_shards_are_written_uncompressed(small_sample, tmp_path):
+@pytest.mark.parametrize("split", SPLITS)
+def test_array_record_data_source_holds_every_example(data_sources, expected_examples, split):
+    source = data_sources[split]
+    assert len(source) == len(expected_examples[split])
+    names = sorted(source[i]["file_name"].decode() for i in range(len(source)))
+    assert names == sorted(expected_examples[split])
+
+
+@pytest.mark.parametrize("split", SPLITS)
+def test_array_record_data_source_gives_random_access(data_sources, split):
+    source = data_sources[split]
+    in_order = [source[i]["file_name"] for i in range(len(source))]
+    backwards = [source[i]["file_name"] for i in reversed(range(len(source)))]
+    assert backwards == in_order[::-1]
+
+
+def test_array_record_data_source_decodes_images_and_keeps_annotator_features(data_sources):
+    last = data_sources["validation"][len(data_sources["validation"]) - 1]
+    assert last["image"].ndim == 3 and last["image"].shape[-1] == 3  # decoded RGB
+    assert last["annotator_features"].shape == (16, 2)
+
+
+def test_array_record_shards_are_written_uncompressed(built_high_noise_array_record):
     """JPEG bytes do not compress: the builder skips array_record's default zstd, which
     only costs CPU on every random read, and keeps one record per chunk."""
     from array_record.python import array_record_module
 
-    manual_dir, _ = small_sample
-    builder = _build(manual_dir, str(tmp_path), "array_record")
+    data_dir, _ = built_high_noise_array_record
+    builder = tfds.builder(_NAME, data_dir=data_dir, file_format="array_record")
     shards = sorted(path for path in os.listdir(builder.data_dir) if ".array_record-" in path)
     assert {path.split(".")[0].split("-")[1] for path in shards} == set(SPLITS)
     for path in shards:

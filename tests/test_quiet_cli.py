@@ -57,6 +57,7 @@ def demo(tmp_path_factory) -> tuple[subprocess.CompletedProcess, str]:
     return _run_cli("demo", "--workdir", workdir), workdir
 
 
+@pytest.mark.slow
 def test_demo_prints_only_its_steps_and_report(demo):
     result, _ = demo
     assert result.returncode == 0, result.stderr[-3000:]
@@ -71,6 +72,7 @@ def test_demo_prints_only_its_steps_and_report(demo):
     assert "Done. Dataset in" in result.stdout
 
 
+@pytest.mark.slow
 def test_stats_of_a_built_dataset_prints_only_its_report(demo):
     _, workdir = demo
     data_dir = os.path.join(workdir, "tensorflow_datasets")

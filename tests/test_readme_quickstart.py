@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 import readme_doc
 
 _ROOT = os.path.dirname(readme_doc.README)
@@ -44,6 +45,7 @@ def test_quickstart_test_command_is_what_ci_runs():
     assert ci[-1] == commands[-1], ".ci/run must end with the Quickstart's test command"
 
 
+@pytest.mark.slow
 def test_quickstart_demo_runs(tmp_path):
     """<!-- test: quickstart-demo -->: the block's commands after the install steps."""
     block = _quickstart_blocks()[0]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import readme_doc
 
 import imagenet_pi  # noqa: F401  (registers the builder)
@@ -32,6 +33,7 @@ def readme_snippet(name: str, readme: str = _README) -> str:
     return found[0].code
 
 
+@pytest.mark.slow
 def test_jax_training_loop_snippet_trains_and_evaluates_every_image(
     built_high_noise, monkeypatch, capsys
 ):

@@ -29,6 +29,7 @@ _ORDERS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("prelude", list(_ORDERS.values()), ids=list(_ORDERS))
 def test_our_builder_wins_in_any_import_order(prelude, tmp_path):
     script = prelude + textwrap.dedent(_CHECK).format(data_dir=tmp_path)

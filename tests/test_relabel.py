@@ -128,7 +128,10 @@ def _gamma_mixture(probs: np.ndarray, beta: float) -> np.ndarray:
     )
 
 
-@pytest.mark.parametrize("beta", [0.1, 0.5, 2.0])
+@pytest.mark.parametrize(
+    "beta",
+    [0.1, pytest.param(0.5, marks=pytest.mark.slow), pytest.param(2.0, marks=pytest.mark.slow)],
+)
 def test_label_marginal_matches_gamma_temperature_mixture(beta):
     probs = np.array([0.6, 0.2, 0.1, 0.07, 0.03])
     labels, _ = relabel.relabel(np.tile(probs, (20_000, 1)), beta=beta, seed=4)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -16,7 +18,7 @@ NUM_ANNOTATORS = 4
 NUM_EXAMPLES = 100
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def known_labels() -> stats.SplitLabels:
     """Annotator a agrees with the clean label on the first 20 * (a + 1) rows.
 
@@ -221,23 +223,47 @@ def test_unknown_custom_config_says_where_it_looked(tmp_path):
         stats.from_built_dataset("imagenet_pi/beta_9", tmp_path)
 
 
-def test_report_files_are_pngs_markdown_and_json(known_labels, tmp_path):
+@pytest.fixture(scope="module")
+def written_report(known_labels, tmp_path_factory) -> tuple[dict, list]:
+    """(the report of `known_labels`, the files `write_report` wrote). Read only."""
     result = stats.report(_source(known_labels))
-    written = stats_rendering.write_report(result, tmp_path)
-    names = sorted(path.name for path in written)
-    assert names == [
+    return result, stats_rendering.write_report(result, tmp_path_factory.mktemp("report"))
+
+
+def _written(written_report, name: str):
+    _, written = written_report
+    return next(path for path in written if path.name == name)
+
+
+def test_report_files_are_pngs_markdown_and_json(written_report):
+    _, written = written_report
+    assert sorted(path.name for path in written) == [
         "report.json",
         "report.md",
         "train_agreement.png",
         "train_confidence.png",
         "train_confusions.png",
     ]
-    for name in names[2:]:
-        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    markdown = (tmp_path / "report.md").read_text()
+
+
+def test_report_plots_are_png_files(written_report):
+    _, written = written_report
+    plots = [path for path in written if path.suffix == ".png"]
+    assert plots
+    for path in plots:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_markdown_embeds_the_plots_and_tabulates_agreement(written_report):
+    markdown = _written(written_report, "report.md").read_text()
     assert "![train_confusions.png](train_confusions.png)" in markdown
     assert "| train | 100 | 50.0% | 16.2% |" in markdown
-    assert json.loads((tmp_path / "report.json").read_text()) == json.loads(json.dumps(result))
+
+
+def test_report_json_is_the_report(written_report):
+    result, _ = written_report
+    written = _written(written_report, "report.json").read_text()
+    assert json.loads(written) == json.loads(json.dumps(result))
 
 
 def test_stats_command_prints_json_for_scripts(small_sample, capsys):
@@ -250,15 +276,32 @@ def test_stats_command_prints_json_for_scripts(small_sample, capsys):
     assert result["expected_agreement"] == 0.162
 
 
-def test_stats_command_prints_text_and_writes_files(built_high_noise, tmp_path, capsys):
-    data_dir, sample = built_high_noise
+@pytest.fixture(scope="module")
+def stats_of_built_validation(built_high_noise, tmp_path_factory) -> tuple[int, str, str]:
+    """`imagenet-pi stats` of the shared build's validation split: (exit code, stdout, --out)."""
+    data_dir, _ = built_high_noise
+    out = str(tmp_path_factory.mktemp("stats_out"))
     argv = ["stats", "--dataset", "imagenet_pi/high_noise", "--data-dir", data_dir]
-    argv += ["--splits", "validation", "--out", str(tmp_path), "--no-progress"]
-    assert cli.main(argv) == 0
-    out = capsys.readouterr().out
-    assert f"validation: {len(sample.validation_file_names)} examples x 16 annotators" in out
-    assert "(published: 16.2%)" in out and "report.md" in out
-    assert (tmp_path / "validation_agreement.png").is_file()
+    argv += ["--splits", "validation", "--out", out, "--no-progress"]
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        code = cli.main(argv)
+    return code, stdout.getvalue(), out
+
+
+def test_stats_command_prints_the_report_as_text(stats_of_built_validation, built_high_noise):
+    code, stdout, _ = stats_of_built_validation
+    _, sample = built_high_noise
+    assert code == 0
+    assert f"validation: {len(sample.validation_file_names)} examples x 16 annotators" in stdout
+    assert "(published: 16.2%)" in stdout and "report.md" in stdout
+
+
+def test_stats_command_writes_the_report_files_of_its_splits(stats_of_built_validation):
+    code, _, out = stats_of_built_validation
+    assert code == 0
+    assert os.path.isfile(os.path.join(out, "validation_agreement.png"))
+    assert os.path.isfile(os.path.join(out, "report.md"))
 
 
 def test_stats_command_reports_a_missing_folder_in_one_line(tmp_path, capsys):
@@ -285,6 +328,7 @@ print(matplotlib.get_backend(), "matplotlib.pyplot" in sys.modules)
 """
 
 
+@pytest.mark.slow
 def test_plots_leave_matplotlib_backend_and_pyplot_alone(tmp_path):
     result = subprocess.run(
         [sys.executable, "-c", _PLOTS_IN_A_NOTEBOOK, str(tmp_path)],

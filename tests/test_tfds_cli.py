@@ -6,10 +6,14 @@ import os
 import subprocess
 import sys
 
+import pytest
 import tensorflow_datasets as tfds
 
 import imagenet_pi  # noqa: F401  (registers the builder for tfds.load below)
 from imagenet_pi import fake_data
+
+# A subprocess that imports TensorFlow and builds: the build itself is tested quickly elsewhere.
+pytestmark = pytest.mark.slow
 
 
 def test_tfds_build_command_builds_a_loadable_dataset(small_sample, tmp_path):

@@ -55,18 +55,9 @@ _TRANSFORM = CenterCropToTensor(16)  # the small sample's images are 24..32 pixe
 
 
 @pytest.fixture(scope="module")
-def built(small_sample, tmp_path_factory) -> dict[str, str]:
-    """The small sample built twice: as array_record (ours) and as tfrecord (for tfds.load)."""
-    manual_dir, _ = small_sample
-    data_dirs = {}
-    for file_format in ("array_record", "tfrecord"):
-        data_dir = str(tmp_path_factory.mktemp(file_format))
-        builder = tfds.builder(f"imagenet_pi/{_CONFIG}", data_dir=data_dir, file_format=file_format)
-        builder.download_and_prepare(
-            download_config=tfds.download.DownloadConfig(manual_dir=manual_dir)
-        )
-        data_dirs[file_format] = data_dir
-    return data_dirs
+def built(built_high_noise_array_record, built_high_noise) -> dict[str, str]:
+    """The small sample's data_dirs: array_record (ours) and tfrecord (for tfds.load)."""
+    return {"array_record": built_high_noise_array_record[0], "tfrecord": built_high_noise[0]}
 
 
 def _tfds_load_examples(data_dir: str, split: str) -> dict[str, dict]:
@@ -120,6 +111,7 @@ torch.save(examples, out)
 """
 
 
+@pytest.mark.slow
 def test_dataloader_with_two_forked_workers_gives_every_tfds_load_example(built, tmp_path):
     out = tmp_path / "examples.pt"
     script = _FORKED_LOADER_SCRIPT.format(
@@ -166,27 +158,42 @@ def test_forking_workers_after_reading_in_the_main_process_raises_clearly(built)
         next(iter(loader))
 
 
-def test_items_are_in_the_upstream_order(built):
+def test_tuple_items_are_image_clean_target_confidences_and_annotator_labels(built):
+    image, clean_target, confidences, annotator_labels = ImageNetPI(
+        built["array_record"], split="train", config=_CONFIG
+    )[0]
+    assert isinstance(image, Image.Image) and image.mode == "RGB"
+    assert isinstance(clean_target, int)
+    assert confidences.shape == (16,) and confidences.dtype == torch.float32
+    assert annotator_labels.shape == (16,) and annotator_labels.dtype == torch.int64
+
+
+def test_tuple_and_dict_forms_give_the_same_example_at_each_index(built):
     tuples = ImageNetPI(built["array_record"], split="train", config=_CONFIG)
     dicts = ImageNetPI(built["array_record"], split="train", config=_CONFIG, as_dict=True)
     for index in range(len(tuples)):
         image, clean_target, confidences, annotator_labels = tuples[index]
         example = dicts[index]
-        assert isinstance(image, Image.Image) and image.mode == "RGB"
         np.testing.assert_array_equal(np.asarray(image), np.asarray(example["image"]))
-        assert isinstance(clean_target, int) and clean_target == example["clean_label"]
-        assert confidences.shape == (16,) and confidences.dtype == torch.float32
+        assert clean_target == example["clean_label"]
         torch.testing.assert_close(confidences, example["annotator_confidences"])
-        assert annotator_labels.shape == (16,) and annotator_labels.dtype == torch.int64
         torch.testing.assert_close(annotator_labels, example["annotator_labels"])
 
 
 def test_dict_form_holds_every_feature_of_the_builder(built):
     dataset = ImageNetPI(built["array_record"], split="validation", config=_CONFIG, as_dict=True)
-    example = dataset[-1]
     builder = tfds.builder(f"imagenet_pi/{_CONFIG}", data_dir=built["array_record"])
-    assert set(example) == set(builder.info.features)
-    assert re.fullmatch(r"ILSVRC2012_val_\d{8}\.JPEG", example["file_name"])
+    assert set(dataset[-1]) == set(builder.info.features)
+
+
+def test_dict_form_file_name_is_the_upstream_str(built):
+    dataset = ImageNetPI(built["array_record"], split="validation", config=_CONFIG, as_dict=True)
+    assert re.fullmatch(r"ILSVRC2012_val_\d{8}\.JPEG", dataset[-1]["file_name"])
+
+
+def test_dict_form_annotator_features_are_the_datasets(built):
+    dataset = ImageNetPI(built["array_record"], split="validation", config=_CONFIG, as_dict=True)
+    example = dataset[-1]
     assert example["annotator_features"].shape == (16, 2)
     torch.testing.assert_close(example["annotator_features"], dataset.annotator_features)
 
@@ -253,6 +260,7 @@ def test_dataset_pickles_to_its_arguments_and_reopens(built):
     torch.testing.assert_close(copy[0]["image"], first["image"])
 
 
+@pytest.mark.slow
 def test_forkserver_workers_read_after_the_main_process_has_read(built):
     # Workers that do not fork from the main process (forkserver, spawn: the default on macOS
     # and Windows) get the dataset by pickle, and may start after the main process has read.
@@ -314,6 +322,7 @@ def _readme_snippet() -> str:
     return match.group(1)
 
 
+@pytest.mark.slow
 def test_readme_training_loop_runs_as_written(built, tmp_path):
     script = tmp_path / "train.py"
     script.write_text(_readme_snippet(), encoding="utf-8")

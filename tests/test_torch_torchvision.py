@@ -11,7 +11,6 @@ import pytest
 import readme_doc
 import tensorflow_datasets as tfds
 
-import imagenet_pi
 from imagenet_pi import synsets
 from imagenet_pi.torch_dataset import ImageNetPI
 
@@ -19,18 +18,11 @@ _CONFIG = "high_noise"
 
 
 @pytest.fixture(scope="module")
-def data_dir(small_sample, tmp_path_factory) -> str:
-    """The small sample built as array_record, 3 shards a split: slices cross shards."""
-    manual_dir, _ = small_sample
-    data_dir = str(tmp_path_factory.mktemp("array_record"))
-    builder = tfds.builder(f"imagenet_pi/{_CONFIG}", data_dir=data_dir, file_format="array_record")
-    builder.download_and_prepare(
-        download_config=tfds.download.DownloadConfig(manual_dir=manual_dir, num_shards=3)
-    )
-    assert [len(builder.info.splits[split].shard_lengths) for split in builder.info.splits] == [
-        3,
-        3,
-    ]
+def data_dir(built_high_noise_array_record) -> str:
+    """The small sample built as array_record, several shards a split: slices cross shards."""
+    data_dir, _ = built_high_noise_array_record
+    builder = tfds.builder(f"imagenet_pi/{_CONFIG}", data_dir=data_dir)
+    assert all(len(split.shard_lengths) > 1 for split in builder.info.splits.values())
     return data_dir
 
 
@@ -108,8 +100,7 @@ def test_classes_fall_back_to_wnids_without_a_names_list(data_dir, monkeypatch):
 def test_build_without_example_index_names_it_and_the_slow_way(data_dir, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(data_dir, copy)
-    # The config folder also holds the build lock file: take the version folder by name.
-    version_dir = copy / "imagenet_pi" / _CONFIG / str(imagenet_pi.Builder.VERSION)
+    version_dir = tfds.builder(f"imagenet_pi/{_CONFIG}", data_dir=str(copy)).data_path
     os.remove(version_dir / "example_index-train.npz")
     train = ImageNetPI(str(copy), split="train", config=_CONFIG)
     with pytest.raises(ValueError, match=r"no example index for split 'train'.*as_dict=True"):
@@ -119,6 +110,7 @@ def test_build_without_example_index_names_it_and_the_slow_way(data_dir, tmp_pat
     assert ImageNetPI(str(copy), split="validation", config=_CONFIG).targets  # still there
 
 
+@pytest.mark.slow
 def test_targets_follow_the_order_a_beam_build_writes(small_sample, tmp_path):
     import apache_beam as beam
 
