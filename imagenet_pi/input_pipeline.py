@@ -29,6 +29,7 @@ False); every process runs the same number of steps (`Batches.num_steps`).
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import math
 import sys
@@ -51,6 +52,11 @@ Backend = Literal["tfdata", "grain"]
 
 # The fields a pipeline reads from each example, besides the image.
 _ANNOTATION_KEYS = ("annotator_labels", "annotator_confidences", "annotator_features")
+
+_CLOSED = (
+    "this ImageNet-PI iterator is closed (by close() or at the end of its with block): "
+    "make a new one with make_iterator"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -362,10 +368,22 @@ class DecodedStream(Iterator[dict]):
     batch's ends and costs the thread pool's wake-ups). The batches are the same as
     `DecodeBatch`'s in worker processes.
 
+    The records reach the pipeline through a TensorFlow queue that `__next__` fills,
+    `LOOKAHEAD` batches ahead of the batch it hands out: TensorFlow never calls back
+    into Python, and no thread of ours runs. (A `tf.py_function` or
+    `Dataset.from_generator` source does call back: destroying the pipeline then waits
+    for a call that needs the GIL the destroying thread holds, and the process hangs.)
+    Dropping or closing the stream cancels the pipeline's work at once, a dequeue
+    waiting for records included.
+
     The position is the number of batches handed out: `get_state()` gives it,
     `set_state()` restarts both grain and the pipeline at that batch (a batch depends
     only on its step).
     """
+
+    # Batches of records queued beyond the one `__next__` waits for: the pipeline
+    # decodes on into them while the caller trains.
+    LOOKAHEAD = 4
 
     def __init__(
         self,
@@ -378,14 +396,14 @@ class DecodedStream(Iterator[dict]):
         self._features = features
         self._options = options
         self._read_threads = read_threads
-        self._step = 0
+        self._reader = self._iterator = self._queue = None
         self._start(0)
 
     def _start(self, step: int) -> None:
         import grain
 
         threads = self._read_threads
-        reader = iter(
+        self._reader = iter(
             self._batches[step:].to_iter_dataset(
                 grain.ReadOptions(num_threads=threads, prefetch_buffer_size=max(threads, 2))
             )
@@ -397,44 +415,50 @@ class DecodedStream(Iterator[dict]):
             "mask": tf.TensorSpec([size], tf.bool),
             "epoch": tf.TensorSpec([size], tf.int64),
         }
-        # One batch of records per element, taken from grain's iterator by a py_function
-        # in a sequential map. (Not `from_generator`: its first use sets glibc's
-        # M_TRIM_THRESHOLD for the whole process, which makes every later large
-        # allocation a fresh mmap; the baseline then ran ~25% slower.) TensorFlow may
-        # keep the function alive as long as it likes: it holds only a weak reference
-        # to grain's iterator, so that dropping this stream stops grain's threads.
-        reader_ref = weakref.ref(reader)
-        keys = tuple(spec)
+        # `_feed` never puts more than LOOKAHEAD batches beyond those handed out, so
+        # the queue never fills and an enqueue never waits.
+        self._queue = tf.queue.FIFOQueue(
+            self.LOOKAHEAD,
+            [value.dtype for value in spec.values()],
+            shapes=[value.shape for value in spec.values()],
+            names=list(spec),
+        )
+        # The pipeline's functions hold no reference to self: no cycle delays its closing.
+        queue, features, options = self._queue, self._features, self._options
 
-        def next_batch() -> list[np.ndarray]:
-            batch = next(reader_ref())
-            return [batch[key] for key in keys]
+        def example(element: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
+            out = decode_or_pad(
+                features, element["record"], element["seed"], element["mask"], options
+            )
+            return {**out, "mask": element["mask"], "epoch": element["epoch"]}
 
-        def element(_) -> dict[str, tf.Tensor]:
-            values = tf.py_function(next_batch, [], [spec[key].dtype for key in keys])
-            for value, key in zip(values, keys):
-                value.set_shape(spec[key].shape)
-            return dict(zip(keys, values))
-
-        ds = tf.data.Dataset.range(len(self._batches) - step).map(element)
-        ds = ds.unbatch().map(self._example, num_parallel_calls=tf.data.AUTOTUNE)
+        ds = tf.data.Dataset.range(len(self._batches) - step).map(lambda _: queue.dequeue())
+        ds = ds.unbatch().map(example, num_parallel_calls=tf.data.AUTOTUNE)
         ds = ds.batch(size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
         tf_options = tf.data.Options()
         tf_options.deterministic = True
         tf_options.autotune.enabled = True
-        self._reader = reader
         self._iterator = ds.with_options(tf_options).as_numpy_iterator()
+        self._step = self._fed = step
 
-    def _example(self, element: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-        out = decode_or_pad(
-            self._features, element["record"], element["seed"], element["mask"], self._options
-        )
-        return {**out, "mask": element["mask"], "epoch": element["epoch"]}
+    def _feed(self) -> None:
+        """Queues batches of records up to LOOKAHEAD beyond the `_step` first ones.
+
+        The pipeline's batch `_step` is made of exactly the records of grain's batch
+        `_step`, so once those are queued, `next(self._iterator)` cannot wait for us."""
+        until = min(self._step + self.LOOKAHEAD, len(self._batches))
+        while self._fed < until:
+            records = next(self._reader)
+            self._queue.enqueue({key: records[key] for key in ("record", "seed", "mask", "epoch")})
+            self._fed += 1
 
     def __iter__(self) -> DecodedStream:
         return self
 
     def __next__(self) -> dict:
+        if self._iterator is None:
+            raise ValueError(_CLOSED)
+        self._feed()
         batch = next(self._iterator)
         self._step += 1
         return finish_batch(batch, self._options)
@@ -453,16 +477,22 @@ class DecodedStream(Iterator[dict]):
                 "A state saved with worker_count > 0 restores only an iterator made with the "
                 "same worker_count."
             )
+        if self._iterator is None:
+            raise ValueError(_CLOSED)
         self.close()
-        self._step = step
         self._start(step)
 
     def close(self) -> None:
-        """Stops the pipeline and grain's read threads."""
-        self._iterator = iter(())
-        close = getattr(self._reader, "close", None)
-        if close is not None:
-            close()
+        """Stops the pipeline (at once: nothing it runs waits for Python) and grain's
+        read threads. Idempotent."""
+        if self._queue is not None:
+            # Fails a dequeue waiting for records (TensorFlow would log a warning
+            # when cancelling it), and lets the pipeline stop.
+            self._queue.close(cancel_pending_enqueues=True)
+        self._iterator = self._queue = None  # TensorFlow cancels the pipeline's work
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close()
 
     def __del__(self) -> None:
         self.close()
@@ -523,7 +553,35 @@ def grain_batches(
         grain.ReadOptions(num_threads=read_threads, prefetch_buffer_size=max(read_threads, 2))
     )
     _parse_absl_flags()
-    return iter(ds.mp_prefetch(grain.MultiprocessingOptions(num_workers=worker_count)))
+    return FromWorkers(iter(ds.mp_prefetch(grain.MultiprocessingOptions(num_workers=worker_count))))
+
+
+class FromWorkers(Iterator[dict]):
+    """grain's iterator over worker processes, its batches copied out of shared memory.
+
+    A batch still in grain's shared memory when Python exits cannot free itself
+    ("Exception ignored in ... SharedMemoryArray.__del__") and leaks the block; a copy
+    of a batch costs a small part of decoding it.
+    """
+
+    def __init__(self, iterator: Any):
+        self._iterator = iterator
+
+    def __iter__(self) -> FromWorkers:
+        return self
+
+    def __next__(self) -> dict:
+        return _map_arrays(np.array, next(self._iterator))
+
+    def get_state(self) -> Any:
+        return self._iterator.get_state()
+
+    def set_state(self, state: Any) -> None:
+        self._iterator.set_state(state)
+
+    def close(self) -> None:
+        """Stops the worker processes (each exits once it sees the request)."""
+        self._iterator.close()
 
 
 def _parse_absl_flags() -> None:
@@ -573,6 +631,11 @@ def _map_arrays(fn, tree: dict) -> dict:
 class Batches(Iterator[dict]):
     """The iterator `make_iterator` returns.
 
+    Close it with `close()`, or use it as a context manager (`with make_iterator(...)
+    as it:`), to stop its threads and worker processes at once; dropping it does the
+    same when Python frees it, and so does the end of the process for those still open.
+    Closing never waits for data. After closing, `next()` raises ValueError.
+
     Attributes:
       num_steps: number of batches of an evaluation pass (None for training).
       backend: "tfdata" or "grain".
@@ -594,8 +657,11 @@ class Batches(Iterator[dict]):
         self._sharding = sharding
         self.backend = backend
         self.num_steps = num_steps
+        _close_at_exit(self)
 
     def __next__(self) -> dict:
+        if self._raw is None:
+            raise ValueError(_CLOSED)
         batch = next(self._raw)
         if self.backend == "tfdata":
             batch = finish_batch(batch, self._options)
@@ -609,18 +675,34 @@ class Batches(Iterator[dict]):
     def get_state(self) -> Any:
         """The position in the data, to save with a checkpoint (grain back end only)."""
         self._require_grain("get_state")
-        return self._raw.get_state()
+        return self._open().get_state()
 
     def set_state(self, state: Any) -> None:
         """Continues from a state `get_state` returned (grain back end only)."""
         self._require_grain("set_state")
-        self._raw.set_state(state)
+        self._open().set_state(state)
 
     def close(self) -> None:
-        """Stops grain worker processes, if any."""
-        close = getattr(self._raw, "close", None)
+        """Stops reading and decoding: threads, TensorFlow pipelines, grain worker
+        processes. Returns promptly; idempotent."""
+        raw, self._raw = self._raw, None
+        close = getattr(raw, "close", None)
         if close is not None:
             close()
+
+    def __enter__(self) -> Batches:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+    def _open(self) -> Iterator[dict]:
+        if self._raw is None:
+            raise ValueError(_CLOSED)
+        return self._raw
 
     def _require_grain(self, what: str) -> None:
         if self.backend != "grain":
@@ -628,6 +710,24 @@ class Batches(Iterator[dict]):
                 f"{what} needs backend='grain' (checkpointable iterator state); the tf.data "
                 "back end cannot save its position: use backend='grain' to resume mid-epoch."
             )
+
+
+_OPEN_ITERATORS: weakref.WeakSet[Batches] = weakref.WeakSet()
+
+
+def _close_at_exit(batches: Batches) -> None:
+    """Closes `batches` at interpreter exit if it is still open, before Python tears
+    down the modules that TensorFlow's and grain's clean-up needs."""
+    _OPEN_ITERATORS.add(batches)
+    # Registered last, so that it runs first among exit handlers: before
+    # multiprocessing's, which would stop grain's worker processes under us.
+    atexit.unregister(_close_open_iterators)
+    atexit.register(_close_open_iterators)
+
+
+def _close_open_iterators() -> None:
+    for batches in list(_OPEN_ITERATORS):
+        batches.close()
 
 
 def make_iterator(

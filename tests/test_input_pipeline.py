@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import collections
 import gc
+import os
 import pickle
+import signal
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 
@@ -323,8 +328,7 @@ def test_grain_read_threads_all_run_and_do_not_change_batches(builds, caplog):
 
 
 def test_dropping_a_grain_iterator_stops_its_read_threads(builds):
-    """TensorFlow may keep the generator that feeds the decoding pipeline alive; grain's
-    read threads must still stop (and their buffered batches go) with the iterator."""
+    """grain's read threads stop (and their buffered batches go) with the iterator."""
     started = []
     for _ in range(3):
         before = set(threading.enumerate())
@@ -339,6 +343,135 @@ def test_dropping_a_grain_iterator_stops_its_read_threads(builds):
     while any(t.is_alive() for t in started) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not [t for t in started if t.is_alive()]
+
+
+# Each scenario runs in a fresh process, which must print "done", exit on its own and write
+# nothing to stderr after its imports but TensorFlow's start-up lines (a grain worker
+# process imports TensorFlow, and this machine has no GPU).
+_TENSORFLOW_STARTUP = (
+    "absl::InitializeLog",
+    "port.cc",
+    "cudart_stub.cc",
+    "cpu_feature_guard.cc",
+    "To enable the following instructions",
+    "cuInit",
+)
+_SCENARIO_PRELUDE = """
+import gc, sys, time
+import grain, jax, tensorflow as tf
+from imagenet_pi import input_pipeline
+
+jax.devices()
+tf.constant(0)  # TensorFlow's start-up logs come before the marker
+print("imports done", file=sys.stderr, flush=True)
+
+
+def make(**kwargs):
+    kwargs = {{"split": "train", "train": True, "global_batch_size": 8, "image_size": 32,
+              "with_file_names": True, "worker_count": {worker_count}, **kwargs}}
+    return input_pipeline.make_iterator(
+        "{name}", backend="{backend}", data_dir={data_dir!r}, **kwargs)
+"""
+
+_SCENARIOS = {
+    # Issue 11's script: peek at the first batch inside a function, several times.
+    "peek_in_a_function": """
+        def first(seed):
+            return next(iter(make(seed=seed)))["file_name"]
+
+        a, b, c = first(3), first(3), first(4)
+        assert (a == b).all()
+        """,
+    # Dropped while the pipeline is still reading and decoding ahead.
+    "dropped_right_after_the_first_batch": """
+        for seed in range(3):
+            it = make(seed=seed)
+            next(it)
+            del it
+            gc.collect()
+        """,
+    "dropped_before_the_first_batch": """
+        it = make()
+        del it
+        gc.collect()
+        make(train=False).close()
+        """,
+    "dropped_mid_epoch_with_full_buffers": """
+        it = make(num_epochs=None)
+        next(it)
+        time.sleep(3)  # the pipeline reads and decodes ahead until its buffers are full
+        del it
+        gc.collect()
+        """,
+    "closed_twice_then_used": """
+        it = make()
+        next(it)
+        it.close()
+        it.close()
+        try:
+            next(it)
+        except ValueError as error:
+            assert "closed" in str(error), error
+        else:
+            raise AssertionError("next() after close() must raise")
+        """,
+    "exception_in_a_with_block": """
+        try:
+            with make() as it:
+                for step, batch in enumerate(it):
+                    if step == 1:
+                        raise KeyError("the training loop failed")
+        except KeyError:
+            pass
+        """,
+    "stopped_after_n_steps_and_left_alive_at_exit": """
+        it = make(num_epochs=None)
+        for step, batch in zip(range(3), it):
+            pass
+        """,
+}
+
+
+def _run_to_exit(script: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    """Runs `script` in a new Python process (group); kills the group if it outlives `timeout`."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "1", "JAX_PLATFORMS": "cpu"}
+    process = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        pytest.fail(f"the process did not exit within {timeout} s; stderr:\n{stderr[-3000:]}")
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+@pytest.mark.parametrize("scenario", list(_SCENARIOS))
+@pytest.mark.parametrize("backend", ["tfdata", "grain", "grain_workers"])
+def test_abandoned_iterator_lets_the_process_exit_quietly(builds, backend, scenario):
+    prelude = _SCENARIO_PRELUDE.format(
+        name=_NAME,
+        backend=backend.split("_")[0],
+        data_dir=builds[backend.split("_")[0]],
+        worker_count=1 if backend == "grain_workers" else 0,
+    )
+    script = prelude + textwrap.dedent(_SCENARIOS[scenario]) + 'print("done", flush=True)\n'
+    result = _run_to_exit(script)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.splitlines()[-1:] == ["done"]
+    after_imports = result.stderr.split("imports done\n", 1)[-1]
+    noise = [
+        line
+        for line in after_imports.splitlines()
+        if not any(startup in line for startup in _TENSORFLOW_STARTUP)
+    ]
+    assert noise == [], "\n".join(noise)[-3000:]
 
 
 def test_grain_state_is_the_number_of_batches_handed_out(builds):
