@@ -461,7 +461,7 @@ class DecodedStream(Iterator[dict]):
         self._feed()
         batch = next(self._iterator)
         self._step += 1
-        return finish_batch(batch, self._options)
+        return batch
 
     def get_state(self) -> dict:
         """`{"step": batches handed out}`."""
@@ -498,16 +498,6 @@ class DecodedStream(Iterator[dict]):
         self.close()
 
 
-@dataclasses.dataclass(frozen=True)
-class FinishBatch:
-    """Raw batch -> final batch: images of the output dtype, labels and PI."""
-
-    options: _Options
-
-    def map(self, batch: dict) -> dict:
-        return finish_batch(batch, self.options)
-
-
 def grain_batches(
     builder: tfds.core.DatasetBuilder,
     subsplit: Any,
@@ -518,7 +508,8 @@ def grain_batches(
     worker_count: int,
     read_threads: int,
 ) -> Iterator[dict]:
-    """An iterator of final batches (labels and PI included) with `get_state`/`set_state`.
+    """An iterator of raw batches (labels and PI not yet chosen: `finish_batch` does that
+    for every back end) with `get_state`/`set_state`/`close`.
 
     Training: a global shuffle of this process's examples, reshuffled every epoch;
     each example's crop and flip seeded by `(seed, position in the stream)`, as in
@@ -547,7 +538,7 @@ def grain_batches(
     if worker_count == 0:
         return DecodedStream(batches, builder.info.features, options, read_threads)
     decode = DecodeBatch(builder.info.features, options)
-    ds = batches.map(decode.map).map(FinishBatch(options).map)
+    ds = batches.map(decode.map)
     # Each thread makes one batch; grain runs at most `prefetch_buffer_size` of them at once.
     ds = ds.to_iter_dataset(
         grain.ReadOptions(num_threads=read_threads, prefetch_buffer_size=max(read_threads, 2))
@@ -662,9 +653,8 @@ class Batches(Iterator[dict]):
     def __next__(self) -> dict:
         if self._raw is None:
             raise ValueError(_CLOSED)
-        batch = next(self._raw)
-        if self.backend == "tfdata":
-            batch = finish_batch(batch, self._options)
+        # Every back end gives raw batches: labels, PI and devices are one stage for all.
+        batch = finish_batch(next(self._raw), self._options)
         return _to_devices(batch, self._num_devices, self._sharding)
 
     def __len__(self) -> int:
