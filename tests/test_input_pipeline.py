@@ -21,6 +21,7 @@ import tensorflow_datasets as tfds
 
 import imagenet_pi
 from imagenet_pi import annotations, fake_data, ilsvrc, input_pipeline, pi_lookup, preprocessing
+from imagenet_pi.pipelines import grain_source
 
 _NAME = "imagenet_pi/high_noise"
 _NUM_TRAIN = fake_data.SMALL_SAMPLE["num_synsets"] * fake_data.SMALL_SAMPLE["images_per_synset"]
@@ -282,7 +283,7 @@ def _built_train_names(builds) -> list[str]:
 
 def test_batch_source_items_are_whole_batches_of_the_stream():
     records = [f"record {i}".encode() for i in range(10)]
-    train = input_pipeline.BatchSource(
+    train = grain_source.BatchSource(
         records, batch_size=4, seed=7, train=True, num_epochs=3, num_steps=None
     )
     assert len(train) == 7  # 30 positions, the incomplete last batch dropped
@@ -298,13 +299,13 @@ def test_batch_source_items_are_whole_batches_of_the_stream():
     assert unpickled[5]["record"].tolist() == train[5]["record"].tolist()
     with pytest.raises(IndexError):
         train[7]
-    forever = input_pipeline.BatchSource(
+    forever = grain_source.BatchSource(
         records, batch_size=4, seed=7, train=True, num_epochs=None, num_steps=None
     )
     assert forever[6]["record"].tolist() == items[6]["record"].tolist()
     assert len(forever) > 10**15
 
-    evaluation = input_pipeline.BatchSource(
+    evaluation = grain_source.BatchSource(
         records, batch_size=4, seed=7, train=False, num_epochs=None, num_steps=4
     )
     items = [evaluation[step] for step in range(len(evaluation))]
