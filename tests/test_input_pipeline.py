@@ -505,6 +505,22 @@ def test_grain_worker_process_gives_the_same_batches(builds):
         np.testing.assert_array_equal(a["image"], b["image"])
 
 
+def test_grain_state_is_the_same_with_or_without_workers(builds):
+    """`{"step": n}` whatever `worker_count`: a state saved without workers restores an
+    iterator with workers."""
+    kwargs = dict(split="train", train=True, seed=2)
+    in_process = _iterator(builds, "grain", **kwargs)
+    _take(in_process, 1)
+    state = in_process.get_state()
+    expected = _take(in_process, 1)
+    with _iterator(builds, "grain", worker_count=1, **kwargs) as with_workers:
+        with_workers.set_state(state)
+        resumed = _take(with_workers, 1)
+        assert with_workers.get_state() == {"step": 2}
+    assert _names(expected[0]) == _names(resumed[0])
+    np.testing.assert_array_equal(expected[0]["image"], resumed[0]["image"])
+
+
 def test_tfdata_iterator_has_no_state(builds):
     iterator = _iterator(builds, "tfdata", split="train", train=True)
     with pytest.raises(NotImplementedError, match="backend='grain'"):

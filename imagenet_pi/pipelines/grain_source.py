@@ -130,3 +130,17 @@ def batch_dataset(
             num_steps=num_steps,
         )
     )
+
+
+def step_of(state: Any, num_batches: int) -> int:
+    """The step of a grain iterator's state, `{"step": batches handed out}`, checked.
+
+    Both grain back ends save and restore this same state, whatever `worker_count`."""
+    step = state.get("step") if isinstance(state, dict) else None
+    if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= num_batches:
+        raise ValueError(
+            f"set_state expects {{'step': n}} with 0 <= n <= {num_batches}, as get_state() of "
+            f"a grain iterator returns; got {state!r}. Pass back what get_state() returned, "
+            "to an iterator made with the same arguments."
+        )
+    return step

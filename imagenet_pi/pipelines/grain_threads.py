@@ -143,14 +143,7 @@ class DecodedStream(Iterator[dict]):
 
     def set_state(self, state: dict) -> None:
         """Continues after the `state["step"]` first batches."""
-        step = state.get("step") if isinstance(state, dict) else None
-        if not isinstance(step, int) or not 0 <= step <= len(self._batches):
-            raise ValueError(
-                f"set_state expects {{'step': n}} with 0 <= n <= {len(self._batches)}, as "
-                f"get_state() of a grain iterator with worker_count=0 returns; got {state!r}. "
-                "A state saved with worker_count > 0 restores only an iterator made with the "
-                "same worker_count."
-            )
+        step = grain_source.step_of(state, len(self._batches))
         if self._iterator is None:
             raise ValueError("this grain stream is closed")
         self.close()

@@ -26,19 +26,12 @@ def batches(
     read_threads: int,
 ) -> FromWorkers:
     """Raw batches made by `worker_count` processes, each reading with `read_threads`
-    threads. The state (`get_state`) is grain's own."""
-    import grain
-
+    threads."""
     source = grain_source.batch_dataset(
         builder, subsplit, options, num_steps=num_steps, num_epochs=num_epochs
     )
     decode = DecodeBatch(builder.info.features, options)
-    # Each thread makes one batch; grain runs at most `prefetch_buffer_size` of them at once.
-    ds = source.map(decode.map).to_iter_dataset(
-        grain.ReadOptions(num_threads=read_threads, prefetch_buffer_size=max(read_threads, 2))
-    )
-    _parse_absl_flags()
-    return FromWorkers(iter(ds.mp_prefetch(grain.MultiprocessingOptions(num_workers=worker_count))))
+    return FromWorkers(source.map(decode.map), worker_count, read_threads)
 
 
 class DecodeBatch:
@@ -101,31 +94,62 @@ class DecodeBatch:
 
 
 class FromWorkers(Iterator[dict]):
-    """grain's iterator over worker processes, its batches copied out of shared memory.
+    """Decoded batches from grain's worker processes, copied out of shared memory.
 
     A batch still in grain's shared memory when Python exits cannot free itself
     ("Exception ignored in ... SharedMemoryArray.__del__") and leaks the block; a copy
-    of a batch costs a small part of decoding it.
+    of a raw batch costs a small part of decoding it.
+
+    The position is the number of batches handed out, as without workers: `get_state()`
+    gives it, `set_state()` restarts the workers at that batch (a batch depends only on
+    its step).
     """
 
-    def __init__(self, iterator: Any):
-        self._iterator = iterator
+    def __init__(self, batches: Any, worker_count: int, read_threads: int):
+        self._batches = batches  # grain.MapDataset of decoded batches
+        self._worker_count = worker_count
+        self._read_threads = read_threads
+        self._iterator = None
+        self._start(0)
+
+    def _start(self, step: int) -> None:
+        import grain
+
+        threads = self._read_threads
+        # Each thread makes one batch; grain runs at most `prefetch_buffer_size` of them at once.
+        ds = self._batches[step:].to_iter_dataset(
+            grain.ReadOptions(num_threads=threads, prefetch_buffer_size=max(threads, 2))
+        )
+        _parse_absl_flags()
+        workers = grain.MultiprocessingOptions(num_workers=self._worker_count)
+        self._iterator = iter(ds.mp_prefetch(workers))
+        self._step = step
 
     def __iter__(self) -> FromWorkers:
         return self
 
     def __next__(self) -> dict:
-        return {key: np.array(value) for key, value in next(self._iterator).items()}
+        if self._iterator is None:
+            raise ValueError("this grain stream is closed")
+        batch = next(self._iterator)
+        self._step += 1
+        return {key: np.array(value) for key, value in batch.items()}
 
-    def get_state(self) -> Any:
-        return self._iterator.get_state()
+    def get_state(self) -> dict:
+        """`{"step": batches handed out}`."""
+        return {"step": self._step}
 
-    def set_state(self, state: Any) -> None:
-        self._iterator.set_state(state)
+    def set_state(self, state: dict) -> None:
+        """Continues after the `state["step"]` first batches."""
+        step = grain_source.step_of(state, len(self._batches))
+        self.close()
+        self._start(step)
 
     def close(self) -> None:
         """Stops the worker processes (each exits once it sees the request)."""
-        self._iterator.close()
+        iterator, self._iterator = self._iterator, None
+        if iterator is not None:
+            iterator.close()
 
 
 def _parse_absl_flags() -> None:
