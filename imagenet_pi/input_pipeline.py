@@ -10,9 +10,12 @@ One call, `make_iterator`, for training or evaluation, over one of two back ends
   records; one long-lived tf.data pipeline decodes them (or, with worker
   processes, each worker decodes its batches).
 
-Both read this process's part of the split (`tfds.split_for_jax_process`), decode
-with `preprocessing`, batch `global_batch_size / jax.process_count()` examples,
-then choose labels and PI with `label_policies` and `pi_features`. A batch is a
+Each back end is a module of `imagenet_pi.pipelines` (`tfdata`, `grain_threads`,
+`grain_workers`); each reads this process's part of the split
+(`tfds.split_for_jax_process`), decodes with `preprocessing` and gives raw batches of
+`global_batch_size / jax.process_count()` examples (`pipelines.raw`). This module then
+chooses labels and PI with `label_policies` and `pi_features` (`finish_batch`), and
+places batches on devices, the same for every back end. A batch is a
 dict of numpy arrays shaped `[num_local_devices, per_device_batch, ...]`, or of
 global `jax.Array`s of shape `[global_batch_size, ...]` when given a sharding:
 
@@ -29,40 +32,44 @@ False); every process runs the same number of steps (`Batches.num_steps`).
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import math
-import sys
-import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from imagenet_pi import label_policies, pi_features, preprocessing
 from imagenet_pi.imagenet_pi_dataset_builder import annotator_features
+from imagenet_pi.pipelines import grain_threads, grain_workers, tfdata
+from imagenet_pi.pipelines.raw import RawOptions
 
 if TYPE_CHECKING:
     import jax
 
 Backend = Literal["tfdata", "grain"]
 
-# The fields a pipeline reads from each example, besides the image.
-_ANNOTATION_KEYS = ("annotator_labels", "annotator_confidences", "annotator_features")
+_CLOSED = (
+    "this ImageNet-PI iterator is closed (by close() or at the end of its with block): "
+    "make a new one with make_iterator"
+)
 
 
 @dataclasses.dataclass(frozen=True)
-class _Options:
-    """Everything that shapes the examples, shared by both back ends."""
+class OutputOptions:
+    """How a raw batch (`pipelines.raw`) becomes the batch `make_iterator` gives.
 
-    train: bool
-    local_batch_size: int
-    image_size: int
-    normalisation: str
-    dtype: Any  # numpy dtype of images
-    seed: int
+    Attributes:
+      dtype: numpy dtype of the images (np.float32, ml_dtypes.bfloat16, ...).
+      policy: which annotator labels each example gets.
+      labels_format: `pi_features["annotator_labels"]` as "one_hot" or "index".
+      with_file_names: keep `file_name` in batches.
+    """
+
+    dtype: np.dtype
     policy: label_policies.LabelPolicy
     labels_format: pi_features.LabelsFormat
     with_file_names: bool
@@ -92,456 +99,12 @@ def process_split(
 
 
 # ---------------------------------------------------------------------------------------
-# tf.data back end.
+# Every back end: labels and PI, then devices.
 
 
-def _tf_example(
-    example: dict[str, tf.Tensor], seed: tf.Tensor, epoch: tf.Tensor, options: _Options
-) -> dict:
-    image = preprocessing.decode_and_resize(
-        example["image"], seed, train=options.train, image_size=options.image_size
-    )
-    image = preprocessing.normalise_image(image, options.normalisation)
-    out = {key: example[key] for key in _ANNOTATION_KEYS}
-    out.update(
-        image=image,
-        file_name=example["file_name"],
-        clean_label=example["clean_label"],
-        epoch=epoch,
-        mask=tf.constant(True),
-    )
-    return out
-
-
-def _padding(element_spec: dict[str, tf.TensorSpec], count: int) -> tf.data.Dataset:
-    """`count` all-zero examples with mask False, of the given structure."""
-    zeros = {key: tf.zeros(spec.shape, spec.dtype) for key, spec in element_spec.items()}
-    zeros["mask"] = tf.constant(False)
-    return tf.data.Dataset.from_tensors(zeros).repeat(count)
-
-
-def tfdata_batches(
-    builder: tfds.core.DatasetBuilder,
-    subsplit: Any,
-    options: _Options,
-    *,
-    num_examples: int,
-    num_steps: int | None,
-    num_epochs: int | None,
-    shuffle_buffer_size: int,
-    deterministic: bool,
-) -> tf.data.Dataset:
-    """Raw batches (annotations not yet turned into labels and PI) of a tf.data pipeline.
-
-    Training: files shuffled and interleaved, examples repeated and shuffled with
-    the seed, each one's crop and flip seeded by `(seed, position in the stream)`
-    and its epoch counted from that position.
-    Evaluation: in order, padded to `num_steps` full batches.
-    """
-    read_config = tfds.ReadConfig(
-        shuffle_seed=options.seed, interleave_cycle_length=16 if options.train else 1
-    )
-    ds = builder.as_dataset(
-        split=subsplit,
-        shuffle_files=options.train,
-        decoders={"image": tfds.decode.SkipDecoding()},
-        read_config=read_config,
-    )
-    if options.train:
-        ds = ds.repeat(num_epochs)
-    # Positions in the repeated stream, taken before shuffling, give each example's epoch.
-    ds = ds.enumerate()
-    if options.train:
-        ds = ds.shuffle(min(shuffle_buffer_size, max(num_examples, 1)), seed=options.seed)
-    seed = tf.constant(options.seed, tf.int64)
-    ds = ds.map(
-        lambda index, example: _tf_example(
-            example, tf.stack([seed, index]), index // max(num_examples, 1), options
-        ),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
-    if not options.train:
-        ds = ds.concatenate(
-            _padding(ds.element_spec, num_steps * options.local_batch_size - num_examples)
-        )
-    ds = ds.batch(options.local_batch_size, drop_remainder=True)
-    ds = ds.prefetch(tf.data.AUTOTUNE)
-    tf_options = tf.data.Options()
-    tf_options.deterministic = deterministic
-    tf_options.autotune.enabled = True
-    return ds.with_options(tf_options)
-
-
-# ---------------------------------------------------------------------------------------
-# grain back end: a data source and transforms, each a tiny picklable class.
-
-
-_RECORD_KEYS = ("file_name", "clean_label", *_ANNOTATION_KEYS)
-
-
-class BatchSource:
-    """grain source: item `step` is batch `step` of this process's stream, still serialized.
-
-    Training: the stream is this process's examples in a fresh order each epoch (a
-    permutation seeded by `(seed, epoch)`), `num_epochs` times (forever if None), cut into
-    batches of consecutive positions; a batch may straddle two epochs, and an incomplete
-    last batch is dropped. Evaluation: the examples in order, then padding (mask False)
-    up to `num_steps` batches.
-
-    An item: `record` `(B,)` object (serialized examples, b"" for padding), `mask`
-    `(B,)` bool, `epoch` `(B,)` int64, and `seed` `(B, 2)` int64, `(seed, position in the
-    stream)`, which seeds each example's crop and flip. Reading a whole batch per item
-    keeps grain's per-record Python work (about a tenth of the CPU budget of an image)
-    out of the pipeline.
-    """
-
-    def __init__(
-        self,
-        source: Sequence[bytes],
-        *,
-        batch_size: int,
-        seed: int,
-        train: bool,
-        num_epochs: int | None,
-        num_steps: int | None,
-    ):
-        self._source = source
-        self._batch_size = batch_size
-        self._seed = seed
-        self._train = train
-        self._num_examples = len(source)
-        if not train:
-            self._num_steps = num_steps
-        elif num_epochs is None:
-            self._num_steps = sys.maxsize
-        else:
-            self._num_steps = num_epochs * self._num_examples // batch_size
-        self.__setstate__(self.__getstate__())
-
-    def __getstate__(self) -> dict:  # permutations are recomputed in each process
-        return {k: v for k, v in self.__dict__.items() if k not in ("_lock", "_permutations")}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state, _lock=threading.Lock(), _permutations={})
-
-    def __len__(self) -> int:
-        return self._num_steps
-
-    def __getitem__(self, step: int) -> dict:
-        if not 0 <= step < self._num_steps:
-            raise IndexError(f"batch {step} out of range [0, {self._num_steps})")
-        num_examples = max(self._num_examples, 1)
-        positions = step * self._batch_size + np.arange(self._batch_size, dtype=np.int64)
-        if self._train:
-            epochs, offsets = np.divmod(positions, num_examples)
-            indices = np.empty_like(positions)
-            for epoch in np.unique(epochs):
-                where = epochs == epoch
-                indices[where] = self._permutation(int(epoch))[offsets[where]]
-            mask = np.ones(self._batch_size, bool)
-        else:
-            epochs = np.zeros_like(positions)
-            mask = positions < self._num_examples
-            indices = positions[mask]
-        records = np.full(self._batch_size, b"", object)
-        for slot, index in zip(np.flatnonzero(mask), indices.tolist()):
-            records[slot] = self._source[index]
-        seeds = np.stack([np.full_like(positions, self._seed), positions], axis=1)
-        return {"record": records, "mask": mask, "epoch": epochs, "seed": seeds}
-
-    def _permutation(self, epoch: int) -> np.ndarray:
-        """The order of the examples in `epoch`; the two latest epochs stay cached."""
-        with self._lock:
-            permutation = self._permutations.get(epoch)
-            if permutation is None:
-                entropy = [self._seed % 2**64, epoch]
-                permutation = np.random.default_rng(entropy).permutation(self._num_examples)
-                if len(self._permutations) >= 2:
-                    del self._permutations[min(self._permutations)]
-                self._permutations[epoch] = permutation
-            return permutation
-
-
-def decode_or_pad(
-    features: tfds.features.FeaturesDict,
-    record: tf.Tensor,
-    seed: tf.Tensor,
-    mask: tf.Tensor,
-    options: _Options,
-) -> dict[str, tf.Tensor]:
-    """One serialized example -> its annotations and its preprocessed, normalised image;
-    a padding record (`mask` False) -> zeros and an empty file name."""
-
-    def decode() -> dict:
-        parsed = features.deserialize_example(
-            record, decoders={"image": tfds.decode.SkipDecoding()}
-        )
-        out = {key: parsed[key] for key in _RECORD_KEYS}
-        image = preprocessing.decode_and_resize(
-            parsed["image"], seed, train=options.train, image_size=options.image_size
-        )
-        out["image"] = preprocessing.normalise_image(image, options.normalisation)
-        return out
-
-    def padding() -> dict:
-        out = {key: tf.zeros(features[key].shape, features[key].tf_dtype) for key in _RECORD_KEYS}
-        out["image"] = tf.zeros((options.image_size, options.image_size, 3), tf.float32)
-        return out
-
-    return tf.cond(mask, decode, padding)
-
-
-class DecodeBatch:
-    """Serialized records -> examples with decoded images, in one TensorFlow call a batch
-    (the grain back end's worker processes).
-
-    Parsing, decoding and normalisation run inside TensorFlow, in parallel, so the
-    Python (GIL) work per image stays near zero. Padding records get zeros and empty
-    file names.
-    """
-
-    def __init__(self, features: tfds.features.FeaturesDict, options: _Options):
-        self._features = features
-        self._options = options
-        self._lock = threading.Lock()
-        self._fn = None
-
-    _PICKLED = ("_features", "_options")
-
-    def __getstate__(self) -> dict:  # the traced function stays in its process
-        return {key: getattr(self, key) for key in self._PICKLED}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state, _lock=threading.Lock(), _fn=None)
-
-    def _decode_fn(self):
-        # Traced once under a lock: threads that trace one tf.function together each trace it.
-        with self._lock:
-            if self._fn is None:
-                self._fn = tf.function(
-                    self._decode,
-                    input_signature=[
-                        tf.TensorSpec([None], tf.string),
-                        tf.TensorSpec([None, 2], tf.int64),
-                        tf.TensorSpec([None], tf.bool),
-                    ],
-                ).get_concrete_function()
-            return self._fn
-
-    def _decode(self, records: tf.Tensor, seeds: tf.Tensor, mask: tf.Tensor) -> dict:
-        ds = tf.data.Dataset.from_tensor_slices((records, seeds, mask))
-        ds = ds.map(
-            lambda record, seed, keep: decode_or_pad(
-                self._features, record, seed, keep, self._options
-            ),
-            num_parallel_calls=tf.data.AUTOTUNE,
-            deterministic=True,
-        )
-        return ds.batch(tf.cast(tf.size(records), tf.int64)).get_single_element()
-
-    def map(self, batch: dict) -> dict:
-        decoded = self._decode_fn()(
-            tf.constant(list(batch["record"]), tf.string),
-            tf.constant(batch["seed"]),
-            tf.constant(batch["mask"]),
-        )
-        # np.asarray views TensorFlow's buffers (read-only); Tensor.numpy() would copy them.
-        out = {key: np.asarray(value) for key, value in decoded.items()}
-        return {**out, "mask": batch["mask"], "epoch": batch["epoch"]}
-
-
-class DecodedStream(Iterator[dict]):
-    """grain reads, one tf.data pipeline of this process decodes: the grain back end
-    without worker processes.
-
-    grain's read threads make the batches of serialized records (`BatchSource`); a
-    long-lived tf.data pipeline takes them one by one, parses, decodes, crops and
-    normalises their examples in one parallel map, and batches them again. Decoding
-    thus runs on from one batch into the next, as in the tf.data back end, instead of
-    starting and draining a TensorFlow call per batch (which leaves cores idle at each
-    batch's ends and costs the thread pool's wake-ups). The batches are the same as
-    `DecodeBatch`'s in worker processes.
-
-    The position is the number of batches handed out: `get_state()` gives it,
-    `set_state()` restarts both grain and the pipeline at that batch (a batch depends
-    only on its step).
-    """
-
-    def __init__(
-        self,
-        batches: Any,  # grain.MapDataset of BatchSource items
-        features: tfds.features.FeaturesDict,
-        options: _Options,
-        read_threads: int,
-    ):
-        self._batches = batches
-        self._features = features
-        self._options = options
-        self._read_threads = read_threads
-        self._step = 0
-        self._start(0)
-
-    def _start(self, step: int) -> None:
-        import grain
-
-        threads = self._read_threads
-        reader = iter(
-            self._batches[step:].to_iter_dataset(
-                grain.ReadOptions(num_threads=threads, prefetch_buffer_size=max(threads, 2))
-            )
-        )
-        size = self._options.local_batch_size
-        spec = {
-            "record": tf.TensorSpec([size], tf.string),
-            "seed": tf.TensorSpec([size, 2], tf.int64),
-            "mask": tf.TensorSpec([size], tf.bool),
-            "epoch": tf.TensorSpec([size], tf.int64),
-        }
-        # One batch of records per element, taken from grain's iterator by a py_function
-        # in a sequential map. (Not `from_generator`: its first use sets glibc's
-        # M_TRIM_THRESHOLD for the whole process, which makes every later large
-        # allocation a fresh mmap; the baseline then ran ~25% slower.) TensorFlow may
-        # keep the function alive as long as it likes: it holds only a weak reference
-        # to grain's iterator, so that dropping this stream stops grain's threads.
-        reader_ref = weakref.ref(reader)
-        keys = tuple(spec)
-
-        def next_batch() -> list[np.ndarray]:
-            batch = next(reader_ref())
-            return [batch[key] for key in keys]
-
-        def element(_) -> dict[str, tf.Tensor]:
-            values = tf.py_function(next_batch, [], [spec[key].dtype for key in keys])
-            for value, key in zip(values, keys):
-                value.set_shape(spec[key].shape)
-            return dict(zip(keys, values))
-
-        ds = tf.data.Dataset.range(len(self._batches) - step).map(element)
-        ds = ds.unbatch().map(self._example, num_parallel_calls=tf.data.AUTOTUNE)
-        ds = ds.batch(size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-        tf_options = tf.data.Options()
-        tf_options.deterministic = True
-        tf_options.autotune.enabled = True
-        self._reader = reader
-        self._iterator = ds.with_options(tf_options).as_numpy_iterator()
-
-    def _example(self, element: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-        out = decode_or_pad(
-            self._features, element["record"], element["seed"], element["mask"], self._options
-        )
-        return {**out, "mask": element["mask"], "epoch": element["epoch"]}
-
-    def __iter__(self) -> DecodedStream:
-        return self
-
-    def __next__(self) -> dict:
-        batch = next(self._iterator)
-        self._step += 1
-        return finish_batch(batch, self._options)
-
-    def get_state(self) -> dict:
-        """`{"step": batches handed out}`."""
-        return {"step": self._step}
-
-    def set_state(self, state: dict) -> None:
-        """Continues after the `state["step"]` first batches."""
-        step = state.get("step") if isinstance(state, dict) else None
-        if not isinstance(step, int) or not 0 <= step <= len(self._batches):
-            raise ValueError(
-                f"set_state expects {{'step': n}} with 0 <= n <= {len(self._batches)}, as "
-                f"get_state() of a grain iterator with worker_count=0 returns; got {state!r}. "
-                "A state saved with worker_count > 0 restores only an iterator made with the "
-                "same worker_count."
-            )
-        self.close()
-        self._step = step
-        self._start(step)
-
-    def close(self) -> None:
-        """Stops the pipeline and grain's read threads."""
-        self._iterator = iter(())
-        close = getattr(self._reader, "close", None)
-        if close is not None:
-            close()
-
-    def __del__(self) -> None:
-        self.close()
-
-
-@dataclasses.dataclass(frozen=True)
-class FinishBatch:
-    """Raw batch -> final batch: images of the output dtype, labels and PI."""
-
-    options: _Options
-
-    def map(self, batch: dict) -> dict:
-        return finish_batch(batch, self.options)
-
-
-def grain_batches(
-    builder: tfds.core.DatasetBuilder,
-    subsplit: Any,
-    options: _Options,
-    *,
-    num_steps: int | None,
-    num_epochs: int | None,
-    worker_count: int,
-    read_threads: int,
-) -> Iterator[dict]:
-    """An iterator of final batches (labels and PI included) with `get_state`/`set_state`.
-
-    Training: a global shuffle of this process's examples, reshuffled every epoch;
-    each example's crop and flip seeded by `(seed, position in the stream)`, as in
-    tf.data. Evaluation: in order, padded to `num_steps` full batches. grain's items
-    are whole batches of serialized records (`BatchSource`), read by `read_threads`
-    threads. Without worker processes, one tf.data pipeline of this process decodes
-    them (`DecodedStream`); with `worker_count` processes, each worker decodes its
-    batches, one TensorFlow call a batch (`DecodeBatch`). A batch depends only on its
-    step, never on the number of threads or workers.
-    """
-    import grain
-
-    source = builder.as_data_source(
-        split=subsplit, deserialize_method=tfds.decode.DeserializeMethod.RAW_BYTES
-    )
-    batches = grain.MapDataset.source(
-        BatchSource(
-            source,
-            batch_size=options.local_batch_size,
-            seed=options.seed,
-            train=options.train,
-            num_epochs=num_epochs,
-            num_steps=num_steps,
-        )
-    )
-    if worker_count == 0:
-        return DecodedStream(batches, builder.info.features, options, read_threads)
-    decode = DecodeBatch(builder.info.features, options)
-    ds = batches.map(decode.map).map(FinishBatch(options).map)
-    # Each thread makes one batch; grain runs at most `prefetch_buffer_size` of them at once.
-    ds = ds.to_iter_dataset(
-        grain.ReadOptions(num_threads=read_threads, prefetch_buffer_size=max(read_threads, 2))
-    )
-    _parse_absl_flags()
-    return iter(ds.mp_prefetch(grain.MultiprocessingOptions(num_workers=worker_count)))
-
-
-def _parse_absl_flags() -> None:
-    """grain's worker processes read absl flags; outside `absl.app.run` (notebooks,
-    pytest, plain scripts) nothing parsed them, so mark them parsed with their defaults."""
-    from absl import flags
-
-    if not flags.FLAGS.is_parsed():
-        flags.FLAGS.mark_as_parsed()
-
-
-# ---------------------------------------------------------------------------------------
-# Both back ends: labels and PI, then devices.
-
-
-def finish_batch(batch: dict, options: _Options) -> dict:
-    """Raw batch of either back end (images already normalised) -> images of the output
-    dtype, labels, PI."""
+def finish_batch(batch: dict, options: OutputOptions) -> dict:
+    """Raw batch of any back end (`pipelines.raw`) -> images of the output dtype, labels,
+    PI (numpy, `[local_batch, ...]`)."""
     batch = {**batch, "image": batch["image"].astype(options.dtype, copy=False)}
     batch = pi_features.label_and_pi(batch, options.policy, options.labels_format)
     if not options.with_file_names:
@@ -573,6 +136,11 @@ def _map_arrays(fn, tree: dict) -> dict:
 class Batches(Iterator[dict]):
     """The iterator `make_iterator` returns.
 
+    Close it with `close()`, or use it as a context manager (`with make_iterator(...)
+    as it:`), to stop its threads and worker processes at once; dropping it does the
+    same when Python frees it, and so does the end of the process for those still open.
+    Closing never waits for data. After closing, `next()` raises ValueError.
+
     Attributes:
       num_steps: number of batches of an evaluation pass (None for training).
       backend: "tfdata" or "grain".
@@ -583,7 +151,7 @@ class Batches(Iterator[dict]):
         raw: Iterator[dict],
         *,
         backend: Backend,
-        options: _Options,
+        options: OutputOptions,
         num_steps: int | None,
         num_devices: int,
         sharding: jax.sharding.Sharding | None,
@@ -594,11 +162,13 @@ class Batches(Iterator[dict]):
         self._sharding = sharding
         self.backend = backend
         self.num_steps = num_steps
+        _close_at_exit(self)
 
     def __next__(self) -> dict:
-        batch = next(self._raw)
-        if self.backend == "tfdata":
-            batch = finish_batch(batch, self._options)
+        if self._raw is None:
+            raise ValueError(_CLOSED)
+        # Every back end gives raw batches: labels, PI and devices are one stage for all.
+        batch = finish_batch(next(self._raw), self._options)
         return _to_devices(batch, self._num_devices, self._sharding)
 
     def __len__(self) -> int:
@@ -609,18 +179,34 @@ class Batches(Iterator[dict]):
     def get_state(self) -> Any:
         """The position in the data, to save with a checkpoint (grain back end only)."""
         self._require_grain("get_state")
-        return self._raw.get_state()
+        return self._open().get_state()
 
     def set_state(self, state: Any) -> None:
         """Continues from a state `get_state` returned (grain back end only)."""
         self._require_grain("set_state")
-        self._raw.set_state(state)
+        self._open().set_state(state)
 
     def close(self) -> None:
-        """Stops grain worker processes, if any."""
-        close = getattr(self._raw, "close", None)
+        """Stops reading and decoding: threads, TensorFlow pipelines, grain worker
+        processes. Returns promptly; idempotent."""
+        raw, self._raw = self._raw, None
+        close = getattr(raw, "close", None)
         if close is not None:
             close()
+
+    def __enter__(self) -> Batches:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+    def _open(self) -> Iterator[dict]:
+        if self._raw is None:
+            raise ValueError(_CLOSED)
+        return self._raw
 
     def _require_grain(self, what: str) -> None:
         if self.backend != "grain":
@@ -628,6 +214,24 @@ class Batches(Iterator[dict]):
                 f"{what} needs backend='grain' (checkpointable iterator state); the tf.data "
                 "back end cannot save its position: use backend='grain' to resume mid-epoch."
             )
+
+
+_OPEN_ITERATORS: weakref.WeakSet[Batches] = weakref.WeakSet()
+
+
+def _close_at_exit(batches: Batches) -> None:
+    """Closes `batches` at interpreter exit if it is still open, before Python tears
+    down the modules that TensorFlow's and grain's clean-up needs."""
+    _OPEN_ITERATORS.add(batches)
+    # Registered last, so that it runs first among exit handlers: before
+    # multiprocessing's, which would stop grain's worker processes under us.
+    atexit.unregister(_close_open_iterators)
+    atexit.register(_close_open_iterators)
+
+
+def _close_open_iterators() -> None:
+    for batches in list(_OPEN_ITERATORS):
+        batches.close()
 
 
 def make_iterator(
@@ -731,35 +335,45 @@ def make_iterator(
             seed=seed,
             redraw_each_epoch=redraw_each_epoch,
         )
-    options = _Options(
+    raw_options = RawOptions(
         train=train,
         local_batch_size=local_batch_size,
         image_size=image_size,
         normalisation=normalise,
-        dtype=np.dtype(dtype) if not isinstance(dtype, str) else _numpy_dtype(dtype),
         seed=seed,
+    )
+    output_options = OutputOptions(
+        dtype=np.dtype(dtype) if not isinstance(dtype, str) else _numpy_dtype(dtype),
         policy=label_policy,
         labels_format=annotator_labels_format,
         with_file_names=with_file_names,
     )
     preprocessing.normalise(np.zeros((1, 3), np.float32), normalise)  # fail now on a bad name
     if backend == "tfdata":
-        ds = tfdata_batches(
+        raw = tfdata.dataset(
             builder,
             subsplit,
-            options,
+            raw_options,
             num_examples=num_examples,
             num_steps=num_steps,
             num_epochs=num_epochs,
             shuffle_buffer_size=shuffle_buffer_size,
             deterministic=deterministic,
-        )
-        raw = ds.as_numpy_iterator()
-    elif backend == "grain":
-        raw = grain_batches(
+        ).as_numpy_iterator()
+    elif backend == "grain" and worker_count == 0:
+        raw = grain_threads.batches(
             builder,
             subsplit,
-            options,
+            raw_options,
+            num_steps=num_steps,
+            num_epochs=num_epochs,
+            read_threads=read_threads,
+        )
+    elif backend == "grain":
+        raw = grain_workers.batches(
+            builder,
+            subsplit,
+            raw_options,
             num_steps=num_steps,
             num_epochs=num_epochs,
             worker_count=worker_count,
@@ -770,7 +384,7 @@ def make_iterator(
     return Batches(
         raw,
         backend=backend,
-        options=options,
+        options=output_options,
         num_steps=num_steps,
         num_devices=len(devices),
         sharding=sharding,

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import collections
 import gc
+import os
 import pickle
+import signal
+import subprocess
+import sys
+import textwrap
 import threading
-import time
 
 import jax
 import numpy as np
@@ -16,6 +20,7 @@ import tensorflow_datasets as tfds
 
 import imagenet_pi
 from imagenet_pi import annotations, fake_data, ilsvrc, input_pipeline, pi_lookup, preprocessing
+from imagenet_pi.pipelines import grain_source
 
 _NAME = "imagenet_pi/high_noise"
 _NUM_TRAIN = fake_data.SMALL_SAMPLE["num_synsets"] * fake_data.SMALL_SAMPLE["images_per_synset"]
@@ -115,7 +120,7 @@ def _eval_on_two_processes(builds, backend, split) -> list[list[dict]]:
     return per_process
 
 
-@pytest.mark.parametrize("backend", ["tfdata", "grain"])
+@pytest.mark.parametrize("backend", [pytest.param("tfdata", marks=pytest.mark.slow), "grain"])
 def test_eval_reads_every_example_once_across_processes(builds, small_sample, backend):
     seen = []
     per_process = _eval_on_two_processes(builds, backend, "train")
@@ -131,7 +136,7 @@ def test_eval_reads_every_example_once_across_processes(builds, small_sample, ba
     assert set(counts.values()) == {1}
 
 
-@pytest.mark.parametrize("backend", ["tfdata", "grain"])
+@pytest.mark.parametrize("backend", [pytest.param("tfdata", marks=pytest.mark.slow), "grain"])
 def test_eval_processes_with_fewer_examples_pad_whole_batches(builds, backend):
     # 17 examples over 2 processes: 9 and 8; local batch 8, so both run 2 steps and the
     # second process's second batch is all padding.
@@ -153,7 +158,14 @@ def test_eval_pads_the_last_batch_only(builds):
     assert not masks[1][_NUM_TRAIN - 8 :].any()
 
 
-@pytest.mark.parametrize("policy", ["all", "majority", "clean"])
+@pytest.mark.parametrize(
+    "policy",
+    [
+        "all",
+        pytest.param("majority", marks=pytest.mark.slow),
+        pytest.param("clean", marks=pytest.mark.slow),
+    ],
+)
 def test_grain_and_tfdata_give_the_same_examples(builds, policy):
     batches = {}
     for backend in ("tfdata", "grain"):
@@ -183,7 +195,7 @@ def test_pipeline_matches_the_annotation_files(builds, small_sample):
             assert clean == sample.train_clean_labels[sample.train_file_names.index(name)]
 
 
-@pytest.mark.parametrize("backend", ["tfdata", "grain"])
+@pytest.mark.parametrize("backend", ["tfdata", pytest.param("grain", marks=pytest.mark.slow)])
 def test_same_seed_same_batches(builds, backend):
     kwargs = dict(split="train", train=True, label_policy="random_annotator")
     first = _take(_iterator(builds, backend, seed=3, **kwargs), 2)
@@ -197,7 +209,7 @@ def test_same_seed_same_batches(builds, backend):
 
 
 @pytest.mark.parametrize("backend", ["tfdata", "grain"])
-@pytest.mark.parametrize("redraw", [False, True])
+@pytest.mark.parametrize("redraw", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_annotator_draws_are_fixed_or_redrawn_each_epoch(builds, backend, redraw):
     iterator = _iterator(
         builds,
@@ -244,6 +256,7 @@ def test_best_subset_keeps_the_most_accurate_annotators(builds):
     np.testing.assert_array_equal(labels, np.asarray(batch["label"]).reshape(-1, 3))
 
 
+@pytest.mark.slow
 def test_grain_iterator_state_resumes_where_it_left_off(builds):
     kwargs = dict(split="train", train=True, seed=1)
     iterator = _iterator(builds, "grain", **kwargs)
@@ -277,7 +290,7 @@ def _built_train_names(builds) -> list[str]:
 
 def test_batch_source_items_are_whole_batches_of_the_stream():
     records = [f"record {i}".encode() for i in range(10)]
-    train = input_pipeline.BatchSource(
+    train = grain_source.BatchSource(
         records, batch_size=4, seed=7, train=True, num_epochs=3, num_steps=None
     )
     assert len(train) == 7  # 30 positions, the incomplete last batch dropped
@@ -293,13 +306,13 @@ def test_batch_source_items_are_whole_batches_of_the_stream():
     assert unpickled[5]["record"].tolist() == train[5]["record"].tolist()
     with pytest.raises(IndexError):
         train[7]
-    forever = input_pipeline.BatchSource(
+    forever = grain_source.BatchSource(
         records, batch_size=4, seed=7, train=True, num_epochs=None, num_steps=None
     )
     assert forever[6]["record"].tolist() == items[6]["record"].tolist()
     assert len(forever) > 10**15
 
-    evaluation = input_pipeline.BatchSource(
+    evaluation = grain_source.BatchSource(
         records, batch_size=4, seed=7, train=False, num_epochs=None, num_steps=4
     )
     items = [evaluation[step] for step in range(len(evaluation))]
@@ -322,23 +335,180 @@ def test_grain_read_threads_all_run_and_do_not_change_batches(builds, caplog):
         np.testing.assert_array_equal(a["image"], b["image"])
 
 
+def _grain_iterator_and_its_read_threads(builds) -> tuple[object, list[threading.Thread]]:
+    before = set(threading.enumerate())
+    iterator = _iterator(builds, "grain", split="validation", train=False, read_threads=2)
+    next(iterator)
+    started = [t for t in set(threading.enumerate()) - before if t.name.startswith("grain")]
+    assert started  # grain read ahead in its threads
+    return iterator, started
+
+
+def _still_running(threads: list[threading.Thread]) -> list[threading.Thread]:
+    for thread in threads:
+        thread.join(timeout=60)  # a guard against a hang, not a wait for a race
+    return [thread for thread in threads if thread.is_alive()]
+
+
+def test_closing_a_grain_iterator_stops_its_read_threads(builds):
+    iterator, started = _grain_iterator_and_its_read_threads(builds)
+    iterator.close()
+    assert not _still_running(started)
+
+
+@pytest.mark.slow
 def test_dropping_a_grain_iterator_stops_its_read_threads(builds):
-    """TensorFlow may keep the generator that feeds the decoding pipeline alive; grain's
-    read threads must still stop (and their buffered batches go) with the iterator."""
-    started = []
-    for _ in range(3):
-        before = set(threading.enumerate())
-        iterator = _iterator(builds, "grain", split="validation", train=False, read_threads=2)
-        next(iterator)
-        new = [t for t in set(threading.enumerate()) - before if t.name.startswith("grain")]
-        assert new  # grain read ahead in its threads
-        started += new
-        del iterator
+    """grain's read threads stop (and their buffered batches go) with the iterator."""
+    iterator, started = _grain_iterator_and_its_read_threads(builds)
+    del iterator
+    gc.collect()  # the iterator may sit in a reference cycle: collect it now, not some day
+    assert not _still_running(started)
+
+
+# Each scenario runs in a fresh process, which must print "done", exit on its own and write
+# nothing to stderr after its imports but TensorFlow's start-up lines (a grain worker
+# process imports TensorFlow, and this machine has no GPU).
+_TENSORFLOW_STARTUP = (
+    "absl::InitializeLog",
+    "port.cc",
+    "cudart_stub.cc",
+    "cpu_feature_guard.cc",
+    "To enable the following instructions",
+    "cuInit",
+)
+_SCENARIO_PRELUDE = """
+import gc, sys, time
+import grain, jax, tensorflow as tf
+from imagenet_pi import input_pipeline
+
+jax.devices()
+tf.constant(0)  # TensorFlow's start-up logs come before the marker
+print("imports done", file=sys.stderr, flush=True)
+
+
+def make(**kwargs):
+    kwargs = {{"split": "train", "train": True, "global_batch_size": 8, "image_size": 32,
+              "with_file_names": True, "worker_count": {worker_count}, **kwargs}}
+    return input_pipeline.make_iterator(
+        "{name}", backend="{backend}", data_dir={data_dir!r}, **kwargs)
+"""
+
+_SCENARIOS = {
+    # Issue 11's script: peek at the first batch inside a function, several times.
+    "peek_in_a_function": """
+        def first(seed):
+            return next(iter(make(seed=seed)))["file_name"]
+
+        a, b, c = first(3), first(3), first(4)
+        assert (a == b).all()
+        """,
+    # Dropped while the pipeline is still reading and decoding ahead.
+    "dropped_right_after_the_first_batch": """
+        for seed in range(3):
+            it = make(seed=seed)
+            next(it)
+            del it
+            gc.collect()
+        """,
+    "dropped_before_the_first_batch": """
+        it = make()
+        del it
         gc.collect()
-    deadline = time.monotonic() + 10
-    while any(t.is_alive() for t in started) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not [t for t in started if t.is_alive()]
+        make(train=False).close()
+        """,
+    "dropped_mid_epoch_with_full_buffers": """
+        it = make(num_epochs=None)
+        next(it)
+        time.sleep(3)  # the pipeline reads and decodes ahead until its buffers are full
+        del it
+        gc.collect()
+        """,
+    "closed_twice_then_used": """
+        it = make()
+        next(it)
+        it.close()
+        it.close()
+        try:
+            next(it)
+        except ValueError as error:
+            assert "closed" in str(error), error
+        else:
+            raise AssertionError("next() after close() must raise")
+        """,
+    "exception_in_a_with_block": """
+        try:
+            with make() as it:
+                for step, batch in enumerate(it):
+                    if step == 1:
+                        raise KeyError("the training loop failed")
+        except KeyError:
+            pass
+        """,
+    "stopped_after_n_steps_and_left_alive_at_exit": """
+        it = make(num_epochs=None)
+        for step, batch in zip(range(3), it):
+            pass
+        """,
+}
+
+
+def _run_to_exit(script: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    """Runs `script` in a new Python process (group); kills the group if it outlives `timeout`."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "1", "JAX_PLATFORMS": "cpu"}
+    process = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        pytest.fail(f"the process did not exit within {timeout} s; stderr:\n{stderr[-3000:]}")
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+# Two scenarios run in the quick suite (-m "not slow"); all of them run in the whole suite.
+_QUICK_SCENARIOS = {
+    ("grain", "peek_in_a_function"),
+    ("tfdata", "dropped_mid_epoch_with_full_buffers"),
+}
+
+
+@pytest.mark.parametrize(
+    "backend, scenario",
+    [
+        pytest.param(
+            backend,
+            scenario,
+            marks=() if (backend, scenario) in _QUICK_SCENARIOS else pytest.mark.slow,
+        )
+        for scenario in _SCENARIOS
+        for backend in ("tfdata", "grain", "grain_workers")
+    ],
+)
+def test_abandoned_iterator_lets_the_process_exit_quietly(builds, backend, scenario):
+    prelude = _SCENARIO_PRELUDE.format(
+        name=_NAME,
+        backend=backend.split("_")[0],
+        data_dir=builds[backend.split("_")[0]],
+        worker_count=1 if backend == "grain_workers" else 0,
+    )
+    script = prelude + textwrap.dedent(_SCENARIOS[scenario]) + 'print("done", flush=True)\n'
+    result = _run_to_exit(script)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.splitlines()[-1:] == ["done"]
+    after_imports = result.stderr.split("imports done\n", 1)[-1]
+    noise = [
+        line
+        for line in after_imports.splitlines()
+        if not any(startup in line for startup in _TENSORFLOW_STARTUP)
+    ]
+    assert noise == [], "\n".join(noise)[-3000:]
 
 
 def test_grain_state_is_the_number_of_batches_handed_out(builds):
@@ -357,6 +527,7 @@ def test_grain_state_is_the_number_of_batches_handed_out(builds):
             again.set_state(bad)
 
 
+@pytest.mark.slow
 def test_grain_worker_process_gives_the_same_batches(builds):
     kwargs = dict(split="validation", train=False)
     in_process = list(_iterator(builds, "grain", **kwargs))
@@ -369,6 +540,22 @@ def test_grain_worker_process_gives_the_same_batches(builds):
     for a, b in zip(in_process, with_worker):
         assert _names(a) == _names(b)
         np.testing.assert_array_equal(a["image"], b["image"])
+
+
+def test_grain_state_is_the_same_with_or_without_workers(builds):
+    """`{"step": n}` whatever `worker_count`: a state saved without workers restores an
+    iterator with workers."""
+    kwargs = dict(split="train", train=True, seed=2)
+    in_process = _iterator(builds, "grain", **kwargs)
+    _take(in_process, 1)
+    state = in_process.get_state()
+    expected = _take(in_process, 1)
+    with _iterator(builds, "grain", worker_count=1, **kwargs) as with_workers:
+        with_workers.set_state(state)
+        resumed = _take(with_workers, 1)
+        assert with_workers.get_state() == {"step": 2}
+    assert _names(expected[0]) == _names(resumed[0])
+    np.testing.assert_array_equal(expected[0]["image"], resumed[0]["image"])
 
 
 def test_tfdata_iterator_has_no_state(builds):
