@@ -299,10 +299,10 @@ def _add_relabel_command(commands) -> None:
 def _predict(args: argparse.Namespace) -> None:
     import tensorflow_datasets as tfds
 
-    from imagenet_pi import annotator_models, custom_configs
+    from imagenet_pi import annotator_models, built_datasets
 
     tfds.disable_progress_bar()
-    builder = custom_configs.built_builder(args.dataset, args.data_dir)
+    builder = built_datasets.open_built(args.dataset, args.data_dir)
     if args.split not in builder.info.splits:
         raise ValueError(
             f"{args.dataset}: expected a split in {sorted(builder.info.splits)}, "

@@ -74,30 +74,3 @@ def custom_config(
     return ImagenetPiConfig(
         name=name, description=description, beta=beta, annotations_dir=annotations_dir
     )
-
-
-def built_builder(name: str, data_dir: str | os.PathLike | None = None):
-    """The builder of a config already built in `data_dir`, custom configs included.
-
-    A custom config is not in the code, so TFDS finds it from the files of its build: it
-    must have been built in `data_dir`.
-
-    Raises:
-      FileNotFoundError: nothing of that name is built there.
-    """
-    import tensorflow_datasets as tfds
-
-    data_dir = None if data_dir is None else os.fspath(data_dir)
-    try:
-        builder = tfds.builder(name, data_dir=data_dir)
-    except ValueError as error:  # TFDS's DatasetNotFoundError or unknown-config error
-        raise FileNotFoundError(
-            f"{name}: not found in data_dir {data_dir or '(TFDS default)'} ({error}). Build it "
-            "first (`tfds build ... --imports imagenet_pi`) or pass the data_dir it was built in."
-        ) from error
-    if not builder.is_prepared():
-        raise FileNotFoundError(
-            f"{name} is not built in {builder.data_dir}: build it first (`tfds build {name} "
-            "--imports imagenet_pi --manual_dir ...`) or pass the data_dir it was built in."
-        )
-    return builder

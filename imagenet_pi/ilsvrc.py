@@ -427,18 +427,6 @@ def iter_split(source: Source, split: str) -> Iterator[ImageRecord]:
     fixer.log(f"ILSVRC2012 {split} ({source.location(split)})")
 
 
-def iter_train_tar(path: str | os.PathLike) -> Iterator[ImageRecord]:
-    """Images of `ILSVRC2012_img_train.tar`: a tar of `<synset>.tar` per-synset tars."""
-    path = require_file(path, "ILSVRC2012 train archive")
-    return iter_split(TarSource(train_tar=path, val_tar=""), "train")
-
-
-def iter_val_tar(path: str | os.PathLike) -> Iterator[ImageRecord]:
-    """Images of `ILSVRC2012_img_val.tar` with their official ground-truth synsets."""
-    path = require_file(path, "ILSVRC2012 validation archive")
-    return iter_split(TarSource(train_tar="", val_tar=path), "validation")
-
-
 # Extracted folders: train/<synset>/<file>.JPEG and val/<file>.JPEG or val/<synset>/<file>.JPEG.
 
 

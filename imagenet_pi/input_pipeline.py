@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import tensorflow_datasets as tfds
 
-from imagenet_pi import label_policies, pi_features, preprocessing
+from imagenet_pi import built_datasets, label_policies, pi_features, preprocessing
 from imagenet_pi.imagenet_pi_dataset_builder import annotator_features
 from imagenet_pi.pipelines import grain_threads, grain_workers, tfdata
 from imagenet_pi.pipelines.raw import RawOptions
@@ -314,12 +314,15 @@ def make_iterator(
             f"({process_count} processes x {len(devices)} local devices)"
         )
     local_batch_size = global_batch_size // process_count
+    file_format = "array_record" if backend == "grain" else "tfrecord"
+    reader = f"input_pipeline's backend={backend!r}"
     if isinstance(dataset, str):
-        file_format = "array_record" if backend == "grain" else None
-        builder = tfds.builder(dataset, data_dir=data_dir, file_format=file_format)
+        builder = built_datasets.open_built(
+            dataset, data_dir, file_format=file_format, reader=reader
+        )
     else:
         builder = dataset
-    _check_file_format(builder, backend)
+        built_datasets.check_file_format(builder, file_format, reader)
     subsplit, num_examples, max_num_examples = process_split(
         builder, split, process_index, process_count
     )
@@ -397,18 +400,3 @@ def _numpy_dtype(name: str) -> np.dtype:
 
         return np.dtype(ml_dtypes.bfloat16)
     return np.dtype(name)
-
-
-def _check_file_format(builder: tfds.core.DatasetBuilder, backend: Backend) -> None:
-    formats = {builder.info.file_format} | set(
-        getattr(builder.info, "alternative_file_formats", [])
-    )
-    names = {getattr(f, "value", str(f)) for f in formats if f is not None}
-    needed = "array_record" if backend == "grain" else "tfrecord"
-    if needed not in names:
-        raise ValueError(
-            f"{builder.info.full_name} in {builder.data_dir} is stored as {sorted(names)}; "
-            f"backend={backend!r} reads {needed}. Build it in that format: "
-            f"`tfds build imagenet_pi/<config> --imports imagenet_pi --file_format={needed}` "
-            f"(or download_and_prepare with file_format={needed!r}) into another data_dir."
-        )

@@ -134,9 +134,9 @@ def from_built_dataset(
     """Labels of a built config, e.g. `imagenet_pi/high_noise`, read without the images."""
     import tensorflow_datasets as tfds
 
-    from imagenet_pi import custom_configs
+    from imagenet_pi import built_datasets
 
-    builder = custom_configs.built_builder(name, data_dir)
+    builder = built_datasets.open_built(name, data_dir)
     columns = ("clean_label", "annotator_labels", "annotator_confidences")
     missing = [column for column in columns if column not in builder.info.features]
     if missing:

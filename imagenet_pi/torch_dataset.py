@@ -34,10 +34,9 @@ except ImportError as error:
 
 import numpy as np
 import tensorflow_datasets as tfds
-from etils import epath
 from PIL import Image
 
-from imagenet_pi import example_index, imagenet_pi_dataset_builder, synsets
+from imagenet_pi import built_datasets, example_index, imagenet_pi_dataset_builder, synsets
 
 # Upstream (torchvision's ImageNet) names the validation split "val".
 _SPLIT_ALIASES = {"val": "validation"}
@@ -59,43 +58,6 @@ def _check_not_forked_after_reading() -> None:
             "example in the main process before its DataLoader workers start."
         )
     _reading_pid = os.getpid()
-
-
-def _build_command(config: str, data_dir: str) -> str:
-    return (
-        f"tfds build imagenet_pi/{config} --imports imagenet_pi --file_format array_record "
-        f"--manual_dir <manual_dir> --data_dir {data_dir}"
-    )
-
-
-def _open_builder(config: str, data_dir: str | os.PathLike | None) -> tfds.core.DatasetBuilder:
-    """The builder of `imagenet_pi/<config>` in `data_dir`, checked to be built as array_record.
-
-    Raises:
-      FileNotFoundError: the config is not built in `data_dir`.
-      ValueError: it is built, but in a format without random access (e.g. tfrecord).
-    """
-    builder = tfds.builder(
-        f"imagenet_pi/{config}", data_dir=os.fspath(data_dir) if data_dir is not None else None
-    )
-    version_dir = epath.Path(builder.data_dir)
-    root = os.fspath(version_dir.parents[2])  # <root>/imagenet_pi/<config>/<version>
-    if not builder.is_prepared():
-        raise FileNotFoundError(
-            f"imagenet_pi/{config} is not built in {root}: expected "
-            f"{version_dir / 'dataset_info.json'}, found no such file. Build it as array_record "
-            f"(random access, which the PyTorch dataset needs):\n  {_build_command(config, root)}"
-        )
-    formats = builder.info.available_file_formats()
-    if tfds.core.FileFormat.ARRAY_RECORD not in formats:
-        found = ", ".join(sorted(file_format.value for file_format in formats))
-        raise ValueError(
-            f"imagenet_pi/{config} in {version_dir} is built as {found}, which has no random "
-            "access; the PyTorch dataset needs array_record. Build it again as array_record in "
-            f"another data_dir (or delete {version_dir} first):\n"
-            f"  {_build_command(config, '<data_dir>')}"
-        )
-    return builder
 
 
 class ImageNetPI(torch.utils.data.Dataset):
@@ -157,7 +119,12 @@ class ImageNetPI(torch.utils.data.Dataset):
     def _open(self) -> Sequence[dict[str, Any]]:
         # A reader opened in another process (inherited through fork) is not ours to use.
         if self._source is None or self._source_pid != os.getpid():
-            self._builder = _open_builder(self.config, self.data_dir)
+            self._builder = built_datasets.open_built(
+                f"imagenet_pi/{self.config}",
+                self.data_dir,
+                file_format="array_record",
+                reader="the PyTorch dataset (random access)",
+            )
             self._source = self._builder.as_data_source(
                 split=self.split, decoders={"image": tfds.decode.SkipDecoding()}
             )

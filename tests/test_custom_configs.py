@@ -16,6 +16,7 @@ import imagenet_pi
 from imagenet_pi import (
     annotation_files,
     annotations,
+    built_datasets,
     custom_configs,
     fake_data,
     relabel_files,
@@ -171,7 +172,7 @@ def test_built_custom_config_holds_the_clean_labels_of_the_tars(relabelled, buil
 def test_custom_config_is_loaded_by_name_with_its_metadata(relabelled, built):
     _, _, config_dir = relabelled
     data_dir, config = built
-    builder = custom_configs.built_builder(f"imagenet_pi/{config.name}", data_dir)
+    builder = built_datasets.open_built(f"imagenet_pi/{config.name}", data_dir)
     assert builder.info.metadata["beta"] == BETA
     assert builder.info.metadata["annotations_source"] == os.path.abspath(config_dir)
     np.testing.assert_array_equal(
@@ -221,7 +222,7 @@ def test_tfds_build_command_builds_a_custom_config_from_json(relabelled, built, 
 
 def test_unbuilt_custom_config_is_not_found_by_name(tmp_path):
     with pytest.raises(FileNotFoundError, match="pass the data_dir it was built in"):
-        custom_configs.built_builder("imagenet_pi/beta_0.7", tmp_path)
+        built_datasets.open_built("imagenet_pi/beta_0.7", tmp_path)
 
 
 def test_unknown_config_names_the_released_configs(tmp_path):
