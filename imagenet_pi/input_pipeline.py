@@ -234,46 +234,15 @@ def _close_open_iterators() -> None:
         batches.close()
 
 
-def make_iterator(
-    dataset: str | tfds.core.DatasetBuilder,
-    split: str,
-    *,
-    global_batch_size: int,
-    train: bool,
-    data_dir: str | None = None,
-    backend: Backend = "tfdata",
-    image_size: int = 224,
-    dtype: Any = np.float32,
-    normalise: str = "imagenet",
-    label_policy: str | label_policies.LabelPolicy = "all",
-    num_annotators_per_example: int | None = None,
-    annotator_strategy: label_policies.Strategy = "uniform",
-    redraw_each_epoch: bool = False,
-    annotator_labels_format: pi_features.LabelsFormat = "one_hot",
-    seed: int = 0,
-    sharding: jax.sharding.Sharding | None = None,
-    num_epochs: int | None = None,
-    shuffle_buffer_size: int = 10_000,
-    deterministic: bool = True,
-    worker_count: int = 0,
-    read_threads: int = 2,
-    with_file_names: bool = False,
-    process_index: int | None = None,
-    process_count: int | None = None,
-) -> Batches:
-    """An iterator of ImageNet-PI batches for JAX (see the module docstring for their layout).
+@dataclasses.dataclass(frozen=True)
+class IteratorOptions:
+    """Everything about a `make_iterator` pipeline but the data and the batch size.
 
-    Args:
-      dataset: "imagenet_pi/<config>" or a built `tfds` builder. The "tfdata" back end
-        reads TFRecord builds, "grain" reads array_record builds (build with
-        `file_format="array_record"`).
-      split: "train", "validation", or any TFDS split spec ("train[:10%]").
-      global_batch_size: examples per step over all processes; divisible by the
-        number of devices.
-      train: random crop, flip, shuffling and repetition; else centre crop and one
-        padded pass in order.
-      data_dir: where the dataset is built (TFDS's default if None).
-      backend: "tfdata" or "grain".
+    Pass one as `make_iterator(..., options=IteratorOptions(...))`, or its fields as
+    keyword arguments (they override `options`).
+
+    Attributes:
+      backend: "tfdata" (reads TFRecord builds) or "grain" (array_record builds).
       image_size: side of the square output images.
       dtype: image dtype, e.g. np.float32 or jnp.bfloat16 / "bfloat16".
       normalise: "imagenet" (mean/std), "zero_one", "minus_one_one" or "none" (0..255).
@@ -299,98 +268,180 @@ def make_iterator(
       read_threads: grain threads each reading a batch of records, in each process.
       with_file_names: keep `file_name` `(..., ) bytes` in batches (host numpy).
       process_index, process_count: override `jax.process_index()` / `jax.process_count()`.
+    """
+
+    backend: Backend = "tfdata"
+    image_size: int = 224
+    dtype: Any = np.float32
+    normalise: str = "imagenet"
+    label_policy: str | label_policies.LabelPolicy = "all"
+    num_annotators_per_example: int | None = None
+    annotator_strategy: label_policies.Strategy = "uniform"
+    redraw_each_epoch: bool = False
+    annotator_labels_format: pi_features.LabelsFormat = "one_hot"
+    seed: int = 0
+    sharding: Any = None  # jax.sharding.Sharding | None
+    num_epochs: int | None = None
+    shuffle_buffer_size: int = 10_000
+    deterministic: bool = True
+    worker_count: int = 0
+    read_threads: int = 2
+    with_file_names: bool = False
+    process_index: int | None = None
+    process_count: int | None = None
+
+
+_BACKEND_FILE_FORMATS = {"tfdata": "tfrecord", "grain": "array_record"}
+
+
+def make_iterator(
+    dataset: str | tfds.core.DatasetBuilder,
+    split: str,
+    *,
+    global_batch_size: int,
+    train: bool,
+    data_dir: str | None = None,
+    options: IteratorOptions | None = None,
+    **overrides: Any,
+) -> Batches:
+    """An iterator of ImageNet-PI batches for JAX (see the module docstring for their layout).
+
+    Args:
+      dataset: "imagenet_pi/<config>" or a built `tfds` builder. The "tfdata" back end
+        reads TFRecord builds, "grain" reads array_record builds (build with
+        `file_format="array_record"`).
+      split: "train", "validation", or any TFDS split spec ("train[:10%]").
+      global_batch_size: examples per step over all processes; divisible by the
+        number of devices.
+      train: random crop, flip, shuffling and repetition; else centre crop and one
+        padded pass in order.
+      data_dir: where the dataset is built (TFDS's default if None).
+      options: the rest (`IteratorOptions`); defaults if None.
+      **overrides: fields of `IteratorOptions`, e.g. `backend="grain", seed=1`.
 
     Returns:
       A `Batches` iterator; `num_steps` is the length of an evaluation pass.
     """
     import jax
 
-    process_index = jax.process_index() if process_index is None else process_index
-    process_count = jax.process_count() if process_count is None else process_count
+    options = _with_overrides(options or IteratorOptions(), overrides)
+    if options.backend not in _BACKEND_FILE_FORMATS:
+        raise ValueError(f"backend must be 'tfdata' or 'grain', got {options.backend!r}")
+    preprocessing.normalise(np.zeros((1, 3), np.float32), options.normalise)  # fail early
+    process_index = jax.process_index() if options.process_index is None else options.process_index
+    process_count = jax.process_count() if options.process_count is None else options.process_count
     devices = jax.local_devices()
     if global_batch_size % (process_count * len(devices)):
         raise ValueError(
             f"global_batch_size {global_batch_size} must be divisible by the number of devices "
             f"({process_count} processes x {len(devices)} local devices)"
         )
-    local_batch_size = global_batch_size // process_count
-    file_format = "array_record" if backend == "grain" else "tfrecord"
-    reader = f"input_pipeline's backend={backend!r}"
-    if isinstance(dataset, str):
-        builder = built_datasets.open_built(
-            dataset, data_dir, file_format=file_format, reader=reader
-        )
-    else:
-        builder = dataset
-        built_datasets.check_file_format(builder, file_format, reader)
+    builder = _open(dataset, data_dir, options.backend)
     subsplit, num_examples, max_num_examples = process_split(
         builder, split, process_index, process_count
     )
+    local_batch_size = global_batch_size // process_count
     num_steps = None if train else math.ceil(max_num_examples / local_batch_size)
-    if isinstance(label_policy, str):
-        label_policy = label_policies.make_policy(
-            label_policy,
-            k=num_annotators_per_example,
-            strategy=annotator_strategy,
-            annotator_features=annotator_features(builder)
-            if annotator_strategy != "uniform"
-            else None,
-            seed=seed,
-            redraw_each_epoch=redraw_each_epoch,
-        )
     raw_options = RawOptions(
         train=train,
         local_batch_size=local_batch_size,
-        image_size=image_size,
-        normalisation=normalise,
-        seed=seed,
+        image_size=options.image_size,
+        normalisation=options.normalise,
+        seed=options.seed,
     )
-    output_options = OutputOptions(
-        dtype=np.dtype(dtype) if not isinstance(dtype, str) else _numpy_dtype(dtype),
-        policy=label_policy,
-        labels_format=annotator_labels_format,
-        with_file_names=with_file_names,
+    raw = _raw_batches(builder, subsplit, raw_options, options, num_examples, num_steps)
+    return Batches(
+        raw,
+        backend=options.backend,
+        options=_output_options(options, builder),
+        num_steps=num_steps,
+        num_devices=len(devices),
+        sharding=options.sharding,
     )
-    preprocessing.normalise(np.zeros((1, 3), np.float32), normalise)  # fail now on a bad name
-    if backend == "tfdata":
-        raw = tfdata.dataset(
+
+
+def _with_overrides(options: IteratorOptions, overrides: dict[str, Any]) -> IteratorOptions:
+    fields = {field.name for field in dataclasses.fields(IteratorOptions)}
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise TypeError(
+            f"make_iterator got unexpected keyword arguments {unknown}; expected the fields of "
+            f"IteratorOptions: {sorted(fields)}"
+        )
+    return dataclasses.replace(options, **overrides)
+
+
+def _open(
+    dataset: str | tfds.core.DatasetBuilder, data_dir: str | None, backend: Backend
+) -> tfds.core.DatasetBuilder:
+    """The built dataset, checked to hold the file format `backend` reads."""
+    file_format = _BACKEND_FILE_FORMATS[backend]
+    reader = f"input_pipeline's backend={backend!r}"
+    if isinstance(dataset, str):
+        return built_datasets.open_built(dataset, data_dir, file_format=file_format, reader=reader)
+    built_datasets.check_file_format(dataset, file_format, reader)
+    return dataset
+
+
+def _output_options(options: IteratorOptions, builder: tfds.core.DatasetBuilder) -> OutputOptions:
+    policy = options.label_policy
+    if isinstance(policy, str):
+        policy = label_policies.make_policy(
+            policy,
+            k=options.num_annotators_per_example,
+            strategy=options.annotator_strategy,
+            annotator_features=annotator_features(builder)
+            if options.annotator_strategy != "uniform"
+            else None,
+            seed=options.seed,
+            redraw_each_epoch=options.redraw_each_epoch,
+        )
+    dtype = options.dtype
+    return OutputOptions(
+        dtype=_numpy_dtype(dtype) if isinstance(dtype, str) else np.dtype(dtype),
+        policy=policy,
+        labels_format=options.annotator_labels_format,
+        with_file_names=options.with_file_names,
+    )
+
+
+def _raw_batches(
+    builder: tfds.core.DatasetBuilder,
+    subsplit: Any,
+    raw_options: RawOptions,
+    options: IteratorOptions,
+    num_examples: int,
+    num_steps: int | None,
+) -> Iterator[dict]:
+    """Raw batches (`pipelines.raw`) of the chosen back end."""
+    if options.backend == "tfdata":
+        return tfdata.dataset(
             builder,
             subsplit,
             raw_options,
             num_examples=num_examples,
             num_steps=num_steps,
-            num_epochs=num_epochs,
-            shuffle_buffer_size=shuffle_buffer_size,
-            deterministic=deterministic,
+            num_epochs=options.num_epochs,
+            shuffle_buffer_size=options.shuffle_buffer_size,
+            deterministic=options.deterministic,
         ).as_numpy_iterator()
-    elif backend == "grain" and worker_count == 0:
-        raw = grain_threads.batches(
+    if options.worker_count == 0:
+        return grain_threads.batches(
             builder,
             subsplit,
             raw_options,
             num_steps=num_steps,
-            num_epochs=num_epochs,
-            read_threads=read_threads,
+            num_epochs=options.num_epochs,
+            read_threads=options.read_threads,
         )
-    elif backend == "grain":
-        raw = grain_workers.batches(
-            builder,
-            subsplit,
-            raw_options,
-            num_steps=num_steps,
-            num_epochs=num_epochs,
-            worker_count=worker_count,
-            read_threads=read_threads,
-        )
-    else:
-        raise ValueError(f"backend must be 'tfdata' or 'grain', got {backend!r}")
-    return Batches(
-        raw,
-        backend=backend,
-        options=output_options,
+    return grain_workers.batches(
+        builder,
+        subsplit,
+        raw_options,
         num_steps=num_steps,
-        num_devices=len(devices),
-        sharding=sharding,
+        num_epochs=options.num_epochs,
+        worker_count=options.worker_count,
+        read_threads=options.read_threads,
     )
 
 

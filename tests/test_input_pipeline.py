@@ -657,3 +657,38 @@ def test_normalise_matches_its_formula_and_leaves_read_only_input_alone(normalis
     np.testing.assert_array_equal(read_only, pixels)
     with pytest.raises(ValueError, match="imagenet"):
         preprocessing.normalise(pixels, "standard")
+
+
+def test_an_options_object_gives_the_batches_of_the_same_keyword_arguments(builds):
+    fields = {"image_size": _SIZE, "seed": 5, "label_policy": "majority", "with_file_names": True}
+    options = input_pipeline.IteratorOptions(backend="tfdata", **fields)
+    common = {"global_batch_size": 8, "train": True, "data_dir": builds["tfdata"]}
+    with (
+        input_pipeline.make_iterator(_NAME, "train", options=options, **common) as a,
+        input_pipeline.make_iterator(_NAME, "train", backend="tfdata", **fields, **common) as b,
+    ):
+        first, second = next(a), next(b)
+    assert _names(first) == _names(second)
+    np.testing.assert_array_equal(first["label"], second["label"])
+    np.testing.assert_array_equal(first["image"], second["image"])
+
+
+def test_keyword_arguments_override_the_options_object(builds):
+    options = input_pipeline.IteratorOptions(backend="tfdata", image_size=_SIZE, seed=1)
+    with input_pipeline.make_iterator(
+        _NAME,
+        "validation",
+        global_batch_size=8,
+        train=False,
+        data_dir=builds["tfdata"],
+        options=options,
+        image_size=_SIZE // 2,
+    ) as batches:
+        assert next(batches)["image"].shape[2:4] == (_SIZE // 2, _SIZE // 2)
+
+
+def test_an_unknown_keyword_names_the_options_there_are(builds):
+    with pytest.raises(TypeError, match=r"unexpected keyword arguments \['batch_size'\].*seed"):
+        input_pipeline.make_iterator(
+            _NAME, "train", global_batch_size=8, train=True, batch_size=8, data_dir=builds["tfdata"]
+        )
