@@ -346,7 +346,7 @@ def make_iterator(
         train=train,
         local_batch_size=local_batch_size,
         image_size=options.image_size,
-        normalisation=options.normalise,
+        normalise=options.normalise,
         seed=options.seed,
     )
     raw = _raw_batches(builder, subsplit, raw_options, options, num_examples, num_steps)

@@ -37,14 +37,14 @@ class RawOptions:
       train: random crop and flip, shuffling, repetition; else centre crop, in order.
       local_batch_size: examples a batch of this process.
       image_size: side of the square images.
-      normalisation: a `preprocessing.normalise` name ("imagenet", ...).
+      normalise: a `preprocessing.normalise` name ("imagenet", ...).
       seed: seeds shuffling and each example's crop and flip.
     """
 
     train: bool
     local_batch_size: int
     image_size: int
-    normalisation: str
+    normalise: str
     seed: int
 
 
@@ -66,7 +66,7 @@ def decode_or_pad(
         image = preprocessing.decode_and_resize(
             parsed["image"], seed, train=options.train, image_size=options.image_size
         )
-        out["image"] = preprocessing.normalise_image(image, options.normalisation)
+        out["image"] = preprocessing.normalise_image(image, options.normalise)
         return out
 
     def padding() -> dict:

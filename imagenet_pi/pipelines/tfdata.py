@@ -22,7 +22,7 @@ def _tf_example(
     image = preprocessing.decode_and_resize(
         example["image"], seed, train=options.train, image_size=options.image_size
     )
-    image = preprocessing.normalise_image(image, options.normalisation)
+    image = preprocessing.normalise_image(image, options.normalise)
     out = {key: example[key] for key in ANNOTATION_KEYS}
     out.update(
         image=image,
