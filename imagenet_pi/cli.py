@@ -93,6 +93,18 @@ def _add_sample_flags(
         "--png", type=_int_in(0), default=odd, help="PNGs named .JPEG per split (>= 0)"
     )
     parser.add_argument("--seed", type=_int_in(0), default=0, help="random seed (>= 0)")
+    parser.set_defaults(check_flags=_check_odd_images)
+
+
+def _check_odd_images(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Exits with a usage error if the odd images do not fit in the smaller split."""
+    # The first images of each split are the odd ones: both splits must have that many.
+    smaller_split = min(args.synsets * args.images_per_synset, args.validation)
+    if args.cmyk + args.png > smaller_split:
+        parser.error(
+            f"argument --cmyk/--png: expected at most {smaller_split} odd images a split "
+            f"together (the images of the smaller split), found {args.cmyk + args.png}"
+        )
 
 
 def _sample_kwargs(args: argparse.Namespace) -> dict:
@@ -556,9 +568,20 @@ def _quiet_start_up(args: argparse.Namespace) -> None:
             tf.config.list_physical_devices("GPU")  # the CUDA probe logs here, not mid-report
 
 
+def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    """The parser of one subcommand, whose errors carry its usage line."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices[command]
+    raise KeyError(command)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `imagenet-pi` console script."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if hasattr(args, "check_flags"):  # checks between flags, after each flag's own
+        args.check_flags(_subparser(parser, args.command), args)
     _quiet_start_up(args)
     try:
         args.run(args)

@@ -127,3 +127,25 @@ def test_no_flag_takes_any_int_or_float():
         name for name, action in _typed_actions(cli.build_parser()) if action.type in (int, float)
     ]
     assert unchecked == []
+
+
+@pytest.mark.parametrize(
+    "argv, found",
+    [
+        (["demo", "--png", "999"], "1000"),  # demo's --cmyk defaults to 1
+        (["demo", "--cmyk", "40", "--png", "1"], "41"),
+        (["fake-data", "--out", "o", "--validation", "2", "--cmyk", "2", "--png", "1"], "3"),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else value,
+)
+def test_more_odd_images_than_the_smaller_split_is_a_usage_error(
+    argv, found, capsys, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # were the flags accepted, the command would write here
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith(f"imagenet-pi {argv[0]}: error: argument --cmyk/--png: expected")
+    assert error.endswith(f"found {found}")
+    assert list(tmp_path.iterdir()) == []

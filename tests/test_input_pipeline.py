@@ -444,6 +444,15 @@ _SCENARIOS = {
         except KeyError:
             pass
         """,
+    # A finite pass read to its end: grain's workers run out of data.
+    "evaluation_pass_read_to_the_end": """
+        with make(train=False) as it:
+            assert sum(1 for _ in it) == len(it)
+        """,
+    "evaluation_pass_one_batch_then_closed": """
+        with make(train=False) as it:
+            next(it)
+        """,
     "stopped_after_n_steps_and_left_alive_at_exit": """
         it = make(num_epochs=None)
         for step, batch in zip(range(3), it):

@@ -133,7 +133,10 @@ class FromWorkers(Iterator[dict]):
             raise ValueError("this grain stream is closed")
         batch = next(self._iterator)
         self._step += 1
-        return {key: np.array(value) for key, value in batch.items()}
+        copy = {key: np.array(value) for key, value in batch.items()}
+        for value in batch.values():
+            _unlink_now(value)
+        return copy
 
     def get_state(self) -> dict:
         """`{"step": batches handed out}`."""
@@ -150,6 +153,18 @@ class FromWorkers(Iterator[dict]):
         iterator, self._iterator = self._iterator, None
         if iterator is not None:
             iterator.close()
+
+
+def _unlink_now(value: Any) -> None:
+    """Frees the shared memory block of a grain array at once, once copied out.
+
+    grain unlinks it later, in a thread pool of its own; a block still waiting there when
+    Python exits stays registered with multiprocessing's resource tracker, which then
+    warns on stderr ("There appear to be N leaked shared_memory objects").
+    """
+    if getattr(value, "_unlink_on_del", False):
+        value.shm.unlink()
+        value._unlink_on_del = False  # grain's __del__ still closes the mapping
 
 
 def _parse_absl_flags() -> None:
