@@ -49,6 +49,7 @@ def test_custom_config_refuses_a_bad_beta_in_relabel_json(tmp_path, small_sample
         imagenet_pi.custom_config(config_dir)
 
 
+@pytest.mark.slow
 def test_tfds_build_command_refuses_a_bad_beta_before_building(tmp_path, small_sample):
     manual_dir, _ = small_sample
     config_json = json.dumps(

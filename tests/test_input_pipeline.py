@@ -481,11 +481,8 @@ def _run_to_exit(script: str, timeout: float = 240) -> subprocess.CompletedProce
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
-# Two scenarios run in the quick suite (-m "not slow"); all of them run in the whole suite.
-_QUICK_SCENARIOS = {
-    ("grain", "peek_in_a_function"),
-    ("tfdata", "dropped_mid_epoch_with_full_buffers"),
-}
+# One scenario runs in the quick suite (-m "not slow"); all of them run in the whole suite.
+_QUICK_SCENARIOS = {("grain", "peek_in_a_function")}  # the hang of issue 11
 
 
 @pytest.mark.parametrize(
@@ -551,6 +548,7 @@ def test_grain_worker_process_gives_the_same_batches(builds):
         np.testing.assert_array_equal(a["image"], b["image"])
 
 
+@pytest.mark.slow
 def test_grain_state_is_the_same_with_or_without_workers(builds):
     """`{"step": n}` whatever `worker_count`: a state saved without workers restores an
     iterator with workers."""
