@@ -60,7 +60,11 @@ def dataset(
     Evaluation: in order, padded to `num_steps` full batches.
     """
     read_config = tfds.ReadConfig(
-        shuffle_seed=options.seed, interleave_cycle_length=16 if options.train else 1
+        shuffle_seed=options.seed,
+        interleave_cycle_length=16 if options.train else 1,
+        # TFDS caches small unshuffled splits in memory; an iterator closed before the end
+        # then logs a warning about the discarded cache. ImageNet's splits are never small.
+        try_autocache=False,
     )
     ds = builder.as_dataset(
         split=subsplit,
