@@ -18,7 +18,7 @@ from imagenet_pi import fake_data, upstream
 
 def _int_in(low: int, high: int | None = None) -> Callable[[str], int]:
     """An argparse `type`: an integer in low..high (no upper bound if None)."""
-    valid = f"an integer in {low}..{high}" if high is not None else f"an integer >= {low}"
+    valid = fake_data.int_range(low, high)  # the same words as the Python API's checks
 
     def parse(text: str) -> int:
         try:

@@ -35,9 +35,14 @@ MAX_VALIDATION = 50_000  # the official ground truth gives the synsets of 50,000
 MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 2, 4096
 
 
+def int_range(low: int, high: int | None = None) -> str:
+    """How messages name the integers in `low..high` (no upper bound if None)."""
+    return f"an integer in {low}..{high}" if high is not None else f"an integer >= {low}"
+
+
 def check_int(name: str, value: object, low: int, high: int | None = None) -> int:
     """`value` if it is an int in `low..high` (no upper bound if None); else ValueError."""
-    valid = f"an integer in {low}..{high}" if high is not None else f"an integer >= {low}"
+    valid = int_range(low, high)
     in_range = isinstance(value, int | np.integer) and not isinstance(value, bool)
     if not (in_range and low <= value and (high is None or value <= high)):
         raise ValueError(f"{name}: expected {valid}, found {value!r}")
