@@ -13,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import subprocess
+import sys
 
 README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
 
@@ -89,6 +91,23 @@ def blocks(text: str | None = None) -> list[Block]:
 def code_blocks(text: str | None = None) -> list[Block]:
     """The ```python and shell blocks: those that must be run or marked."""
     return [block for block in blocks(text) if block.language in CODE_LANGUAGES]
+
+
+def run_python_block(name: str, cwd: str | os.PathLike, **env: str):
+    """Runs the ```python block marked `<!-- test: name -->` as a script in `cwd`, with
+    `env` added to the environment; returns the `subprocess.CompletedProcess`."""
+    (block,) = [block for block in code_blocks() if block.name == name and block.is_python]
+    script = os.path.join(cwd, f"{name}.py")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write(block.code)
+    return subprocess.run(
+        [sys.executable, script],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=cwd,
+        env={**os.environ, **env},
+    )
 
 
 def prose_lines(text: str | None = None) -> list[tuple[int, str]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import os
 import pickle
 import re
 import subprocess
@@ -12,6 +11,7 @@ import textwrap
 
 import numpy as np
 import pytest
+import readme_doc
 import tensorflow as tf
 import tensorflow_datasets as tfds
 import torch
@@ -27,8 +27,6 @@ _NUM_EXAMPLES = {
     "train": fake_data.SMALL_SAMPLE["num_synsets"] * fake_data.SMALL_SAMPLE["images_per_synset"],
     "validation": fake_data.SMALL_SAMPLE["num_validation"],
 }
-_README = os.path.join(os.path.dirname(__file__), os.pardir, "README.md")
-README_MARKER = "<!-- test: torch-training-loop -->"
 
 
 class CenterCropToTensor:
@@ -313,26 +311,10 @@ def test_importing_the_package_does_not_import_torch_and_missing_torch_names_the
     assert 'pip install "imagenet_pi[torch]"' in result.stdout
 
 
-def _readme_snippet() -> str:
-    with open(_README, encoding="utf-8") as readme:
-        text = readme.read()
-    assert README_MARKER in text, f"README.md has no {README_MARKER} section"
-    match = re.search(re.escape(README_MARKER) + r"\s*```python\n(.*?)```", text, re.DOTALL)
-    assert match, f"no ```python block right after {README_MARKER} in README.md"
-    return match.group(1)
-
-
 @pytest.mark.slow
 def test_readme_training_loop_runs_as_written(built, tmp_path):
-    script = tmp_path / "train.py"
-    script.write_text(_readme_snippet(), encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=tmp_path,
-        env={**os.environ, "DATA_DIR": built["array_record"]},
+    result = readme_doc.run_python_block(
+        "torch-training-loop", tmp_path, DATA_DIR=built["array_record"]
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert re.search(r"epoch 0: loss \d+\.\d+", result.stdout), result.stdout

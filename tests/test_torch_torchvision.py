@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 import readme_doc
@@ -130,17 +128,7 @@ def test_targets_follow_the_order_a_beam_build_writes(small_sample, tmp_path):
 
 
 def test_readme_upstream_order_snippet_runs_as_written(data_dir, tmp_path):
-    (block,) = [block for block in readme_doc.code_blocks() if block.name == "torch-upstream-order"]
-    script = tmp_path / "upstream_order.py"
-    script.write_text(block.code, encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=tmp_path,
-        env={**os.environ, "DATA_DIR": data_dir},
-    )
+    result = readme_doc.run_python_block("torch-upstream-order", tmp_path, DATA_DIR=data_dir)
     assert result.returncode == 0, result.stderr[-3000:]
     train = ImageNetPI(data_dir, split="train", config=_CONFIG)
     assert result.stdout.strip() == str(train.classes[train.targets[0]])
