@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 
 import apache_beam as beam
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
+import tfds_command
 
 import imagenet_pi  # noqa: F401  (registers the builder)
 from imagenet_pi import annotations, beam_generation, join
@@ -74,17 +73,9 @@ def test_tfds_build_command_on_beam_holds_the_single_process_examples(
     small_sample, single_process_build, tmp_path
 ):
     manual_dir, _ = small_sample
-    tfds_command = os.path.join(os.path.dirname(sys.executable), "tfds")
-    result = subprocess.run(
-        [
-            tfds_command, "build", "imagenet_pi/high_noise",
-            "--imports", "imagenet_pi",
-            "--manual_dir", manual_dir,
-            "--data_dir", str(tmp_path),
-            f"--beam_pipeline_options={BEAM_FLAGS}",
-        ],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    result = tfds_command.tfds_build(
+        "imagenet_pi/high_noise", manual_dir, str(tmp_path), f"--beam_pipeline_options={BEAM_FLAGS}"
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     _assert_same_examples(
         tfds.builder("imagenet_pi/high_noise", data_dir=str(tmp_path)), single_process_build

@@ -6,11 +6,10 @@ import json
 import math
 import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+import tfds_command
 
 import imagenet_pi
 from imagenet_pi import relabel, relabel_files
@@ -55,17 +54,9 @@ def test_tfds_build_command_refuses_a_bad_beta_before_building(tmp_path, small_s
     config_json = json.dumps(
         {"name": "bad", "beta": 0, "annotations_dir": os.path.join(manual_dir, "imagenet_pi")}
     )
-    tfds_command = os.path.join(os.path.dirname(sys.executable), "tfds")
-    result = subprocess.run(
-        [
-            tfds_command, "build", "imagenet_pi",
-            "--imports", "imagenet_pi",
-            "--config", config_json,
-            "--manual_dir", manual_dir,
-            "--data_dir", str(tmp_path),
-        ],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    result = tfds_command.tfds_build(
+        "imagenet_pi", manual_dir, str(tmp_path), "--config", config_json
+    )
     assert result.returncode != 0
     assert "beta must be a finite number > 0" in result.stderr
     assert not os.path.exists(tmp_path / "imagenet_pi" / "bad")

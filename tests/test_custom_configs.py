@@ -11,6 +11,7 @@ import sys
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
+import tfds_command
 
 import imagenet_pi
 from imagenet_pi import (
@@ -198,17 +199,9 @@ def test_labels_at_beta_0_3_agree_more_often_than_at_beta_0_01(relabelled, built
 def test_tfds_build_command_builds_a_custom_config_from_json(relabelled, built, tmp_path):
     manual_dir, _, config_dir = relabelled
     config_json = json.dumps({"name": "beta_0.3", "beta": BETA, "annotations_dir": config_dir})
-    tfds_command = os.path.join(os.path.dirname(sys.executable), "tfds")
-    result = subprocess.run(
-        [
-            tfds_command, "build", "imagenet_pi",
-            "--imports", "imagenet_pi",
-            "--config", config_json,
-            "--manual_dir", manual_dir,
-            "--data_dir", str(tmp_path),
-        ],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    result = tfds_command.tfds_build(
+        "imagenet_pi", manual_dir, str(tmp_path), "--config", config_json
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     from_command = _loaded("imagenet_pi/beta_0.3", str(tmp_path), "validation")
     from_python = _loaded("imagenet_pi/beta_0.3", built[0], "validation")

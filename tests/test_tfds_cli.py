@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 import tensorflow_datasets as tfds
+import tfds_command
 
 import imagenet_pi  # noqa: F401  (registers the builder for tfds.load below)
 from imagenet_pi import fake_data
@@ -18,16 +15,7 @@ pytestmark = pytest.mark.slow
 
 def test_tfds_build_command_builds_a_loadable_dataset(small_sample, tmp_path):
     manual_dir, sample = small_sample
-    tfds_command = os.path.join(os.path.dirname(sys.executable), "tfds")
-    result = subprocess.run(
-        [
-            tfds_command, "build", "imagenet_pi/low_noise",
-            "--imports", "imagenet_pi",
-            "--manual_dir", manual_dir,
-            "--data_dir", str(tmp_path),
-        ],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    result = tfds_command.tfds_build("imagenet_pi/low_noise", manual_dir, str(tmp_path))
     assert result.returncode == 0, result.stderr[-4000:]
     builder = tfds.builder("imagenet_pi/low_noise", data_dir=str(tmp_path))
     assert builder.is_prepared()
