@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -262,6 +263,53 @@ def test_tfds_writes_a_split_in_the_order_of_its_key_hashes(tmp_path):
 # --- Beam ----------------------------------------------------------------------------------
 
 
+_MULTIPROCESS_JOIN_FAILURE = """
+import json
+import apache_beam as beam
+import numpy as np
+from imagenet_pi import annotations, beam_generation
+
+split_annotations = annotations.SplitAnnotations(
+    file_names=np.array(["a.JPEG", "b.JPEG"]),
+    labels=np.zeros((2, 16), np.int16),
+    confidences=np.zeros((2, 16), np.float32),
+)
+options = beam.options.pipeline_options.PipelineOptions(
+    ["--runner=DirectRunner", "--direct_num_workers=2", "--direct_running_mode=multi_processing"]
+)
+try:
+    with beam.Pipeline(options=options) as pipeline:
+        _ = (
+            pipeline
+            | beam.Create([[(0, ["a.JPEG"])]])
+            | beam.Map(
+                beam_generation.check_join_on_worker, split_annotations, "train.tar", "a.csv"
+            )
+        )
+except Exception as error:
+    print(json.dumps({"type": type(error).__name__, "text": str(error)}))
+"""
+
+
+def _run_multiprocess_join_failure() -> subprocess.CompletedProcess | None:
+    """The pipeline above in its own process group; None if Beam hangs stopping its workers."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", _MULTIPROCESS_JOIN_FAILURE],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=180)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # the runner and its SDK worker processes
+        process.communicate()
+        return None
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+@pytest.mark.slow
 def test_beam_multiprocess_runner_error_keeps_the_workers_message():
     # A worker in another process fails in the join check: the runner raises its own error
     # whose text holds the worker's message unchanged, which is how `join_error_in` finds it.
@@ -272,20 +320,11 @@ def test_beam_multiprocess_runner_error_keeps_the_workers_message():
     )
     with pytest.raises(join.JoinError) as expected:
         beam_generation.check_join([(0, ["a.JPEG"])], split_annotations, "train.tar", "a.csv")
-    options = beam.options.pipeline_options.PipelineOptions(
-        [
-            "--runner=DirectRunner",
-            "--direct_num_workers=2",
-            "--direct_running_mode=multi_processing",
-        ]
-    )
-    with pytest.raises(Exception) as raised, beam.Pipeline(options=options) as pipeline:
-        _ = (
-            pipeline
-            | beam.Create([[(0, ["a.JPEG"])]])
-            | beam.Map(
-                beam_generation.check_join_on_worker, split_annotations, "train.tar", "a.csv"
-            )
-        )
-    assert not isinstance(raised.value, join.JoinError)  # else no need to look in its text
-    assert str(join.JoinError.from_text(str(raised.value))) == str(expected.value)
+    # Beam 2.77's DirectRunner now and then never returns from stopping its SDK workers after
+    # a failed pipeline (seen once in CI): that is Beam's, so one hang gets a second run.
+    result = _run_multiprocess_join_failure() or _run_multiprocess_join_failure()
+    assert result is not None, "Beam's multi-process DirectRunner hung twice stopping its workers"
+    assert result.returncode == 0, result.stderr[-3000:]
+    raised = json.loads(result.stdout.strip().splitlines()[-1])
+    assert raised["type"] != "JoinError"  # else no need to look in its text
+    assert str(join.JoinError.from_text(raised["text"])) == str(expected.value)
