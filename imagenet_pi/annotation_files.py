@@ -16,8 +16,10 @@ The result is always a mapping from the upstream relative path (`labels/train.cs
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import os
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -228,12 +230,36 @@ def identify_release(files: Mapping[str, str], pinned: PinnedFiles) -> ReleaseMa
 
 
 def sha256_of(path: str | os.PathLike) -> str:
-    """The hex sha256 of a file, read in 1 MiB blocks."""
+    """The hex sha256 of a file, read in 1 MiB blocks (about 1.5 GB/s).
+
+    Hashed once a process while the file stays as it is: a build both identifies the files
+    it reads (`identify_release`) and records their sums (`build_identity`).
+    """
+    path = os.path.realpath(path)
+    stat = os.stat(path)
+    changed_ns = max(stat.st_mtime_ns, stat.st_ctime_ns)
+    if time.time_ns() - changed_ns < _JUST_CHANGED_NS:
+        # It may change again within the same timestamp: never remembered.
+        return _sha256_of_file(path)
+    return _remembered_sha256(path, stat.st_ino, stat.st_size, changed_ns)
+
+
+# Filesystem timestamps tick every few milliseconds; a file changed within this is hashed
+# afresh every time.
+_JUST_CHANGED_NS = 2_000_000_000
+
+
+def _sha256_of_file(path: str) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=64)
+def _remembered_sha256(path: str, *version: int) -> str:
+    return _sha256_of_file(path)
 
 
 def _size_finding(path: str, size: int, configs: list[str]) -> str:
