@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 import tfds_command
+from relabel_inputs import write_predictions
 
 import imagenet_pi
 from imagenet_pi import (
@@ -26,32 +27,6 @@ from imagenet_pi import (
 )
 
 BETA = 0.3
-
-
-def write_predictions(predictions_dir: str, sample: fake_data.FakeIlsvrc) -> None:
-    """A predictions folder in relabel's layout, from the synthetic annotator models."""
-    splits = {
-        "train": (sample.train_file_names, sample.train_clean_labels),
-        "validation": (sample.validation_file_names, sample.validation_clean_labels),
-    }
-    for split, (file_names, clean_labels) in splits.items():
-        split_dir = os.path.join(predictions_dir, split)
-        os.makedirs(split_dir)
-        with open(os.path.join(split_dir, relabel_files.FILE_NAMES_FILE), "w") as f:
-            f.writelines(f"{name}\n" for name in file_names)
-        for annotator, model in enumerate(upstream.ANNOTATOR_MODELS):
-            probabilities = fake_data.annotator_probabilities(
-                clean_labels, annotator, seed=3, num_annotators=upstream.NUM_ANNOTATORS
-            )
-            np.save(
-                relabel_files.predictions_path(split_dir, model), probabilities.astype(np.float32)
-            )
-        np.save(
-            os.path.join(split_dir, relabel_files.CLEAN_LABELS_FILE), clean_labels.astype(np.int16)
-        )
-        counts = dict(zip(upstream.ANNOTATOR_MODELS, fake_data.annotator_parameter_counts()))
-        with open(os.path.join(split_dir, relabel_files.PARAMETER_COUNTS_FILE), "w") as f:
-            json.dump({model: float(count) for model, count in counts.items()}, f)
 
 
 @pytest.fixture(scope="module")
