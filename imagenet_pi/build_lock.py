@@ -101,34 +101,47 @@ def exclusive_build(version_dir: str | os.PathLike, dataset: str) -> Iterator[Bu
 
 
 def prepare_once(
-    builder: tfds.core.DatasetBuilder, download_and_prepare: Callable[..., Any], **kwargs: Any
+    builder: tfds.core.DatasetBuilder,
+    download_and_prepare: Callable[..., Any],
+    *,
+    check_reuse: Callable[[], None] | None = None,
+    **kwargs: Any,
 ) -> None:
     """Runs `download_and_prepare(**kwargs)` of `builder` holding the build lock.
 
     A build that waited for another build of the same config version reuses its dataset;
     a dataset that is there already and is not to be rebuilt is reused with no lock (its
-    data_dir may be read-only).
+    data_dir may be read-only). Before either reuse, `check_reuse()` may refuse it.
 
     Args:
       builder: the builder being prepared.
       download_and_prepare: TFDS's `download_and_prepare` of `builder` (the unlocked one).
-      **kwargs: its arguments.
+      check_reuse: called before a built dataset is reused (download_mode
+        REUSE_DATASET_IF_EXISTS); raises to refuse, before anything is written.
+      **kwargs: the arguments of `download_and_prepare`.
     """
     download_config = kwargs.get("download_config") or tfds.download.DownloadConfig()
-    rebuild = tfds.download.GenerateMode(download_config.download_mode).overwrite_dataset
-    if builder.data_path.exists() and not rebuild:
+    mode = tfds.download.GenerateMode(download_config.download_mode)
+    reuse_check = (
+        check_reuse
+        if check_reuse is not None and mode == tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS
+        else lambda: None
+    )
+    if builder.data_path.exists() and not mode.overwrite_dataset:
+        reuse_check()
         download_and_prepare(**kwargs)
         return
     with exclusive_build(builder.data_path, builder.info.full_name) as lock:
-        if lock.waited_for is not None and builder.is_prepared():
+        if lock.waited_for is not None and builder.is_prepared() and not mode.overwrite_dataset:
+            # The builder was made before that dataset existed: read what was built.
+            builder.info.read_from_directory(builder.data_dir)
+            reuse_check()
             logging.warning(
                 "%s was built by %s while this build waited: reusing %s.",
                 builder.info.full_name,
                 lock.waited_for,
                 builder.data_dir,
             )
-            # The builder was made before that dataset existed: read what was built.
-            builder.info.read_from_directory(builder.data_dir)
         download_and_prepare(**kwargs)
 
 

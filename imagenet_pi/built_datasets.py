@@ -11,6 +11,8 @@ import os
 
 import tensorflow_datasets as tfds
 
+from imagenet_pi import build_identity
+
 
 def build_command(name: str, data_dir: str, file_format: str | None = None) -> str:
     """The `tfds build` command that builds `name` into `data_dir` (in `file_format`)."""
@@ -37,6 +39,9 @@ def open_built(
         then reads that format.
       reader: who reads it, for the messages (e.g. "the PyTorch dataset").
 
+    Warns:
+      build_identity.PartialBuildWarning: it is a debug build (`max_examples_per_split`).
+
     Raises:
       FileNotFoundError: nothing of that name is built in `data_dir`.
       ValueError: it is built, but not in `file_format`.
@@ -58,6 +63,7 @@ def open_built(
             f"found no such file. Build it first for {reader}:\n"
             f"  {build_command(name, root, file_format)}\nor pass the data_dir it was built in."
         )
+    build_identity.warn_if_partial(builder)  # a debug build is never taken for the dataset
     if file_format is None:
         return builder
     check_file_format(builder, file_format, reader)

@@ -19,6 +19,7 @@ import tensorflow_datasets as tfds
 from imagenet_pi import (
     annotation_files,
     annotations,
+    build_identity,
     build_lock,
     example_index,
     ilsvrc,
@@ -174,8 +175,16 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
             self.builder_config.name,
             annotations_dir=self.builder_config.annotations_dir,
             manual_dir=manual_dir,
-            pinned=annotation_files.pinned_files(self.url_infos, self.CSV_URL_ROOT),
+            pinned=self._pinned_files(),
             download=functools.partial(tfds_download.download, dl_manager),
+        )
+        # What this build is made from, for later builds of the name to be checked against.
+        inputs = build_identity.BuildInputs(
+            max_examples_per_split=getattr(self, "_max_examples_per_split", None),
+            beta=self.builder_config.beta,
+            annotations_sha256=build_identity.annotation_digests(files),
+            annotations_source=annotations_source,
+            relabel_seed=build_identity.relabel_seed(self.builder_config.annotations_dir),
         )
         annotator_features = annotations.read_annotator_features(
             files[upstream.ANNOTATOR_FEATURES_RELPATH]
@@ -193,9 +202,8 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
         images = ilsvrc.detect_source(manual_dir)
         self.info.metadata.update(
             annotator_features=annotator_features.tolist(),
-            beta=self.builder_config.beta,
-            annotations_source=annotations_source,
             images_source=images.description,
+            **inputs.metadata(),
         )
         # Validation first: it is small, so a mismatch with the CSVs shows within minutes.
         return {
@@ -214,9 +222,43 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
         """TFDS's `download_and_prepare`, one build of this config version at a time.
 
         A second build of it into the same data_dir waits for the first and then reuses
-        its dataset; folders left by killed builds are removed (see `build_lock`).
+        its dataset; folders left by killed builds are removed (see `build_lock`). A
+        dataset of this name that is there already is reused only if it was built from
+        what this build asks for (`build_identity`); otherwise `BuildInputsError`.
         """
-        build_lock.prepare_once(self, super().download_and_prepare, **kwargs)
+        download_config = kwargs.get("download_config") or tfds.download.DownloadConfig()
+        on_beam = bool(download_config.beam_runner or download_config.beam_options)
+        self._max_examples_per_split = build_identity.check_max_examples_per_split(
+            download_config.max_examples_per_split, on_beam=on_beam
+        )
+
+        def check_reuse() -> None:
+            requested = build_identity.requested_inputs(
+                self.builder_config,
+                manual_dir=download_config.manual_dir,
+                max_examples_per_split=self._max_examples_per_split,
+                pinned=self._pinned_files(),
+            )
+            build_identity.check_reuse(
+                self.info.full_name, self.data_dir, self.info.metadata, requested
+            )
+
+        build_lock.prepare_once(
+            self, super().download_and_prepare, check_reuse=check_reuse, **kwargs
+        )
+
+    def as_dataset(self, *args, **kwargs):
+        """TFDS's `as_dataset` (what `tfds.load` reads); warns once on a debug build."""
+        build_identity.warn_if_partial(self)
+        return super().as_dataset(*args, **kwargs)
+
+    def as_data_source(self, *args, **kwargs):
+        """TFDS's `as_data_source` (`tfds.data_source`); warns once on a debug build."""
+        build_identity.warn_if_partial(self)
+        return super().as_data_source(*args, **kwargs)
+
+    def _pinned_files(self) -> annotation_files.PinnedFiles:
+        return annotation_files.pinned_files(self.url_infos, self.CSV_URL_ROOT)
 
     @contextlib.contextmanager
     def generating(self, *, on_beam: bool) -> Iterator[None]:
