@@ -89,7 +89,7 @@ def recorded_inputs(metadata: Mapping[str, Any]) -> BuildInputs | None:
     Args:
       metadata: `builder.info.metadata` of a built config.
     """
-    # `items()` loads the metadata of a build TFDS opened from its files (`get` would not).
+    # `items()`: TFDS reads the metadata of a build opened from its files on first use.
     recorded = dict(metadata.items())
     if ANNOTATIONS_SHA256_KEY not in recorded:
         return None

@@ -9,6 +9,7 @@ request to the real network fails at once.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -157,6 +158,14 @@ def test_unknown_size_and_lfs_pointer_are_named_per_file(pinned_table, tmp_path)
     assert match.config is None
     assert "Git LFS pointer" in match.findings["labels/train.csv"]
     assert match.findings["labels/validation.csv"] == "6 bytes, the size of no released file"
+
+
+def test_sha256_of_follows_a_file_rewritten_with_the_same_size(tmp_path):
+    # A remembered sum is keyed by the file's inode, size and times, never by its path alone.
+    path = tmp_path / "labels.csv"
+    for text in (b"a,1\n", b"b,1\n", b"c,1\n"):
+        path.write_bytes(text)
+        assert annotation_files.sha256_of(path) == hashlib.sha256(text).hexdigest()
 
 
 def test_pinned_files_reads_every_released_url_from_the_real_checksums():
