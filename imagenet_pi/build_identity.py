@@ -227,10 +227,32 @@ def check_reuse(
         return
     raise BuildInputsError(
         f"{dataset} in data_dir {_data_dir_of(version_dir)} was built from other inputs than "
-        "this build asks for, so "
-        f"it is not reused: {'; '.join(differences.values())}. "
+        f"asked for, so it is not reused: {'; '.join(differences.values())}. "
         + _what_to_do(version_dir, recorded, differences)
     )
+
+
+def check_read(builder: Any) -> None:
+    """Raises `BuildInputsError` when a reader's config names other CSVs than its build's.
+
+    A custom config object read with `tfds.load` or `as_dataset` names its folder; a build
+    of its name made from another folder, or from other CSVs, is not read under it. A build
+    opened by name (a released config, or `tfds.load("imagenet_pi/<name>")`) names no
+    annotation files: nothing to compare.
+    """
+    config = builder.builder_config
+    if getattr(config, "annotations_dir", None) is None:
+        return
+    recorded = recorded_inputs(builder.info.metadata)
+    if recorded is None:
+        return
+    requested = requested_inputs(
+        config,
+        manual_dir=None,
+        max_examples_per_split=recorded.max_examples_per_split,  # reading asks for none
+        pinned={},  # a folder of one's own: nothing is downloaded
+    )
+    check_reuse(builder.info.full_name, builder.data_dir, builder.info.metadata, requested)
 
 
 def _differences(recorded: BuildInputs, requested: BuildInputs) -> dict[str, str]:

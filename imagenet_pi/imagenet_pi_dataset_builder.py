@@ -248,14 +248,21 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
         )
 
     def as_dataset(self, *args, **kwargs):
-        """TFDS's `as_dataset` (what `tfds.load` reads); warns once on a debug build."""
-        build_identity.warn_if_partial(self)
+        """TFDS's `as_dataset` (what `tfds.load` reads), of the build this config names."""
+        self._check_build()
         return super().as_dataset(*args, **kwargs)
 
     def as_data_source(self, *args, **kwargs):
-        """TFDS's `as_data_source` (`tfds.data_source`); warns once on a debug build."""
-        build_identity.warn_if_partial(self)
+        """TFDS's `as_data_source` (`tfds.data_source`), of the build this config names."""
+        self._check_build()
         return super().as_data_source(*args, **kwargs)
+
+    def _check_build(self) -> None:
+        # Once a builder: a custom config's CSVs are hashed to compare them with the build's.
+        if not getattr(self, "_build_checked", False):
+            build_identity.check_read(self)
+            self._build_checked = True
+        build_identity.warn_if_partial(self)
 
     def _pinned_files(self) -> annotation_files.PinnedFiles:
         return annotation_files.pinned_files(self.url_infos, self.CSV_URL_ROOT)

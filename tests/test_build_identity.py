@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import pathlib
+import re
 import shutil
 import threading
 import time
@@ -296,6 +297,24 @@ def test_custom_config_of_other_folder_and_beta_under_the_same_name_is_refused(
     assert f"built from {folder_a} (relabel seed 0), asked for {folder_b}" in message
     info = tfds.builder("imagenet_pi/beta_0.3", data_dir=built_from_a).info
     assert info.metadata["beta"] == 0.3
+
+
+def test_custom_config_of_other_folder_is_refused_with_no_manual_dir(
+    relabelled_twice, built_from_a
+):
+    _, folder_a, folder_b = relabelled_twice
+    config = imagenet_pi.custom_config(folder_b, name="beta_0.3")
+    with pytest.raises(build_identity.BuildInputsError, match=f"built from {re.escape(folder_a)}"):
+        _build(built_from_a, None, config=config)
+
+
+def test_tfds_load_of_a_custom_config_object_over_a_build_from_other_csvs_is_refused(
+    relabelled_twice, built_from_a
+):
+    *_, folder_b = relabelled_twice
+    config = imagenet_pi.custom_config(folder_b, name="beta_0.3")
+    with pytest.raises(build_identity.BuildInputsError, match=f"asked for {re.escape(folder_b)}"):
+        tfds.load("imagenet_pi", data_dir=built_from_a, builder_kwargs={"config": config})
 
 
 def test_csvs_changed_in_the_same_folder_are_refused_naming_the_file(relabelled_twice, tmp_path):
