@@ -246,12 +246,15 @@ def check_read(builder: Any) -> None:
     recorded = recorded_inputs(builder.info.metadata)
     if recorded is None:
         return
-    requested = requested_inputs(
-        config,
-        manual_dir=None,
-        max_examples_per_split=recorded.max_examples_per_split,  # reading asks for none
-        pinned={},  # a folder of one's own: nothing is downloaded
-    )
+    try:
+        requested = requested_inputs(
+            config,
+            manual_dir=None,
+            max_examples_per_split=recorded.max_examples_per_split,  # reading asks for none
+            pinned={},  # a folder of one's own: nothing is downloaded
+        )
+    except annotation_files.AnnotationFilesError:
+        return  # the folder is gone since the build: nothing to compare, the build is read
     check_reuse(builder.info.full_name, builder.data_dir, builder.info.metadata, requested)
 
 

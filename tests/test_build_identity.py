@@ -317,6 +317,21 @@ def test_tfds_load_of_a_custom_config_object_over_a_build_from_other_csvs_is_ref
         tfds.load("imagenet_pi", data_dir=built_from_a, builder_kwargs={"config": config})
 
 
+def test_custom_config_object_is_read_after_its_folder_is_gone(relabelled_twice, tmp_path):
+    manual_dir, folder_a, _ = relabelled_twice
+    folder = shutil.copytree(folder_a, tmp_path / "beta_0.3")
+    config = imagenet_pi.custom_config(folder)
+    _build(tmp_path / "data", manual_dir, config=config)
+    shutil.rmtree(folder)
+    dataset = tfds.load(
+        "imagenet_pi",
+        data_dir=str(tmp_path / "data"),
+        builder_kwargs={"config": config},
+        split="validation",
+    )
+    assert len(dataset) == _full_sizes()["validation"]
+
+
 def test_csvs_changed_in_the_same_folder_are_refused_naming_the_file(relabelled_twice, tmp_path):
     manual_dir, folder_a, _ = relabelled_twice
     folder = shutil.copytree(folder_a, tmp_path / "beta_0.3")
