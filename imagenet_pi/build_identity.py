@@ -20,6 +20,7 @@ source's description names a path that may change between two builds of the same
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import os
 import warnings
 from collections.abc import Mapping
@@ -114,7 +115,7 @@ def check_max_examples_per_split(value: object, *, on_beam: bool = False) -> int
     """
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(
             "max_examples_per_split (--max_examples_per_split): expected an integer >= 1, the "
             "examples of each split of a debug build, or none for the full dataset; found "
@@ -126,7 +127,7 @@ def check_max_examples_per_split(value: object, *, on_beam: bool = False) -> int
             "apply it on Beam: the full dataset would be built. Build a debug build without "
             "Beam options (or a runner); nothing was built."
         )
-    return value
+    return int(value)  # recorded in JSON metadata: a numpy integer would not serialise
 
 
 def annotation_digests(files: Mapping[str, str]) -> dict[str, str]:

@@ -17,6 +17,7 @@ import threading
 import time
 import warnings
 
+import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 import tfds_command
@@ -104,6 +105,13 @@ def test_full_build_records_no_max_examples_per_split(built_high_noise):
     data_dir, _ = built_high_noise
     metadata = tfds.builder(_NAME, data_dir=data_dir).info.metadata
     assert metadata[build_identity.MAX_EXAMPLES_KEY] is None
+
+
+def test_numpy_max_examples_per_split_is_recorded_as_an_int(small_sample, tmp_path):
+    manual_dir, _ = small_sample
+    _build(tmp_path, manual_dir, max_examples_per_split=np.int64(2))
+    with open(tfds.builder(_NAME, data_dir=str(tmp_path)).data_path / "metadata.json") as f:
+        assert json.load(f)[build_identity.MAX_EXAMPLES_KEY] == 2
 
 
 def test_full_download_and_prepare_after_a_debug_build_is_refused(debug_build):
