@@ -60,8 +60,24 @@ def tfds_write_order(split: str, keys: Sequence[str]) -> np.ndarray:
     return tfds_internals.write_order(split, keys)
 
 
-def write(data_dir: str | os.PathLike, split: str, file_names: np.ndarray) -> bool:
+def path(data_dir: str | os.PathLike, split: str) -> epath.Path:
+    """Where the index of `split` is, in the folder of a build."""
+    return epath.Path(data_dir) / _FILE.format(split=split)
+
+
+def write(
+    data_dir: str | os.PathLike,
+    split: str,
+    file_names: np.ndarray,
+    order: np.ndarray | None = None,
+) -> bool:
     """Writes the index of a split whose examples are keyed by `file_names` (sorted rows).
+
+    Args:
+      data_dir: the folder of the build.
+      split: the split.
+      file_names: `(num_rows,)` str, the keys, sorted.
+      order: `(num_rows,) int64`, the row TFDS writes i-th, if already known.
 
     Returns False, writing nothing, when a name is not an ILSVRC2012 name: the build's
     join of images and rows then reports those rows, with its own clear error.
@@ -71,13 +87,13 @@ def write(data_dir: str | os.PathLike, split: str, file_names: np.ndarray) -> bo
     except ValueError as error:
         logger.info("No example index for %s: %s", split, error)
         return False
-    order = tfds_write_order(split, file_names.tolist())
+    if order is None:
+        order = tfds_write_order(split, file_names.tolist())
     # Our index of each row; upstream's order is by (clean label, file name).
     index_of_row = np.empty(len(order), np.int64)
     index_of_row[order] = np.arange(len(order))
     upstream_rows = np.lexsort((file_names, labels))
-    path = epath.Path(data_dir) / _FILE.format(split=split)
-    with path.open("wb") as file:
+    with path(data_dir, split).open("wb") as file:
         np.savez(
             file,
             clean_labels=labels[order].astype(np.int16),
@@ -88,10 +104,10 @@ def write(data_dir: str | os.PathLike, split: str, file_names: np.ndarray) -> bo
 
 def read(data_dir: str | os.PathLike, split: str, num_examples: int) -> ExampleIndex | None:
     """The index of a whole split, or None if the build has none that fits `num_examples`."""
-    path = epath.Path(data_dir) / _FILE.format(split=split)
-    if not path.exists():
+    index_path = path(data_dir, split)
+    if not index_path.exists():
         return None
-    with path.open("rb") as file, np.load(file) as arrays:
+    with index_path.open("rb") as file, np.load(file) as arrays:
         index = ExampleIndex(
             arrays["clean_labels"].astype(np.int64), arrays["upstream_order"].astype(np.int64)
         )
