@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 from etils import epath
 
-from imagenet_pi import synsets, tfds_internals
+from imagenet_pi import build_checks, record_files, synsets, tfds_internals
 
 logger = logging.getLogger(__name__)
 
@@ -102,11 +102,41 @@ def write(
     return True
 
 
-def read(data_dir: str | os.PathLike, split: str, num_examples: int) -> ExampleIndex | None:
-    """The index of a whole split, or None if the build has none that fits `num_examples`."""
+class ExampleIndexError(ValueError):
+    """An example index that is not the one its build wrote."""
+
+
+def read(
+    data_dir: str | os.PathLike,
+    split: str,
+    num_examples: int,
+    recorded: dict[str, object] | None = None,
+) -> ExampleIndex | None:
+    """The index of a whole split, or None if the build has none that fits `num_examples`.
+
+    Args:
+      data_dir: the folder of the build.
+      split: the split.
+      num_examples: the split's size in the build.
+      recorded: `{"num_bytes", "sha256"}` the build recorded for the file, if it did.
+
+    Raises:
+      ExampleIndexError: the file is not the one recorded (copied from another build of
+        the same size, or damaged): its labels would not be those of the examples.
+    """
     index_path = path(data_dir, split)
     if not index_path.exists():
         return None
+    if recorded is not None:
+        found = record_files.sha256_of(index_path).sha256
+        if found != recorded["sha256"]:
+            raise ExampleIndexError(
+                f"{index_path} is not the example index this build wrote: its sha256 is "
+                f"{found}, the build recorded {recorded['sha256']}. It was copied from another "
+                "build or is damaged, and its labels would not be those of the examples. Copy "
+                "it again from the same build, or build the dataset again; `imagenet-pi "
+                "check-build --dataset <name> --data-dir <data_dir>` checks every file."
+            )
     with index_path.open("rb") as file, np.load(file) as arrays:
         index = ExampleIndex(
             arrays["clean_labels"].astype(np.int64), arrays["upstream_order"].astype(np.int64)
@@ -122,12 +152,18 @@ def for_split_string(builder, split: str) -> ExampleIndex | None:
     appearance), then as upstream sorts each split.
     """
     splits = builder.info.splits
+    recorded = build_checks.recorded_files(builder)
     whole: dict[str, ExampleIndex] = {}
     labels, split_ordinals, upstream_ranks = [], [], []
     for instruction in splits[split].file_instructions:
         split_name, shard = _shard_of(splits, instruction.filename)
         if split_name not in whole:
-            index = read(builder.data_dir, split_name, splits[split_name].num_examples)
+            index = read(
+                builder.data_dir,
+                split_name,
+                splits[split_name].num_examples,
+                recorded=recorded.get(path(builder.data_dir, split_name).name),
+            )
             if index is None:
                 return None
             whole[split_name] = index
