@@ -288,9 +288,6 @@ class _SplitState:
     def bucket_of(self, position: int) -> int:
         return int(np.searchsorted(self.bucket_edges, position, side="right")) - 1
 
-    def bucket_dir(self, bucket: int) -> str:
-        return os.path.join(self.spill_dir, f"{bucket:04d}")
-
 
 class _Build:
     def __init__(
@@ -310,30 +307,37 @@ class _Build:
         for state in self.splits.values():
             shutil.rmtree(state.spill_dir, ignore_errors=True)
             os.makedirs(state.spill_dir)
+        self._spill: _SpillWriter | None = None  # a worker's, for the split it reads now
 
     # Run on the workers (or in this process) --------------------------------------------
 
     def run_task(self, task: _ReadPart | _WriteShard, progress: Callable[[int], None]) -> Any:
+        reading = task.split if isinstance(task, _ReadPart) else None
+        if self._spill is not None and self._spill.split != reading:
+            # Done with that split's reading: its files may be removed once written.
+            self._spill.close()
+            self._spill = None
         if isinstance(task, _ReadPart):
-            return self._read_part(task, progress)
+            if self._spill is None:
+                self._spill = _SpillWriter(task.split, self.splits[task.split])
+            return self._read_part(task, self._spill, progress)
         return self._write_shard(task, progress)
 
-    def _read_part(self, task: _ReadPart, progress: Callable[[int], None]) -> _PartRead:
+    def _read_part(
+        self, task: _ReadPart, spill: _SpillWriter, progress: Callable[[int], None]
+    ) -> _PartRead:
         state = self.splits[task.split]
         job = state.job
         fixer = image_fixes.ImageFixer()
         part_join = join.Join(job.annotations, job.images_source, job.annotations_source)
         sizes = []
-        spill_name = f"{os.getpid()}.spill"
         for record in job.parts[task.index].read(fixer):
             row = part_join.claim(record.file_name)
             if row is None:
                 continue
             _, example = job.make_example(record, job.annotations, row)
             serialized = self.output.serialize(example)
-            position = int(state.position_of_row[row])
-            path = os.path.join(state.bucket_dir(state.bucket_of(position)), spill_name)
-            _append(path, _SPILL_HEADER.pack(position, len(serialized)) + serialized)
+            spill.append(int(state.position_of_row[row]), serialized)
             sizes.append(len(serialized))
             progress(1)
         return _PartRead(part_join.claims(), np.array(sizes, np.int64), dict(fixer.counts))
@@ -343,12 +347,13 @@ class _Build:
         records = _spilled_records(state, task.positions, progress)
         file_format = self.output.file_format
         if file_format == record_files.TFRECORD:
-            record_files.write_tfrecord(task.path, records)
-        elif file_format == record_files.ARRAY_RECORD:
-            record_files.write_array_record(task.path, records)
+            written = record_files.write_tfrecord(task.path, records)
         else:
-            self.output.write_other_format(task.path, file_format, records)
-        written = record_files.sha256_of(task.path)
+            if file_format == record_files.ARRAY_RECORD:
+                record_files.write_array_record(task.path, records)
+            else:
+                self.output.write_other_format(task.path, file_format, records)
+            written = record_files.sha256_of(task.path)
         return WrittenShard(
             os.path.basename(task.path), len(task.positions), written.num_bytes, written.sha256
         )
@@ -442,7 +447,8 @@ class _Build:
         for bucket in range(first, last + 1):
             state.bucket_users[bucket] -= 1
             if state.bucket_users[bucket] == 0:
-                shutil.rmtree(state.bucket_dir(bucket), ignore_errors=True)
+                for path in _bucket_files(state.spill_dir, bucket):
+                    os.remove(path)
         if len(state.shards) == state.num_shards:
             self._close_bar(state, "write")
             shutil.rmtree(state.spill_dir, ignore_errors=True)
@@ -463,25 +469,46 @@ class _Build:
             bar.close()
 
     def close(self) -> None:
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
         for state in self.splits.values():
             for stage in list(state.bars):
                 self._close_bar(state, stage)
             shutil.rmtree(state.spill_dir, ignore_errors=True)
 
 
-def _append(path: str, data: bytes) -> None:
-    """Appends `data` to the file at `path`, creating it and its folder if needed."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    except FileNotFoundError:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-    finally:
-        os.close(fd)
+class _SpillWriter:
+    """A worker's spill files of one split: `<spill dir>/<bucket>.<pid>`, kept open.
+
+    Each example is appended with its position and length, in one system call.
+    """
+
+    def __init__(self, split: str, state: _SplitState) -> None:
+        self.split = split
+        self._state = state
+        self._files: dict[int, int] = {}  # bucket -> file descriptor
+
+    def append(self, position: int, serialized: bytes) -> None:
+        bucket = self._state.bucket_of(position)
+        fd = self._files.get(bucket)
+        if fd is None:
+            path = os.path.join(self._state.spill_dir, f"{bucket:04d}.{os.getpid()}")
+            fd = self._files[bucket] = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        record_files.write_all(fd, [_SPILL_HEADER.pack(position, len(serialized)), serialized])
+
+    def close(self) -> None:
+        for fd in self._files.values():
+            os.close(fd)
+        self._files.clear()
+
+
+def _bucket_files(spill_dir: str, bucket: int) -> list[str]:
+    """The spill files of `bucket` (one a worker that spilled to it)."""
+    prefix = f"{bucket:04d}."
+    return [
+        os.path.join(spill_dir, name) for name in os.listdir(spill_dir) if name.startswith(prefix)
+    ]
 
 
 def _spilled_records(
@@ -495,23 +522,23 @@ def _spilled_records(
         wanted, start = positions[start:end], end
         if not len(wanted):
             continue
-        spilled = _read_bucket(state.bucket_dir(bucket))
+        spilled = _read_bucket(_bucket_files(state.spill_dir, bucket))
         for position in wanted.tolist():
             record = spilled.pop(position, None)
             if record is None:
                 raise RuntimeError(
-                    f"{state.bucket_dir(bucket)}: the example at position {position} of split "
+                    f"{state.spill_dir}: the example at position {position} of split "
                     f"{state.job.name!r} was never spilled; this is a bug of imagenet_pi."
                 )
             yield record
             progress(1)
 
 
-def _read_bucket(folder: str) -> dict[int, bytes]:
-    """Position -> example bytes, for every example spilled to `folder`."""
+def _read_bucket(paths: list[str]) -> dict[int, bytes]:
+    """Position -> example bytes, for every example spilled to the files at `paths`."""
     spilled: dict[int, bytes] = {}
-    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
-        with open(os.path.join(folder, name), "rb") as file:
+    for path in sorted(paths):
+        with open(path, "rb") as file:
             # Each example is read into its own bytes object: one copy, from the page cache.
             while header := file.read(_SPILL_HEADER.size):
                 position, length = _SPILL_HEADER.unpack(header)

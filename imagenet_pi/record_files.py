@@ -52,15 +52,39 @@ def masked_crc32c(data: bytes) -> int:
     return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
 
 
-def write_tfrecord(path: str | os.PathLike, records: Iterable[bytes]) -> None:
-    """Writes `records`, in order, to the TFRecord file `path` (uncompressed)."""
-    with open(path, "wb", buffering=1 << 20) as file:
+def write_tfrecord(path: str | os.PathLike, records: Iterable[bytes]) -> WrittenFile:
+    """Writes `records`, in order, to the TFRecord file `path` (uncompressed).
+
+    Returns its size and sha256, computed as it is written (the file is not read back).
+    """
+    digest = hashlib.sha256()
+    num_bytes = 0
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
         for record in records:
             length = _LENGTH.pack(len(record))
-            file.write(length)
-            file.write(_CRC.pack(masked_crc32c(length)))
-            file.write(record)
-            file.write(_CRC.pack(masked_crc32c(record)))
+            pieces = [
+                length + _CRC.pack(masked_crc32c(length)),
+                record,
+                _CRC.pack(masked_crc32c(record)),
+            ]
+            for piece in pieces:
+                digest.update(piece)
+            num_bytes += write_all(fd, pieces)
+    finally:
+        os.close(fd)
+    return WrittenFile(num_bytes, digest.hexdigest())
+
+
+def write_all(fd: int, pieces: list[bytes]) -> int:
+    """Writes `pieces` in order to `fd`, in one `writev` unless the kernel takes less."""
+    total = sum(len(piece) for piece in pieces)
+    written = os.writev(fd, pieces)
+    if written < total:
+        rest = memoryview(b"".join(pieces))[written:]
+        while rest:
+            rest = rest[os.write(fd, rest) :]
+    return total
 
 
 def read_tfrecord(path: str | os.PathLike) -> Iterator[bytes]:
