@@ -8,9 +8,11 @@ This replaces TFDS's single-process writer for builds without Beam. The work run
    deterministically and appends it to the spill file of its position's bucket. Every
    example's position in the split is known before any image is read: TFDS writes a
    split in the order of a hash of the keys, and the keys are the CSVs' file names.
-   Positions are cut into `NUM_BUCKETS` buckets at the boundaries of 1024 equal shards,
-   so the boundaries of every power-of-two shard count up to 1024 (what TFDS picks for
-   splits up to 1 TiB) are bucket boundaries, and a shard reads whole buckets.
+   Positions are cut into a power of two of buckets (up to 1024; fewer for small
+   splits, so that a bucket holds at least `MIN_BUCKET_EXAMPLES`) at the boundaries of
+   as many equal shards. The boundaries of every power-of-two shard count up to the
+   number of buckets (TFDS picks 1024 shards for splits up to 1 TiB) are then bucket
+   boundaries, and a shard reads whole buckets.
 2. Write. Once every part of a split is read and the join is complete, the split's
    size gives its shard count as TFDS's writer picks it; a task writes one shard from
    the buckets it spans (one bucket in memory at a time) and returns its size and
@@ -30,6 +32,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import logging
+import math
 import os
 import shutil
 import struct
@@ -43,8 +46,10 @@ from imagenet_pi import annotations, ilsvrc, image_fixes, join, record_files, wo
 logger = logging.getLogger(__name__)
 
 BUILD_WORKERS_ENV = "IMAGENET_PI_BUILD_WORKERS"
-# Positions are bucketed at the boundaries of 1024 equal shards (see the module doc).
-NUM_BUCKETS = 1024
+# Positions are bucketed at the boundaries of as many equal shards (see the module doc).
+MAX_BUCKETS = 1024
+# Fewer buckets for small splits: fewer spill files, each of at least this many examples.
+MIN_BUCKET_EXAMPLES = 64
 
 # A spilled example: its position in the split and its length, then its bytes.
 _SPILL_HEADER = struct.Struct("<qI")
@@ -241,6 +246,7 @@ class _PartRead:
     claims: join.Claims
     sizes: np.ndarray  # (claimed,) int64, serialized size of each claimed row's example
     fixes: dict[str, int]
+    spill_files: dict[int, str]  # bucket -> spill file created while reading this part
 
 
 @dataclasses.dataclass(frozen=True)
@@ -249,6 +255,7 @@ class _WriteShard:
     index: int
     path: str
     positions: np.ndarray  # sorted positions (in the whole split's order) to write
+    spill_files: dict[int, tuple[str, ...]]  # bucket -> its spill files, for the buckets read
 
     def describe(self) -> str:
         return f"the shard {self.path}"
@@ -262,6 +269,12 @@ def _describe(part: ilsvrc.Shard) -> str:
 # --- The build -------------------------------------------------------------------------
 
 
+def num_buckets_for(num_examples: int) -> int:
+    """The power of two of buckets a split of `num_examples` spills to (at most 1024)."""
+    wanted = max(1, math.ceil(num_examples / MIN_BUCKET_EXAMPLES))
+    return min(MAX_BUCKETS, 1 << (wanted - 1).bit_length())
+
+
 class _SplitState:
     """A split being written: its job, positions, buckets, and (in the parent) progress."""
 
@@ -270,8 +283,9 @@ class _SplitState:
         num_rows = len(job.annotations)
         self.position_of_row = np.empty(num_rows, np.int64)
         self.position_of_row[job.write_order] = np.arange(num_rows)
+        num_buckets = num_buckets_for(num_rows)
         self.bucket_edges = np.array(
-            [round(num_rows * bucket / NUM_BUCKETS) for bucket in range(NUM_BUCKETS + 1)],
+            [round(num_rows * bucket / num_buckets) for bucket in range(num_buckets + 1)],
             np.int64,
         )
         self.spill_dir = spill_dir
@@ -283,6 +297,7 @@ class _SplitState:
         self.num_shards: int | None = None
         self.num_bytes = 0
         self.bucket_users: collections.Counter[int] = collections.Counter()
+        self.bucket_files: dict[int, list[str]] = collections.defaultdict(list)
         self.bars: dict[str, Any] = {}
 
     def bucket_of(self, position: int) -> int:
@@ -340,11 +355,13 @@ class _Build:
             spill.append(int(state.position_of_row[row]), serialized)
             sizes.append(len(serialized))
             progress(1)
-        return _PartRead(part_join.claims(), np.array(sizes, np.int64), dict(fixer.counts))
+        return _PartRead(
+            part_join.claims(), np.array(sizes, np.int64), dict(fixer.counts), spill.new_files()
+        )
 
     def _write_shard(self, task: _WriteShard, progress: Callable[[int], None]) -> WrittenShard:
         state = self.splits[task.split]
-        records = _spilled_records(state, task.positions, progress)
+        records = _spilled_records(state, task.positions, task.spill_files, progress)
         file_format = self.output.file_format
         if file_format == record_files.TFRECORD:
             written = record_files.write_tfrecord(task.path, records)
@@ -414,6 +431,8 @@ class _Build:
         rows, sizes = [], []
         for index in sorted(state.reads):
             read = state.reads[index]
+            for bucket, path in read.spill_files.items():
+                state.bucket_files[bucket].append(path)
             split_join.absorb(read.claims)
             fixer.counts.update(read.fixes)
             rows.append(read.claims.rows)
@@ -438,8 +457,10 @@ class _Build:
             shard_positions = positions[start:end]
             start = end
             first, last = state.bucket_of(shard_positions[0]), state.bucket_of(shard_positions[-1])
-            state.bucket_users.update(range(first, last + 1))
-            pool.submit(_WriteShard(job.name, index, path, shard_positions))
+            buckets = range(first, last + 1)
+            state.bucket_users.update(buckets)
+            spill_files = {bucket: tuple(state.bucket_files[bucket]) for bucket in buckets}
+            pool.submit(_WriteShard(job.name, index, path, shard_positions, spill_files))
 
     def _shard_written(self, state: _SplitState, task: _WriteShard, shard: WrittenShard) -> None:
         state.shards[task.index] = shard
@@ -447,7 +468,7 @@ class _Build:
         for bucket in range(first, last + 1):
             state.bucket_users[bucket] -= 1
             if state.bucket_users[bucket] == 0:
-                for path in _bucket_files(state.spill_dir, bucket):
+                for path in state.bucket_files.pop(bucket, []):
                     os.remove(path)
         if len(state.shards) == state.num_shards:
             self._close_bar(state, "write")
@@ -488,6 +509,7 @@ class _SpillWriter:
         self.split = split
         self._state = state
         self._files: dict[int, int] = {}  # bucket -> file descriptor
+        self._new: dict[int, str] = {}  # bucket -> file created since `new_files`
 
     def append(self, position: int, serialized: bytes) -> None:
         bucket = self._state.bucket_of(position)
@@ -495,7 +517,13 @@ class _SpillWriter:
         if fd is None:
             path = os.path.join(self._state.spill_dir, f"{bucket:04d}.{os.getpid()}")
             fd = self._files[bucket] = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._new[bucket] = path
         record_files.write_all(fd, [_SPILL_HEADER.pack(position, len(serialized)), serialized])
+
+    def new_files(self) -> dict[int, str]:
+        """The files created since the last call, by bucket (the parent must know them all)."""
+        new, self._new = self._new, {}
+        return new
 
     def close(self) -> None:
         for fd in self._files.values():
@@ -503,16 +531,11 @@ class _SpillWriter:
         self._files.clear()
 
 
-def _bucket_files(spill_dir: str, bucket: int) -> list[str]:
-    """The spill files of `bucket` (one a worker that spilled to it)."""
-    prefix = f"{bucket:04d}."
-    return [
-        os.path.join(spill_dir, name) for name in os.listdir(spill_dir) if name.startswith(prefix)
-    ]
-
-
 def _spilled_records(
-    state: _SplitState, positions: np.ndarray, progress: Callable[[int], None]
+    state: _SplitState,
+    positions: np.ndarray,
+    spill_files: dict[int, tuple[str, ...]],
+    progress: Callable[[int], None],
 ) -> Iterator[bytes]:
     """The spilled examples at `positions` (sorted), in order, one bucket in memory at a time."""
     start = 0
@@ -522,7 +545,7 @@ def _spilled_records(
         wanted, start = positions[start:end], end
         if not len(wanted):
             continue
-        spilled = _read_bucket(_bucket_files(state.spill_dir, bucket))
+        spilled = _read_bucket(spill_files.get(bucket, ()))
         for position in wanted.tolist():
             record = spilled.pop(position, None)
             if record is None:
@@ -534,7 +557,7 @@ def _spilled_records(
             progress(1)
 
 
-def _read_bucket(paths: list[str]) -> dict[int, bytes]:
+def _read_bucket(paths: Sequence[str]) -> dict[int, bytes]:
     """Position -> example bytes, for every example spilled to the files at `paths`."""
     spilled: dict[int, bytes] = {}
     for path in sorted(paths):
