@@ -48,6 +48,8 @@ setup(
         "mlcroissant>=1.0",
         "dill>=0.3",
         "array-record>=0.5",
+        # CRC-32C of TFRecord files written by forked build workers, without TensorFlow.
+        "google-crc32c>=1.5",
     ],
     extras_require={
         "jax": _JAX_EXTRAS,

@@ -211,6 +211,33 @@ def _add_verify_command(commands) -> None:
     verify.set_defaults(run=_verify)
 
 
+def _check_build(args: argparse.Namespace) -> None:
+    from imagenet_pi import build_checks
+
+    progress = None
+    if not args.no_progress:
+        from tqdm import tqdm as progress
+    check = build_checks.check_build(args.dataset, args.data_dir, progress=progress)
+    build_checks.raise_for_problems(check)
+    print(
+        f"{check.dataset} in {check.data_dir}: all {len(check.verdicts)} files match the "
+        "sizes and sha256 recorded when it was built."
+    )
+
+
+def _add_check_build_command(commands) -> None:
+    command = commands.add_parser(
+        "check-build",
+        help="check every file of a built dataset against the sha256 recorded at build time",
+    )
+    command.add_argument(
+        "--dataset", required=True, help="a built config, e.g. imagenet_pi/high_noise"
+    )
+    command.add_argument("--data-dir", "--data_dir", help="TFDS data_dir it was built in")
+    command.add_argument("--no-progress", action="store_true", help="no progress bar")
+    command.set_defaults(run=_check_build)
+
+
 def _relabel(args: argparse.Namespace) -> None:
     import json
 
@@ -478,6 +505,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sample_flags(fake, synsets=10, images=5, val=20)
     fake.set_defaults(run=_fake_data)
     _add_verify_command(commands)
+    _add_check_build_command(commands)
     _add_relabel_command(commands)
     _add_predict_command(commands)
     _add_stats_command(commands)
@@ -543,7 +571,7 @@ def filtered_stderr(noise: re.Pattern[str]) -> Iterator[None]:
 
 
 def _uses_tensorflow(args: argparse.Namespace) -> bool:
-    return args.command in ("demo", "predict") or (
+    return args.command in ("demo", "predict", "check-build") or (
         args.command == "stats" and bool(getattr(args, "dataset", None))
     )
 

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 from etils import epath
 
-from imagenet_pi import synsets, tfds_internals
+from imagenet_pi import build_checks, record_files, synsets, tfds_internals
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +60,24 @@ def tfds_write_order(split: str, keys: Sequence[str]) -> np.ndarray:
     return tfds_internals.write_order(split, keys)
 
 
-def write(data_dir: str | os.PathLike, split: str, file_names: np.ndarray) -> bool:
+def path(data_dir: str | os.PathLike, split: str) -> epath.Path:
+    """Where the index of `split` is, in the folder of a build."""
+    return epath.Path(data_dir) / _FILE.format(split=split)
+
+
+def write(
+    data_dir: str | os.PathLike,
+    split: str,
+    file_names: np.ndarray,
+    order: np.ndarray | None = None,
+) -> bool:
     """Writes the index of a split whose examples are keyed by `file_names` (sorted rows).
+
+    Args:
+      data_dir: the folder of the build.
+      split: the split.
+      file_names: `(num_rows,)` str, the keys, sorted.
+      order: `(num_rows,) int64`, the row TFDS writes i-th, if already known.
 
     Returns False, writing nothing, when a name is not an ILSVRC2012 name: the build's
     join of images and rows then reports those rows, with its own clear error.
@@ -71,13 +87,13 @@ def write(data_dir: str | os.PathLike, split: str, file_names: np.ndarray) -> bo
     except ValueError as error:
         logger.info("No example index for %s: %s", split, error)
         return False
-    order = tfds_write_order(split, file_names.tolist())
+    if order is None:
+        order = tfds_write_order(split, file_names.tolist())
     # Our index of each row; upstream's order is by (clean label, file name).
     index_of_row = np.empty(len(order), np.int64)
     index_of_row[order] = np.arange(len(order))
     upstream_rows = np.lexsort((file_names, labels))
-    path = epath.Path(data_dir) / _FILE.format(split=split)
-    with path.open("wb") as file:
+    with path(data_dir, split).open("wb") as file:
         np.savez(
             file,
             clean_labels=labels[order].astype(np.int16),
@@ -86,12 +102,42 @@ def write(data_dir: str | os.PathLike, split: str, file_names: np.ndarray) -> bo
     return True
 
 
-def read(data_dir: str | os.PathLike, split: str, num_examples: int) -> ExampleIndex | None:
-    """The index of a whole split, or None if the build has none that fits `num_examples`."""
-    path = epath.Path(data_dir) / _FILE.format(split=split)
-    if not path.exists():
+class ExampleIndexError(ValueError):
+    """An example index that is not the one its build wrote."""
+
+
+def read(
+    data_dir: str | os.PathLike,
+    split: str,
+    num_examples: int,
+    recorded: dict[str, object] | None = None,
+) -> ExampleIndex | None:
+    """The index of a whole split, or None if the build has none that fits `num_examples`.
+
+    Args:
+      data_dir: the folder of the build.
+      split: the split.
+      num_examples: the split's size in the build.
+      recorded: `{"num_bytes", "sha256"}` the build recorded for the file, if it did.
+
+    Raises:
+      ExampleIndexError: the file is not the one recorded (copied from another build of
+        the same size, or damaged): its labels would not be those of the examples.
+    """
+    index_path = path(data_dir, split)
+    if not index_path.exists():
         return None
-    with path.open("rb") as file, np.load(file) as arrays:
+    if recorded is not None:
+        found = record_files.sha256_of(index_path).sha256
+        if found != recorded["sha256"]:
+            raise ExampleIndexError(
+                f"{index_path} is not the example index this build wrote: its sha256 is "
+                f"{found}, the build recorded {recorded['sha256']}. It was copied from another "
+                "build or is damaged, and its labels would not be those of the examples. Copy "
+                "it again from the same build, or build the dataset again; `imagenet-pi "
+                "check-build --dataset <name> --data-dir <data_dir>` checks every file."
+            )
+    with index_path.open("rb") as file, np.load(file) as arrays:
         index = ExampleIndex(
             arrays["clean_labels"].astype(np.int64), arrays["upstream_order"].astype(np.int64)
         )
@@ -106,12 +152,18 @@ def for_split_string(builder, split: str) -> ExampleIndex | None:
     appearance), then as upstream sorts each split.
     """
     splits = builder.info.splits
+    recorded = build_checks.recorded_files(builder)
     whole: dict[str, ExampleIndex] = {}
     labels, split_ordinals, upstream_ranks = [], [], []
     for instruction in splits[split].file_instructions:
         split_name, shard = _shard_of(splits, instruction.filename)
         if split_name not in whole:
-            index = read(builder.data_dir, split_name, splits[split_name].num_examples)
+            index = read(
+                builder.data_dir,
+                split_name,
+                splits[split_name].num_examples,
+                recorded=recorded.get(path(builder.data_dir, split_name).name),
+            )
             if index is None:
                 return None
             whole[split_name] = index

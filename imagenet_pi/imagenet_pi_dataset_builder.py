@@ -10,7 +10,7 @@ import contextlib
 import dataclasses
 import functools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -19,11 +19,13 @@ import tensorflow_datasets as tfds
 from imagenet_pi import (
     annotation_files,
     annotations,
+    build_checks,
     build_identity,
     build_lock,
     example_index,
     ilsvrc,
-    join,
+    parallel_build,
+    record_files,
     relabel,
     synsets,
     tfds_download,
@@ -139,10 +141,28 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
     # The PI CSVs are downloaded from <CSV_URL_ROOT>/<config>/<path>; checksums.tsv pins each URL.
     CSV_URL_ROOT = upstream.LFS_URL_ROOT
 
-    def __init__(self, *, config: str | ImagenetPiConfig | None = None, **kwargs) -> None:
+    def __init__(
+        self,
+        *,
+        config: str | ImagenetPiConfig | None = None,
+        build_workers: int | None = None,
+        **kwargs,
+    ) -> None:
+        """TFDS's builder arguments, and:
+
+        Args:
+          build_workers: worker processes a build (without Beam) uses; None: the
+            environment variable `IMAGENET_PI_BUILD_WORKERS`, else every CPU this process
+            may run on. 1 builds in this process. The dataset is the same, byte for
+            byte, for any number. Pass it as `tfds.builder(..., build_workers=N)` or
+            `tfds.load(..., builder_kwargs={"build_workers": N})`.
+        """
+        if build_workers is not None:
+            parallel_build.check_build_workers(build_workers)
         if isinstance(config, str):
             # TFDS's own message lists close matches, which are none for most typos.
             _check_config_name(config.split(":")[0], kwargs.get("data_dir"))
+        self._build_workers = build_workers
         super().__init__(config=config, **kwargs)
 
     def _info(self) -> tfds.core.DatasetInfo:
@@ -196,9 +216,13 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
             )
             for split in upstream.SPLITS
         }
+        write_orders = {
+            split: tfds_internals.write_order(split, rows.names())
+            for split, rows in split_annotations.items()
+        }
         for split, rows in split_annotations.items():
             # Clean labels and upstream order by index, for readers that must not read images.
-            example_index.write(self.data_dir, split, rows.file_names)
+            example_index.write(self.data_dir, split, rows.file_names, write_orders[split])
         images = ilsvrc.detect_source(manual_dir)
         self.info.metadata.update(
             annotator_features=annotator_features.tolist(),
@@ -211,6 +235,7 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
                 images,
                 split,
                 split_annotations[split],
+                write_order=write_orders[split],
                 labels_csv=files[upstream.csv_relpath("labels", split)],
                 confidences_csv=files[upstream.csv_relpath("confidences", split)],
                 annotator_features=annotator_features,
@@ -225,12 +250,16 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
         its dataset; folders left by killed builds are removed (see `build_lock`). A
         dataset of this name that is there already is reused only if it was built from
         what this build asks for (`build_identity`); otherwise `BuildInputsError`.
+        Without Beam, the build runs on `build_workers` processes (see `__init__`).
         """
         download_config = kwargs.get("download_config") or tfds.download.DownloadConfig()
         on_beam = bool(download_config.beam_runner or download_config.beam_options)
         self._max_examples_per_split = build_identity.check_max_examples_per_split(
             download_config.max_examples_per_split, on_beam=on_beam
         )
+        if not on_beam and not self.is_prepared():
+            # A bad IMAGENET_PI_BUILD_WORKERS is refused before anything is read.
+            self._build_workers = parallel_build.build_workers(self._build_workers)
 
         def check_reuse() -> None:
             requested = build_identity.requested_inputs(
@@ -267,6 +296,54 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
     def _pinned_files(self) -> annotation_files.PinnedFiles:
         return annotation_files.pinned_files(self.url_infos, self.CSV_URL_ROOT)
 
+    def write_splits(
+        self, dl_manager: tfds.download.DownloadManager, download_config
+    ) -> list[tfds.core.SplitInfo]:
+        """Writes every split without Beam, on `build_workers` processes (`parallel_build`).
+
+        Records the size and sha256 of every file written (shards, example indexes) in
+        the metadata, for `imagenet-pi check-build`.
+        """
+        jobs = list(self._split_generators(dl_manager).values())
+        shard_config = download_config.get_shard_config()
+        output = parallel_build.Output(
+            file_format=self.info.file_format.value,
+            shard_paths=lambda split, count: tfds_internals.shard_paths(
+                self.filename_template(split), count
+            ),
+            shard_boundaries=functools.partial(tfds_internals.shard_boundaries, shard_config),
+            serialize=tfds_internals.ExampleSerializer(self.info.features),
+            spill_dir=os.fspath(self.data_dir),
+            write_other_format=tfds_internals.write_with_file_adapter,
+        )
+        written = parallel_build.write_splits(
+            jobs,
+            output,
+            num_workers=parallel_build.build_workers(self._build_workers),
+            max_examples_per_split=download_config.max_examples_per_split,
+            progress_bar=tfds_internals.progress_bar,
+        )
+        files = {
+            shard.file_name: {"num_bytes": shard.num_bytes, "sha256": shard.sha256}
+            for split in written
+            for shard in split.shards
+        }
+        for split in written:
+            index_path = example_index.path(self.data_dir, split.name)
+            if index_path.exists():
+                index_file = record_files.sha256_of(index_path)
+                files[index_path.name] = {
+                    "num_bytes": index_file.num_bytes,
+                    "sha256": index_file.sha256,
+                }
+        self.info.metadata[build_checks.METADATA_KEY] = files
+        return [
+            tfds_internals.split_info(
+                self.filename_template(split.name), split.shard_lengths, split.num_bytes
+            )
+            for split in written
+        ]
+
     @contextlib.contextmanager
     def generating(self, *, on_beam: bool) -> Iterator[None]:
         """Around the generation of every split (see `tfds_internals.BuilderHooks`).
@@ -292,6 +369,7 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
         split: str,
         split_annotations: annotations.SplitAnnotations,
         *,
+        write_order: np.ndarray,
         labels_csv: str,
         confidences_csv: str,
         annotator_features: np.ndarray,
@@ -310,10 +388,14 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
                 images_source=images.location(split),
                 annotations_source=labels_csv,
             )
-        return _joined_examples(
-            ilsvrc.iter_split(images, split),
-            join.Join(split_annotations, images.location(split), labels_csv),
-            make_example,
+        return parallel_build.SplitJob(
+            name=split,
+            parts=images.shards(split),
+            annotations=split_annotations,
+            write_order=write_order,
+            make_example=make_example,
+            images_source=images.location(split),
+            annotations_source=labels_csv,
         )
 
 
@@ -365,19 +447,6 @@ def example(
         "annotator_confidences": split_annotations.confidences[row],
         "annotator_features": annotator_features,
     }
-
-
-def _joined_examples(
-    images: Iterator[ilsvrc.ImageRecord],
-    image_join: join.Join,
-    make_example: Callable[..., tuple[str, dict[str, Any]]],
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Single-process generation: examples of the images, in order, with a strict join."""
-    for record in images:
-        row = image_join.claim(record.file_name)
-        if row is not None:
-            yield make_example(record, image_join.annotations, row)
-    image_join.check_complete()
 
 
 def annotator_features_of(builder: tfds.core.DatasetBuilder) -> np.ndarray:

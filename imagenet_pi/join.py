@@ -6,6 +6,7 @@ anything else is reported with counts and the first few names.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -35,12 +36,28 @@ class JoinError(ValueError):
         return cls(match.group(1)) if match else None
 
 
+@dataclasses.dataclass(frozen=True)
+class Claims:
+    """What a `Join` of some of a split's images claimed, to merge into another `Join`.
+
+    Attributes:
+      rows: `(num_claimed,) int64`, the rows claimed, in the order of the images.
+      num_unannotated: images that had no row.
+      unannotated: the first few of them (at most 5).
+    """
+
+    rows: np.ndarray
+    num_unannotated: int
+    unannotated: tuple[str, ...]
+
+
 class Join:
     """Claims annotation rows for images as they stream past.
 
     `claim` returns the row of an image (or None when it has none, which
     `check_complete` then reports); `check_complete` raises unless every row was
-    claimed exactly once.
+    claimed exactly once. Joins of parts of a split (on other processes) are merged
+    into the split's with `claims` and `absorb`.
     """
 
     def __init__(
@@ -51,6 +68,7 @@ class Join:
     ) -> None:
         self.annotations = split_annotations
         self._claimed = np.zeros(len(split_annotations), dtype=bool)
+        self._claim_order: list[int] = []
         self._unannotated: list[str] = []
         self._num_unannotated = 0
         self._images_source = images_source
@@ -66,22 +84,57 @@ class Join:
                 self._unannotated.append(file_name)
             return None
         if self._claimed[row]:
-            raise JoinError(
-                f"{self._images_source} holds the image {file_name!r} twice; every image must "
-                "appear once. The archive or folder is damaged or has copies in it."
-            )
+            raise self._twice(file_name)
         self._claimed[row] = True
+        self._claim_order.append(row)
         return row
+
+    def claims(self) -> Claims:
+        """The rows `claim` gave (in order) and the images it found no row for."""
+        return Claims(
+            np.array(self._claim_order, np.int64),
+            self._num_unannotated,
+            tuple(self._unannotated),
+        )
+
+    def absorb(self, claims: Claims) -> None:
+        """Merges the claims of a join of other images of the split (from another process).
+
+        Raises:
+          JoinError: an image claimed there was claimed here already.
+        """
+        rows = claims.rows
+        claimed_before = self._claimed[rows]
+        if claimed_before.any():
+            first = rows[np.flatnonzero(claimed_before)[0]]
+            raise self._twice(str(self.annotations.file_names[first]))
+        self._claimed[rows] = True
+        self._num_unannotated += claims.num_unannotated
+        self._unannotated.extend(claims.unannotated[: _SHOWN - len(self._unannotated)])
+
+    def _twice(self, file_name: str) -> JoinError:
+        return JoinError(
+            f"{self._images_source} holds the image {file_name!r} twice; every image must "
+            "appear once. The archive or folder is damaged or has copies in it."
+        )
+
+    def check_annotated(self) -> None:
+        """Raises `JoinError` unless every image had a row (rows without images are fine:
+        for builds that read some of the images only)."""
+        self._check(rows_need_images=False)
 
     def check_complete(self) -> None:
         """Raises `JoinError` unless every image had a row and every row an image."""
+        self._check(rows_need_images=True)
+
+    def _check(self, rows_need_images: bool) -> None:
         problems = []
         if self._num_unannotated:
             problems.append(
                 f"{self._num_unannotated} images of {self._images_source} have no row in "
                 f"{self._annotations_source} (first: {', '.join(self._unannotated)})"
             )
-        unclaimed = np.flatnonzero(~self._claimed)
+        unclaimed = np.flatnonzero(~self._claimed) if rows_need_images else []
         if len(unclaimed):
             names = [str(self.annotations.file_names[i]) for i in unclaimed[:_SHOWN]]
             problems.append(

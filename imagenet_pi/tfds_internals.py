@@ -11,7 +11,12 @@ upon: a TFDS release that breaks one fails that test, not a user's build.
 - the builder hooks `_example_writer` and `_download_and_prepare` (`BuilderHooks`);
 - checksums.tsv found beside the builder's module, and the `_checksums_path` hook that
   moves it (`checksums_path`, `checksums_path_override`; tests use the latter);
-- TFDS's order of examples in a split, by a hash of their keys (`write_order`).
+- TFDS's order of examples in a split, by a hash of their keys (`write_order`);
+- what TFDS's writer does with a split, which `parallel_build` does on many processes and
+  byte for byte the same for any worker count: the encoding and serialization of an
+  example (`ExampleSerializer`, deterministic where TFDS's is not), the number of shards
+  and their boundaries (`shard_boundaries`), the shard file names (`shard_paths`), the
+  split's `SplitInfo` (`split_info`), and TFDS's progress bar (`progress_bar`).
 
 Beam is relied upon for one undocumented behaviour, tested there too: runners that run
 workers in other processes re-raise a worker's error as their own, with the worker's
@@ -32,12 +37,12 @@ from typing import Any
 import numpy as np
 import tensorflow_datasets as tfds
 from etils import epath
-from tensorflow_datasets.core import file_adapters, hashing, registered
+from tensorflow_datasets.core import example_serializer, file_adapters, hashing, registered
 from tensorflow_datasets.core import writer as tfds_writer
 from tensorflow_datasets.core.download import downloader
-from tensorflow_datasets.core.utils import file_utils
+from tensorflow_datasets.core.utils import file_utils, shard_utils, tqdm_utils
 
-from imagenet_pi import shard_writer
+from imagenet_pi import record_files
 
 # --- The registry -------------------------------------------------------------------------
 
@@ -113,7 +118,7 @@ def few_download_retries() -> Iterator[None]:
 
 
 class ExampleWriter(tfds_writer.ExampleWriter):
-    """TFDS's shard writer with array_record shards written by `shard_writer`.
+    """TFDS's shard writer with array_record shards written by `record_files` (Beam builds).
 
     TFDS calls `write(path, (key, serialized example) pairs)` once per shard, in-process
     and on Beam workers. Other formats (TFRecord, ...) go through TFDS unchanged.
@@ -123,7 +128,7 @@ class ExampleWriter(tfds_writer.ExampleWriter):
         """Writes `(key, serialized example)` pairs to the shard at `path`."""
         if self.file_format != file_adapters.FileFormat.ARRAY_RECORD:
             return super().write(path, examples)
-        shard_writer.write_array_record(path, (serialized for _, serialized in examples))
+        record_files.write_array_record(path, (serialized for _, serialized in examples))
         return None
 
 
@@ -140,10 +145,20 @@ class BuilderHooks:
 
     def _download_and_prepare(self, dl_manager, download_config) -> None:
         # TFDS calls this once a build, around `_split_generators` and the writing of every
-        # split, which runs on Beam when the user gave Beam a runner or options.
+        # split, which runs on Beam when the user gave Beam a runner or options. Without
+        # Beam, the subclass writes the splits itself (`write_splits`), in place of TFDS's
+        # single-process writer.
         on_beam = bool(download_config.beam_runner or download_config.beam_options)
         with self.generating(on_beam=on_beam):
-            super()._download_and_prepare(dl_manager, download_config)
+            if on_beam:
+                super()._download_and_prepare(dl_manager, download_config)
+                return
+            split_infos = self.write_splits(dl_manager, download_config)
+            self.info.set_splits(tfds.core.SplitDict(split_infos))
+
+    def filename_template(self, split: str) -> tfds.core.ShardedFileTemplate:
+        """TFDS's template of the shard file names of `split`, in the folder being built."""
+        return self._get_filename_template(split_name=split)
 
 
 # --- checksums.tsv -------------------------------------------------------------------------
@@ -175,3 +190,77 @@ def write_order(split: str, keys: Sequence[str]) -> np.ndarray:
     hasher = hashing.Hasher(split)
     hashes = [hasher.hash_key(key) for key in keys]
     return np.array(sorted(range(len(keys)), key=hashes.__getitem__), np.int64)
+
+
+# --- What TFDS's writer does with a split ----------------------------------------------
+
+
+class ExampleSerializer:
+    """Encodes and serializes examples of `features` as TFDS's writer does, deterministically.
+
+    TFDS's writer serializes the `tf.train.Example` it builds with protobuf's default
+    serialization, whose order of map entries (the feature names) is not fixed: two
+    builds of the same example give different bytes. Deterministic serialization
+    (entries sorted by name) gives the same bytes every time; readers parse both alike.
+    Picklable-free by design: workers inherit it when forked.
+    """
+
+    def __init__(self, features: tfds.features.FeaturesDict) -> None:
+        self._features = features
+        self._serializer = example_serializer.ExampleSerializer(features.get_serialized_info())
+
+    def __call__(self, example: dict[str, Any]) -> bytes:
+        """The serialized `tf.train.Example` of a raw example (as `_generate_examples` yields)."""
+        encoded = self._features.encode_example(example)
+        return self._serializer.get_tf_example(encoded).SerializeToString(deterministic=True)
+
+
+def shard_boundaries(
+    shard_config: shard_utils.ShardConfig, num_bytes: int, num_examples: int
+) -> list[int]:
+    """The end (exclusive) of every shard of a split, in examples, as TFDS's writer cuts it.
+
+    Args:
+      shard_config: `download_config.get_shard_config()` (the user's `num_shards`, or
+        shard sizes between 64 MiB and 1 GiB by default).
+      num_bytes: the size of the split's serialized examples, summed.
+      num_examples: the examples of the split (>= 1).
+    """
+    num_shards = shard_config.get_number_shards(num_bytes, num_examples)
+    return [int(end) for end in shard_utils.get_shard_boundaries(num_examples, num_shards)]
+
+
+def shard_paths(template: tfds.core.ShardedFileTemplate, num_shards: int) -> list[str]:
+    """The paths of a split's `num_shards` shard files, as TFDS names them."""
+    return [
+        os.fspath(template.sharded_filepath(shard_index=index, num_shards=num_shards))
+        for index in range(num_shards)
+    ]
+
+
+def split_info(
+    template: tfds.core.ShardedFileTemplate, shard_lengths: Sequence[int], num_bytes: int
+) -> tfds.core.SplitInfo:
+    """The `SplitInfo` TFDS's writer records for a split written as `shard_lengths`."""
+    return tfds.core.SplitInfo(
+        name=template.split,
+        shard_lengths=[int(length) for length in shard_lengths],
+        num_bytes=int(num_bytes),
+        filename_template=template,
+    )
+
+
+def write_with_file_adapter(
+    path: str, file_format: str, records: Iterable[bytes | memoryview]
+) -> None:
+    """Writes serialized examples to `path` with TFDS's own adapter for `file_format`.
+
+    For formats other than TFRecord and array_record (which `record_files` writes).
+    """
+    adapter = file_adapters.ADAPTER_FOR_FORMAT[file_adapters.FileFormat(file_format)]
+    adapter.write_examples(path, ((None, bytes(record)) for record in records))
+
+
+def progress_bar(**kwargs: Any) -> Any:
+    """TFDS's tqdm progress bar (silent after `tfds.disable_progress_bar()`)."""
+    return tqdm_utils.tqdm(**kwargs)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import os
 import tarfile
 
+import damaged_inputs
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
@@ -197,31 +197,9 @@ def test_unreadable_synset_member_names_archive_and_member(fresh_sample):
     assert f"{train_tar}: member {member.name!r}" in str(error.value)
 
 
-def _replace_train_image(manual_dir: str, payload: bytes) -> tuple[str, str]:
-    """Rewrites the train tar with its first synset's first image replaced by `payload`."""
-    train_tar = os.path.join(manual_dir, upstream.TRAIN_TAR)
-    with tarfile.open(train_tar) as outer:
-        members = [(m, outer.extractfile(m).read()) for m in outer]
-    synset_member, synset_bytes = members[0]
-    with tarfile.open(fileobj=io.BytesIO(synset_bytes)) as inner:
-        images = [(m, inner.extractfile(m).read()) for m in inner]
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as inner:
-        for k, (info, data) in enumerate(images):
-            data = payload if k == 0 else data
-            info.size = len(data)
-            inner.addfile(info, io.BytesIO(data))
-    members[0] = (synset_member, buffer.getvalue())
-    with tarfile.open(train_tar, "w") as outer:
-        for info, data in members:
-            info.size = len(data)
-            outer.addfile(info, io.BytesIO(data))
-    return synset_member.name, images[0][0].name
-
-
 def test_empty_image_member_names_archive_member_and_image(fresh_sample):
     manual_dir, _ = fresh_sample
-    synset_tar, image = _replace_train_image(manual_dir, b"")
+    synset_tar, image = damaged_inputs.replace_train_image(manual_dir, b"")
     with pytest.raises(ilsvrc.IlsvrcError, match="is an empty file") as error:
         _read_all(manual_dir)
     assert f"member {synset_tar!r}, image {image!r}" in str(error.value)
@@ -229,7 +207,7 @@ def test_empty_image_member_names_archive_member_and_image(fresh_sample):
 
 def test_garbage_image_member_names_archive_member_and_image(fresh_sample):
     manual_dir, _ = fresh_sample
-    synset_tar, image = _replace_train_image(manual_dir, b"\x00\x01 not a JPEG")
+    synset_tar, image = damaged_inputs.replace_train_image(manual_dir, b"\x00\x01 not a JPEG")
     with pytest.raises(ilsvrc.IlsvrcError, match="not a readable image") as error:
         _read_all(manual_dir)
     message = str(error.value)
@@ -261,22 +239,6 @@ def test_verification_asked_for_a_form_without_checksums_warns(tmp_path, monkeyp
 # Damage that tarfile and the image bytes would let through quietly.
 
 
-def _edit_train_tar(manual_dir: str, edit) -> str:
-    """Rewrites the train tar: `edit(synset tar name -> members)` changes the inner tars."""
-    train_tar = os.path.join(manual_dir, upstream.TRAIN_TAR)
-    with open(train_tar, "rb") as f:
-        outer = fake_data.tar_members(f.read())
-    inner = {info.name: fake_data.tar_members(data) for info, data in outer}
-    edit(inner)
-    with open(train_tar, "wb") as f:
-        f.write(
-            fake_data.tar_bytes(
-                [(info, fake_data.tar_bytes(inner[info.name])) for info, _ in outer]
-            )
-        )
-    return train_tar
-
-
 def test_train_image_in_another_synsets_tar_is_an_error(fresh_sample):
     manual_dir, _ = fresh_sample
     moved = {}
@@ -286,7 +248,7 @@ def test_train_image_in_another_synsets_tar_is_an_error(fresh_sample):
         moved.update(image=inner[second].pop(0)[0].name, into=first)
         inner[first].append((tarfile.TarInfo(moved["image"]), b"\xff\xd8 never read"))
 
-    _edit_train_tar(manual_dir, move_first_image)
+    damaged_inputs.edit_train_tar(manual_dir, move_first_image)
     synset = moved["image"].split("_")[0]
     with pytest.raises(ilsvrc.IlsvrcError, match="clean label would be wrong") as error:
         _read_all(manual_dir)
@@ -307,7 +269,7 @@ def test_linked_train_image_names_the_link(fresh_sample, link_type):
         images[1] = (info, b"")
         linked.update(name=info.name, target=info.linkname)
 
-    _edit_train_tar(manual_dir, replace_by_link)
+    damaged_inputs.edit_train_tar(manual_dir, replace_by_link)
     kind = "symbolic" if link_type == tarfile.SYMTYPE else "hard"
     with pytest.raises(ilsvrc.IlsvrcError, match=f"is a {kind} link to") as error:
         _read_all(manual_dir)
@@ -352,7 +314,7 @@ def test_inner_tar_cut_at_a_member_boundary_names_the_synset_tar(fresh_sample):
         cut["name"] = next(iter(inner))
         inner[cut["name"]] = inner[cut["name"]][:1]
 
-    train_tar = _edit_train_tar(manual_dir, cut_first_synset)
+    train_tar = damaged_inputs.edit_train_tar(manual_dir, cut_first_synset)
     # The inner tar rewritten without its end-of-archive marker: only the first image.
     with open(train_tar, "rb") as f:
         outer = fake_data.tar_members(f.read())
@@ -389,7 +351,7 @@ def test_non_utf8_image_name_in_a_tar_names_archive_and_member(fresh_sample):
         info, _ = inner[next(iter(inner))][0]
         info.name = info.name.replace(".JPEG", "\udce9.JPEG")  # the byte 0xE9, as tarfile reads it
 
-    train_tar = _edit_train_tar(manual_dir, rename_first_image)
+    train_tar = damaged_inputs.edit_train_tar(manual_dir, rename_first_image)
     with pytest.raises(ilsvrc.IlsvrcError, match="is not UTF-8") as error:
         _read_all(manual_dir)
     message = str(error.value)
@@ -411,7 +373,8 @@ def _first_image(manual_dir: str) -> bytes:
 def test_jpeg_cut_short_fails_the_build_naming_the_member(fresh_sample, tmp_path, keep):
     manual_dir, _ = fresh_sample
     image = _first_image(manual_dir)
-    synset_tar, name = _replace_train_image(manual_dir, image[: int(len(image) * keep)])
+    cut = image[: int(len(image) * keep)]
+    synset_tar, name = damaged_inputs.replace_train_image(manual_dir, cut)
     data_dir = str(tmp_path / "data")
     with pytest.raises(ilsvrc.IlsvrcError, match="is a JPEG cut short") as error:
         _build(manual_dir, data_dir)
@@ -422,7 +385,8 @@ def test_jpeg_cut_short_fails_the_build_naming_the_member(fresh_sample, tmp_path
 def test_jpeg_cut_short_and_zero_padded_is_an_error(fresh_sample):
     manual_dir, _ = fresh_sample
     image = _first_image(manual_dir)
-    _replace_train_image(manual_dir, image[: len(image) // 2] + bytes(len(image) // 2))
+    padded = image[: len(image) // 2] + bytes(len(image) // 2)
+    damaged_inputs.replace_train_image(manual_dir, padded)
     with pytest.raises(ilsvrc.IlsvrcError, match="is a JPEG cut short"):
         _read_all(manual_dir)
 
@@ -430,7 +394,7 @@ def test_jpeg_cut_short_and_zero_padded_is_an_error(fresh_sample):
 def test_bytes_after_the_end_of_image_marker_are_kept_as_they_are(fresh_sample):
     manual_dir, _ = fresh_sample
     padded = _first_image(manual_dir) + bytes(300) + b"trailing data"
-    _, name = _replace_train_image(manual_dir, padded)
+    _, name = damaged_inputs.replace_train_image(manual_dir, padded)
     source = ilsvrc.TarSource.in_dir(manual_dir)
     images = {record.file_name: record.image for record in ilsvrc.iter_split(source, "train")}
     assert images[name] == padded
@@ -455,7 +419,7 @@ def test_jpeg_cut_short_is_found_despite_the_end_marker_of_an_embedded_thumbnail
     thumbnail = fake_data.encode_image(np.random.default_rng(1), 16)
     whole, app1_end = _with_thumbnail(image, thumbnail)
     stop = app1_end if cut == "after the thumbnail" else app1_end + (len(image) - 2) // 2
-    _replace_train_image(manual_dir, whole[:stop])
+    damaged_inputs.replace_train_image(manual_dir, whole[:stop])
     with pytest.raises(ilsvrc.IlsvrcError, match="is a JPEG cut short"):
         _read_all(manual_dir)
 
@@ -464,7 +428,7 @@ def test_whole_jpeg_with_an_embedded_thumbnail_is_kept(fresh_sample):
     manual_dir, _ = fresh_sample
     thumbnail = fake_data.encode_image(np.random.default_rng(1), 16)
     whole, _ = _with_thumbnail(_first_image(manual_dir), thumbnail)
-    _, name = _replace_train_image(manual_dir, whole)
+    _, name = damaged_inputs.replace_train_image(manual_dir, whole)
     source = ilsvrc.TarSource.in_dir(manual_dir)
     images = {record.file_name: record.image for record in ilsvrc.iter_split(source, "train")}
     assert images[name] == whole

@@ -1,7 +1,8 @@
 """Builds killed mid-way and builds run twice at once, with real processes.
 
-A "held" build is a real build that stops after the first train example (its incomplete.*
-folder then holds the validation split's shards) until the test creates a release file.
+A "held" build is a real build that stops once a worker has read a part of the train split
+(its incomplete.* folder then holds the examples it spilled) until the test creates a
+release file.
 """
 
 from __future__ import annotations
@@ -29,25 +30,25 @@ _TIMEOUT = 300
 _HELD_BUILD = """
 import os, sys, time
 import tensorflow_datasets as tfds
-from imagenet_pi import imagenet_pi_dataset_builder as builder_module
+import imagenet_pi
+from imagenet_pi import parallel_build
 
 manual_dir, data_dir, started, release = sys.argv[1:]
-joined_examples = builder_module._joined_examples
-splits_started = []
+read_part = parallel_build._Build._read_part
 
-def held_examples(*args, **kwargs):
-    splits_started.append(True)  # validation first, then train
-    for position, example in enumerate(joined_examples(*args, **kwargs)):
-        yield example
-        if len(splits_started) == 2 and position == 0:
-            open(started, "w").close()
-            deadline = time.time() + 300
-            while not os.path.exists(release):
-                if time.time() > deadline:
-                    sys.exit("held build: never released")
-                time.sleep(0.05)
+def held_read_part(self, task, *args):
+    # On the worker processes (they inherit this patch) and, with one worker, here.
+    result = read_part(self, task, *args)
+    if task.split == "train":
+        open(started, "w").close()
+        deadline = time.time() + 300
+        while not os.path.exists(release):
+            if time.time() > deadline:
+                sys.exit("held build: never released")
+            time.sleep(0.05)
+    return result
 
-builder_module._joined_examples = held_examples
+parallel_build._Build._read_part = held_read_part
 builder = tfds.builder("imagenet_pi/high_noise", data_dir=data_dir)
 builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
 print("built", builder.info.splits["train"].num_examples)

@@ -8,6 +8,8 @@ handles"). Builds here use a tiny builder of a few integer examples, not ImageNe
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import json
 import os
 import signal
@@ -25,7 +27,16 @@ from tensorflow_datasets.core.download import downloader
 from tensorflow_datasets.core.utils import file_utils
 
 import imagenet_pi
-from imagenet_pi import annotations, beam_generation, join, shard_writer, tfds_internals, upstream
+from imagenet_pi import (
+    annotations,
+    beam_generation,
+    ilsvrc,
+    join,
+    parallel_build,
+    record_files,
+    tfds_internals,
+    upstream,
+)
 
 _KEYS = [f"n{synset:08d}_{i}.JPEG" for synset in range(3) for i in range(40)]
 
@@ -60,10 +71,83 @@ class _TinyBuilder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder)
         return {"train": self._generate_examples()}
 
     def _generate_examples(self):
-        examples = [(key, {"row": row}) for row, key in enumerate(_KEYS)]
-        if "generating on_beam=True" in self.events:
-            return beam.Create(examples)
-        return iter(examples)
+        return beam.Create([(key, {"row": row}) for row, key in enumerate(_KEYS)])
+
+    def write_splits(self, dl_manager, download_config):
+        self.events.append("write_splits")
+        return _write_tiny_splits(self, download_config, num_workers=2)
+
+
+class _PlainTinyBuilder(tfds.core.GeneratorBasedBuilder):
+    """The same 120 examples, written by TFDS's own single-process writer (no hooks)."""
+
+    name = "imagenet_pi_tiny_plain_test"
+    __module__ = "imagenet_pi.test_tiny_builder"
+    VERSION = tfds.core.Version("1.0.0")
+
+    def _info(self) -> tfds.core.DatasetInfo:
+        return self.dataset_info_from_configs(
+            features=tfds.features.FeaturesDict({"row": np.int64})
+        )
+
+    def _split_generators(self, dl_manager):
+        return {"train": self._generate_examples()}
+
+    def _generate_examples(self):
+        yield from ((key, {"row": row}) for row, key in enumerate(_KEYS))
+
+
+@dataclasses.dataclass(frozen=True)
+class _TinyPart:
+    """Some of the 120 keys, as `parallel_build` reads a part of ILSVRC2012."""
+
+    names: tuple[str, ...]
+
+    def read(self, fixer=None):
+        return (ilsvrc.ImageRecord(name, name[:9], b"") for name in self.names)
+
+    def describe(self) -> str:
+        return f"tiny part {self.names[0]}"
+
+
+def _write_tiny_splits(builder, download_config, num_workers: int) -> list[tfds.core.SplitInfo]:
+    """The 120 examples written by `parallel_build` with the TFDS conventions under test."""
+    rows = annotations.SplitAnnotations(
+        file_names=np.array(sorted(_KEYS)),
+        labels=np.zeros((len(_KEYS), 16), np.int16),
+        confidences=np.zeros((len(_KEYS), 16), np.float32),
+    )
+    job = parallel_build.SplitJob(
+        name="train",
+        parts=[_TinyPart(tuple(_KEYS[start : start + 40])) for start in range(0, 120, 40)],
+        annotations=rows,
+        write_order=tfds_internals.write_order("train", rows.names()),
+        make_example=lambda record, _, row: (
+            record.file_name,
+            {"row": _KEYS.index(record.file_name)},
+        ),
+        images_source="tiny parts",
+        annotations_source="tiny rows",
+    )
+    output = parallel_build.Output(
+        file_format=builder.info.file_format.value,
+        shard_paths=lambda split, count: tfds_internals.shard_paths(
+            builder.filename_template(split), count
+        ),
+        shard_boundaries=functools.partial(
+            tfds_internals.shard_boundaries, download_config.get_shard_config()
+        ),
+        serialize=tfds_internals.ExampleSerializer(builder.info.features),
+        spill_dir=os.fspath(builder.data_dir),
+        write_other_format=tfds_internals.write_with_file_adapter,
+    )
+    written = parallel_build.write_splits([job], output, num_workers=num_workers)
+    return [
+        tfds_internals.split_info(
+            builder.filename_template(split.name), split.shard_lengths, split.num_bytes
+        )
+        for split in written
+    ]
 
 
 def _build_tiny(data_dir, *, file_format: str, on_beam: bool) -> _TinyBuilder:
@@ -182,18 +266,17 @@ def test_few_download_retries_caps_while_inside_and_restores_after_errors_and_ne
 # --- Builder hooks -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("on_beam", [False, True], ids=["single_process", "beam"])
-def test_tfds_calls_example_writer_hook_for_every_shard(tmp_path, on_beam):
-    builder = _build_tiny(tmp_path, file_format="array_record", on_beam=on_beam)
+def test_tfds_calls_example_writer_hook_for_every_shard_on_beam(tmp_path):
+    builder = _build_tiny(tmp_path, file_format="array_record", on_beam=True)
     paths = _shard_paths(builder, "train")
     assert len(paths) == 3
     rows = []
     for path in paths:
         reader = array_record_module.ArrayRecordReader(path)
         try:
-            # Written by shard_writer, not by TFDS's adapter (which compresses with zstd).
+            # Written by record_files, not by TFDS's adapter (which compresses with zstd).
             options = reader.writer_options_string().split(",")
-            assert set(shard_writer.ARRAY_RECORD_OPTIONS.split(",")) <= set(options), path
+            assert set(record_files.ARRAY_RECORD_OPTIONS.split(",")) <= set(options), path
             rows += [
                 builder.info.features.deserialize_example_np(record)["row"]
                 for record in reader.read_all()
@@ -208,10 +291,11 @@ def test_tfds_calls_download_and_prepare_hook_around_generation_with_the_beam_op
     tmp_path, on_beam
 ):
     builder = _build_tiny(tmp_path, file_format="tfrecord", on_beam=on_beam)
-    # Once a build, before `_split_generators`, and the split infos are set when it returns.
+    # Once a build, around `_split_generators` (TFDS's, on Beam) or `write_splits` (ours),
+    # and the split infos are set when it returns.
     assert builder.events == [
         f"generating on_beam={on_beam}",
-        "split_generators",
+        "split_generators" if on_beam else "write_splits",
         "generated, splits ['train']",
     ]
     assert builder.info.splits["train"].num_examples == len(_KEYS)
@@ -249,8 +333,20 @@ def test_checksums_path_hook_moves_a_builders_url_pins(tmp_path):
 # --- Order of the examples in a split ------------------------------------------------------
 
 
+def _plain_tiny(data_dir, *, num_shards: int | None = None, **kwargs) -> _PlainTinyBuilder:
+    builder = _PlainTinyBuilder(data_dir=str(data_dir), **kwargs)
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(num_shards=num_shards)
+    )
+    return builder
+
+
+def _records(paths: list[str]) -> list[bytes]:
+    return [record for path in paths for record in record_files.read_tfrecord(path)]
+
+
 def test_tfds_writes_a_split_in_the_order_of_its_key_hashes(tmp_path):
-    builder = _build_tiny(tmp_path, file_format="tfrecord", on_beam=False)
+    builder = _plain_tiny(tmp_path)
     # One shard after the other, as random-access readers (tfds.data_source, grain) see them.
     dataset = builder.as_dataset(
         split="train", read_config=tfds.ReadConfig(interleave_cycle_length=1)
@@ -258,6 +354,88 @@ def test_tfds_writes_a_split_in_the_order_of_its_key_hashes(tmp_path):
     read = [int(example["row"]) for example in dataset.as_numpy_iterator()]
     np.testing.assert_array_equal(read, tfds_internals.write_order("train", _KEYS))
     assert read != sorted(read)  # the order is the hashes', not the keys'
+
+
+@pytest.mark.parametrize("num_shards", [None, 3])
+def test_tfds_cuts_a_split_into_shards_as_shard_boundaries_says(tmp_path, num_shards):
+    builder = _plain_tiny(tmp_path, num_shards=num_shards)
+    split = builder.info.splits["train"]
+    shard_config = tfds.download.DownloadConfig(num_shards=num_shards).get_shard_config()
+    ends = tfds_internals.shard_boundaries(shard_config, split.num_bytes, len(_KEYS))
+    assert split.shard_lengths == np.diff([0, *ends]).tolist()
+
+
+def test_shard_boundaries_match_tfds_shard_counts_of_large_splits():
+    # What TFDS picks for ImageNet-sized splits (1024 and 64 shards) and beyond 1 TiB.
+    config = tfds.download.DownloadConfig().get_shard_config()
+    assert len(tfds_internals.shard_boundaries(config, 140 << 30, 1_281_167)) == 1024
+    assert len(tfds_internals.shard_boundaries(config, 6 << 30, 50_000)) == 64
+    assert len(tfds_internals.shard_boundaries(config, 1200 << 30, 3_000_000)) == 2048
+    ends = tfds_internals.shard_boundaries(config, 140 << 30, 1_281_167)
+    assert ends[-1] == 1_281_167 and ends == sorted(ends)
+
+
+def test_tfds_names_shard_files_as_shard_paths_says(tmp_path):
+    builder = _plain_tiny(tmp_path, num_shards=3)
+    split = builder.info.splits["train"]
+    assert [os.fspath(path) for path in split.filepaths] == tfds_internals.shard_paths(
+        split.filename_template, 3
+    )
+
+
+def test_tfds_split_info_is_what_split_info_makes(tmp_path):
+    builder = _plain_tiny(tmp_path, num_shards=3)
+    split = builder.info.splits["train"]
+    made = tfds_internals.split_info(split.filename_template, split.shard_lengths, split.num_bytes)
+    assert made.to_proto() == split.to_proto()
+    assert made.filepaths == split.filepaths
+
+
+def test_example_serializer_gives_tfds_writers_records_in_deterministic_form(tmp_path):
+    builder = _plain_tiny(tmp_path, num_shards=3)
+    records = _records([os.fspath(path) for path in builder.info.splits["train"].filepaths])
+    serialize = tfds_internals.ExampleSerializer(builder.info.features)
+    ours = [serialize({"row": row}) for row in tfds_internals.write_order("train", _KEYS)]
+    # TFDS's bytes parse to the same tf.train.Example, which serializes deterministically
+    # to exactly ours.
+    from tensorflow.core.example import example_pb2
+
+    theirs = [
+        example_pb2.Example.FromString(record).SerializeToString(deterministic=True)
+        for record in records
+    ]
+    assert theirs == ours
+
+
+@pytest.mark.parametrize("num_workers", [1, 2])
+def test_parallel_build_writes_tfds_writers_examples_in_its_order_and_shards(tmp_path, num_workers):
+    plain = _plain_tiny(tmp_path / "plain", num_shards=3)
+    ours = _TinyBuilder(data_dir=str(tmp_path / "ours"), file_format="tfrecord")
+    download_config = tfds.download.DownloadConfig(num_shards=3)
+    ours.write_splits = lambda dl_manager, config: _write_tiny_splits(ours, config, num_workers)
+    ours.download_and_prepare(download_config=download_config)
+    theirs_split, ours_split = plain.info.splits["train"], ours.info.splits["train"]
+    assert ours_split.shard_lengths == theirs_split.shard_lengths
+    assert ours_split.num_bytes == theirs_split.num_bytes
+
+    def rows(builder):
+        return [
+            int(builder.info.features.deserialize_example_np(record)["row"])
+            for record in _records([os.fspath(p) for p in builder.info.splits["train"].filepaths])
+        ]
+
+    assert rows(ours) == rows(plain)
+
+
+def test_progress_bar_is_silent_after_tfds_disable_progress_bar(capsys):
+    tfds.disable_progress_bar()
+    try:
+        bar = tfds_internals.progress_bar(total=3, desc="Checking")
+        bar.update(3)
+        bar.close()
+    finally:
+        tfds.enable_progress_bar()
+    assert "Checking" not in capsys.readouterr().err
 
 
 # --- Beam ----------------------------------------------------------------------------------

@@ -1,0 +1,162 @@
+"""A built dataset checked against the sizes and sha256 recorded when it was written.
+
+A build without Beam writes the same bytes whatever the machine and worker count, and
+records the size and sha256 of every file it writes (shards and example indexes) in
+its metadata (`metadata.json`, key `METADATA_KEY`). A dataset copied between clusters,
+or a shard cut short by a full disk, is then found by `imagenet-pi check-build`, which
+names every file that is missing, of the wrong size, or of other content.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+
+from imagenet_pi import built_datasets, record_files, worker_pool
+
+METADATA_KEY = "file_checksums"
+
+
+class BuildCheckError(ValueError):
+    """A built dataset does not match what was recorded when it was written."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FileVerdict:
+    """One file of a build: where it is, and what is wrong with it (None if nothing)."""
+
+    path: str
+    problem: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildCheck:
+    """The verdict on every recorded file of a build."""
+
+    dataset: str
+    data_dir: str
+    verdicts: list[FileVerdict]
+
+    @property
+    def problems(self) -> list[FileVerdict]:
+        return [verdict for verdict in self.verdicts if verdict.problem is not None]
+
+
+@dataclasses.dataclass(frozen=True)
+class _HashFile:
+    path: str
+
+    def describe(self) -> str:
+        return self.path
+
+
+def recorded_files(builder) -> dict[str, dict[str, object]]:
+    """File name -> {"num_bytes", "sha256"}, as the build recorded them (empty if none)."""
+    return dict(builder.info.metadata.get(METADATA_KEY) or {})
+
+
+def check_build(
+    name: str,
+    data_dir: str | os.PathLike | None = None,
+    *,
+    num_workers: int | None = None,
+    progress: Callable[..., object] | None = None,
+) -> BuildCheck:
+    """Checks every file a build recorded: there, of its size, of its sha256.
+
+    Args:
+      name: "imagenet_pi/<config>" (a released or custom config).
+      data_dir: where it was built (None: TFDS's default data_dirs).
+      num_workers: processes hashing files at once (default: every CPU available).
+      progress: a tqdm-like factory for a progress bar over the bytes (None: no bar).
+
+    Raises:
+      FileNotFoundError: the dataset is not built there.
+      BuildCheckError: the build recorded no checksums (built on Beam, or by a version
+        of imagenet_pi that did not record them), or lists shards it did not record.
+    """
+    from imagenet_pi import parallel_build
+
+    builder = built_datasets.open_built(name, data_dir, reader="check-build")
+    folder = os.fspath(builder.data_dir)
+    recorded = recorded_files(builder)
+    if not recorded:
+        raise BuildCheckError(
+            f"{builder.info.full_name} in {folder} records no checksums of its files: it was "
+            "built on Beam, or by a version of imagenet_pi before they were recorded. Nothing "
+            "to check against; build it again without Beam to record them."
+        )
+    shards = {
+        os.path.basename(os.fspath(path))
+        for split in builder.info.splits.values()
+        for path in split.filepaths
+    }
+    unrecorded = sorted(shards - recorded.keys())
+    if unrecorded:
+        raise BuildCheckError(
+            f"{builder.info.full_name} in {folder}: its splits list shards whose checksums it "
+            f"did not record ({', '.join(unrecorded[:3])}{', ...' if len(unrecorded) > 3 else ''}"
+            "); its dataset_info.json or metadata.json was changed or mixed with another "
+            "build's. Build it again."
+        )
+    verdicts: dict[str, str | None] = {}
+    to_hash = []
+    for file_name, expected in sorted(recorded.items()):
+        path = os.path.join(folder, file_name)
+        if not os.path.isfile(path):
+            verdicts[path] = "missing"
+            continue
+        size = os.path.getsize(path)
+        if size != expected["num_bytes"]:
+            verdicts[path] = (
+                f"has {size:,} bytes, expected {int(expected['num_bytes']):,} "
+                f"({'cut short' if size < int(expected['num_bytes']) else 'too long'})"
+            )
+            continue
+        to_hash.append(_HashFile(path))
+    bar = None
+    if progress is not None:
+        total = sum(os.path.getsize(task.path) for task in to_hash)
+        bar = progress(total=total, unit="B", unit_scale=True, desc="Checking sha256")
+    workers = num_workers or parallel_build.available_cpus()
+    try:
+        with worker_pool.WorkerPool(
+            _hash_file, num_workers=max(1, min(workers, len(to_hash)))
+        ) as pool:
+            for task in to_hash:
+                pool.submit(task)
+            for done in pool.results():
+                expected = recorded[os.path.basename(done.task.path)]["sha256"]
+                found = done.result.sha256
+                verdicts[done.task.path] = (
+                    None if found == expected else f"sha256 {found}, expected {expected}"
+                )
+                if bar is not None:
+                    bar.update(done.result.num_bytes)
+    finally:
+        if bar is not None:
+            bar.close()
+    return BuildCheck(
+        builder.info.full_name,
+        folder,
+        [FileVerdict(path, verdicts[path]) for path in sorted(verdicts)],
+    )
+
+
+def _hash_file(task: _HashFile, progress: Callable[[int], None]) -> record_files.WrittenFile:
+    return record_files.sha256_of(task.path)
+
+
+def raise_for_problems(check: BuildCheck) -> None:
+    """Raises `BuildCheckError` naming every bad file of `check`, if any."""
+    problems = check.problems
+    if not problems:
+        return
+    listed = "\n".join(f"  {verdict.path}: {verdict.problem}" for verdict in problems)
+    raise BuildCheckError(
+        f"{len(problems)} of the {len(check.verdicts)} files of {check.dataset} in "
+        f"{check.data_dir} do not match what was recorded when it was built:\n{listed}\n"
+        "Copy those files again from a good copy, or build the dataset again (delete "
+        f"{check.data_dir} first)."
+    )

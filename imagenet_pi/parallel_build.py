@@ -1,0 +1,569 @@
+"""The build of a config on every core, with the same bytes for any number of workers.
+
+This replaces TFDS's single-process writer for builds without Beam. The work runs on a
+`worker_pool` (forked processes; in this process with one worker) in two stages:
+
+1. Read. A task reads one part of a split (a per-synset tar, a run of validation
+   images, ...), claims each image's annotation row, serializes its example
+   deterministically and appends it to the spill file of its position's bucket. Every
+   example's position in the split is known before any image is read: TFDS writes a
+   split in the order of a hash of the keys, and the keys are the CSVs' file names.
+   Positions are cut into a power of two of buckets (up to 1024; fewer for small
+   splits, so that a bucket holds at least `MIN_BUCKET_EXAMPLES`) at the boundaries of
+   as many equal shards. The boundaries of every power-of-two shard count up to the
+   number of buckets (TFDS picks 1024 shards for splits up to 1 TiB) are then bucket
+   boundaries, and a shard reads whole buckets.
+2. Write. Once every part of a split is read and the join is complete, the split's
+   size gives its shard count as TFDS's writer picks it; a task writes one shard from
+   the buckets it spans (one bucket in memory at a time) and returns its size and
+   sha256. A bucket's spill files are removed once the shards spanning it are written.
+
+The parent hands out tasks, merges the claims (the strict join) and counts progress.
+No stage whose cost grows with the split's bytes runs on one core; what the parent
+does grows with the number of examples only (hashing the keys, merging claims).
+
+The spill lives in the folder being built (TFDS's `incomplete.*` folder), in
+`spill-<split>/`, and is removed whatever happens; a killed build leaves it in the
+`incomplete.*` folder, which the next build removes (`build_lock`).
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import logging
+import math
+import os
+import shutil
+import struct
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from imagenet_pi import annotations, ilsvrc, image_fixes, join, record_files, worker_pool
+
+logger = logging.getLogger(__name__)
+
+BUILD_WORKERS_ENV = "IMAGENET_PI_BUILD_WORKERS"
+# Positions are bucketed at the boundaries of as many equal shards (see the module doc).
+MAX_BUCKETS = 1024
+# Fewer buckets for small splits: fewer spill files, each of at least this many examples.
+MIN_BUCKET_EXAMPLES = 64
+
+# A spilled example: its position in the split and its length, then its bytes.
+_SPILL_HEADER = struct.Struct("<qI")
+
+MakeExample = Callable[[ilsvrc.ImageRecord, annotations.SplitAnnotations, int], tuple[str, dict]]
+
+
+# --- How many workers ------------------------------------------------------------------
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def check_build_workers(value: Any, what: str = "build_workers") -> int:
+    """`value` as a worker count, or ValueError naming `what` and the value."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(
+            f"{what}: expected a positive integer (the number of worker processes of a "
+            f"build; 1 builds in this process), found {value!r}."
+        )
+    return int(value)
+
+
+def build_workers(requested: int | None = None) -> int:
+    """The worker processes a build uses.
+
+    `requested` (the builder's `build_workers`) if given, else the environment variable
+    `IMAGENET_PI_BUILD_WORKERS`, else every CPU this process may run on.
+
+    Raises:
+      ValueError: `requested` or the variable is not a positive integer.
+    """
+    if requested is not None:
+        return check_build_workers(requested)
+    text = os.environ.get(BUILD_WORKERS_ENV)
+    if text is None or not text.strip():
+        return available_cpus()
+    try:
+        value = int(text.strip())
+    except ValueError:
+        value = None
+    if value is None or value < 1:
+        raise ValueError(
+            f"{BUILD_WORKERS_ENV}={text!r} is not a positive integer: set it to the number of "
+            "worker processes a build may use (1 builds in this process), or unset it to use "
+            f"every CPU this process may run on ({available_cpus()})."
+        )
+    return value
+
+
+# --- What a build writes ---------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitJob:
+    """Everything needed to write one split.
+
+    Attributes:
+      name: the split, e.g. "train".
+      parts: the parts of ILSVRC2012 that hold its images, each readable on its own.
+      annotations: its annotation rows (sorted file names).
+      write_order: `(num_rows,) int64`, the row TFDS writes i-th (by hashed key).
+      make_example: `(record, annotations, row) -> (key, example)`.
+      images_source, annotations_source: what join errors name (archive or folder,
+        labels CSV).
+    """
+
+    name: str
+    parts: Sequence[ilsvrc.Shard]
+    annotations: annotations.SplitAnnotations
+    write_order: np.ndarray
+    make_example: MakeExample
+    images_source: str
+    annotations_source: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Output:
+    """Where and how shards are written.
+
+    Attributes:
+      file_format: "tfrecord", "array_record", or another TFDS file format.
+      shard_paths: `(split, num_shards) -> paths` of the shard files.
+      shard_boundaries: `(num_bytes, num_examples) -> ends of the shards`, as TFDS cuts.
+      serialize: a raw example -> its serialized bytes, deterministic.
+      spill_dir: a folder for temporary files (removed when done).
+      write_other_format: `(path, file_format, records)` for formats other than
+        TFRecord and array_record.
+    """
+
+    file_format: str
+    shard_paths: Callable[[str, int], list[str]]
+    shard_boundaries: Callable[[int, int], list[int]]
+    serialize: Callable[[dict[str, Any]], bytes]
+    spill_dir: str
+    write_other_format: Callable[[str, str, Iterator[bytes]], None] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class WrittenShard:
+    """A shard file as written: its name (in the dataset folder), examples, size, sha256."""
+
+    file_name: str
+    num_examples: int
+    num_bytes: int
+    sha256: str
+
+
+@dataclasses.dataclass(frozen=True)
+class WrittenSplit:
+    """A split as written.
+
+    Attributes:
+      name: the split.
+      shards: its shard files, in order.
+      num_bytes: its serialized examples' size, summed (TFDS's `SplitInfo.num_bytes`).
+    """
+
+    name: str
+    shards: list[WrittenShard]
+    num_bytes: int
+
+    @property
+    def shard_lengths(self) -> list[int]:
+        return [shard.num_examples for shard in self.shards]
+
+
+def write_splits(
+    jobs: Sequence[SplitJob],
+    output: Output,
+    num_workers: int,
+    max_examples_per_split: int | None = None,
+    progress_bar: Callable[..., Any] | None = None,
+) -> list[WrittenSplit]:
+    """Writes the splits of `jobs` (in that order of priority) on `num_workers` processes.
+
+    Args:
+      jobs: the splits.
+      output: where and how.
+      num_workers: worker processes (1: this process only).
+      max_examples_per_split: write only the first N images of each split (in reading
+        order), for quick debug builds; None for all.
+      progress_bar: a tqdm-like factory for the progress bars (None: no bars).
+
+    Returns:
+      The splits written, in the order of `jobs`.
+
+    Raises:
+      join.JoinError, ilsvrc.IlsvrcError, ...: as the single-process reading raises them.
+      worker_pool.WorkerError: a worker died (the message names the part or shard).
+    """
+    build = _Build(jobs, output, max_examples_per_split, progress_bar)
+    num_tasks = sum(len(job.parts) for job in jobs)
+    try:
+        with worker_pool.WorkerPool(
+            build.run_task,
+            num_workers=max(1, min(num_workers, num_tasks)),
+            on_progress=build.on_progress,
+            death_hint=(
+                "Nothing was written as finished. If the out-of-memory killer stopped it, "
+                f"build with fewer workers ({BUILD_WORKERS_ENV}=N)."
+            ),
+        ) as pool:
+            for state in build.splits.values():
+                for index, part in enumerate(state.job.parts):
+                    pool.submit(_ReadPart(state.job.name, index, _describe(part)))
+            for done in pool.results():
+                build.finished(done.task, done.result, pool)
+        return build.written()
+    finally:
+        build.close()
+
+
+# --- Tasks -----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _ReadPart:
+    split: str
+    index: int
+    description: str
+
+    def describe(self) -> str:
+        return self.description
+
+
+@dataclasses.dataclass(frozen=True)
+class _PartRead:
+    claims: join.Claims
+    sizes: np.ndarray  # (claimed,) int64, serialized size of each claimed row's example
+    fixes: dict[str, int]
+    spill_files: dict[int, str]  # bucket -> spill file created while reading this part
+
+
+@dataclasses.dataclass(frozen=True)
+class _WriteShard:
+    split: str
+    index: int
+    path: str
+    positions: np.ndarray  # sorted positions (in the whole split's order) to write
+    spill_files: dict[int, tuple[str, ...]]  # bucket -> its spill files, for the buckets read
+
+    def describe(self) -> str:
+        return f"the shard {self.path}"
+
+
+def _describe(part: ilsvrc.Shard) -> str:
+    describe = getattr(part, "describe", None)
+    return describe() if describe else repr(part)
+
+
+# --- The build -------------------------------------------------------------------------
+
+
+def num_buckets_for(num_examples: int) -> int:
+    """The power of two of buckets a split of `num_examples` spills to (at most 1024)."""
+    wanted = max(1, math.ceil(num_examples / MIN_BUCKET_EXAMPLES))
+    return min(MAX_BUCKETS, 1 << (wanted - 1).bit_length())
+
+
+class _SplitState:
+    """A split being written: its job, positions, buckets, and (in the parent) progress."""
+
+    def __init__(self, job: SplitJob, spill_dir: str) -> None:
+        self.job = job
+        num_rows = len(job.annotations)
+        self.position_of_row = np.empty(num_rows, np.int64)
+        self.position_of_row[job.write_order] = np.arange(num_rows)
+        num_buckets = num_buckets_for(num_rows)
+        self.bucket_edges = np.array(
+            [round(num_rows * bucket / num_buckets) for bucket in range(num_buckets + 1)],
+            np.int64,
+        )
+        self.spill_dir = spill_dir
+        # The parent's bookkeeping.
+        self.reads: dict[int, _PartRead] = {}
+        self.expected_reads = len(job.parts)
+        self.cut = False  # parts left unread (max_examples_per_split)
+        self.shards: dict[int, WrittenShard] = {}
+        self.num_shards: int | None = None
+        self.num_bytes = 0
+        self.bucket_users: collections.Counter[int] = collections.Counter()
+        self.bucket_files: dict[int, list[str]] = collections.defaultdict(list)
+        self.bars: dict[str, Any] = {}
+
+    def bucket_of(self, position: int) -> int:
+        return int(np.searchsorted(self.bucket_edges, position, side="right")) - 1
+
+
+class _Build:
+    def __init__(
+        self,
+        jobs: Sequence[SplitJob],
+        output: Output,
+        max_examples_per_split: int | None,
+        progress_bar: Callable[..., Any] | None,
+    ) -> None:
+        self.output = output
+        self.max_examples = max_examples_per_split
+        self.progress_bar = progress_bar
+        self.splits = {
+            job.name: _SplitState(job, os.path.join(output.spill_dir, f"spill-{job.name}"))
+            for job in jobs
+        }
+        for state in self.splits.values():
+            shutil.rmtree(state.spill_dir, ignore_errors=True)
+            os.makedirs(state.spill_dir)
+        self._spill: _SpillWriter | None = None  # a worker's, for the split it reads now
+
+    # Run on the workers (or in this process) --------------------------------------------
+
+    def run_task(self, task: _ReadPart | _WriteShard, progress: Callable[[int], None]) -> Any:
+        reading = task.split if isinstance(task, _ReadPart) else None
+        if self._spill is not None and self._spill.split != reading:
+            # Done with that split's reading: its files may be removed once written.
+            self._spill.close()
+            self._spill = None
+        if isinstance(task, _ReadPart):
+            if self._spill is None:
+                self._spill = _SpillWriter(task.split, self.splits[task.split])
+            return self._read_part(task, self._spill, progress)
+        return self._write_shard(task, progress)
+
+    def _read_part(
+        self, task: _ReadPart, spill: _SpillWriter, progress: Callable[[int], None]
+    ) -> _PartRead:
+        state = self.splits[task.split]
+        job = state.job
+        fixer = image_fixes.ImageFixer()
+        part_join = join.Join(job.annotations, job.images_source, job.annotations_source)
+        sizes = []
+        for record in job.parts[task.index].read(fixer):
+            row = part_join.claim(record.file_name)
+            if row is None:
+                continue
+            _, example = job.make_example(record, job.annotations, row)
+            serialized = self.output.serialize(example)
+            spill.append(int(state.position_of_row[row]), serialized)
+            sizes.append(len(serialized))
+            progress(1)
+        return _PartRead(
+            part_join.claims(), np.array(sizes, np.int64), dict(fixer.counts), spill.new_files()
+        )
+
+    def _write_shard(self, task: _WriteShard, progress: Callable[[int], None]) -> WrittenShard:
+        state = self.splits[task.split]
+        records = _spilled_records(state, task.positions, task.spill_files, progress)
+        file_format = self.output.file_format
+        if file_format == record_files.TFRECORD:
+            written = record_files.write_tfrecord(task.path, records)
+        else:
+            if file_format == record_files.ARRAY_RECORD:
+                record_files.write_array_record(task.path, records)
+            else:
+                self.output.write_other_format(task.path, file_format, records)
+            written = record_files.sha256_of(task.path)
+        return WrittenShard(
+            os.path.basename(task.path), len(task.positions), written.num_bytes, written.sha256
+        )
+
+    # Run in the parent -------------------------------------------------------------------
+
+    def on_progress(self, task: _ReadPart | _WriteShard, count: int) -> None:
+        state = self.splits[task.split]
+        stage = "read" if isinstance(task, _ReadPart) else "write"
+        bar = state.bars.get(stage)
+        if bar is None and self.progress_bar is not None:
+            total = len(state.job.annotations)
+            if self.max_examples is not None:
+                total = min(total, self.max_examples)
+            verb = "Generating" if stage == "read" else "Writing"
+            bar = state.bars[stage] = self.progress_bar(
+                desc=f"{verb} {task.split} examples...",
+                total=total,
+                unit=" examples",
+                leave=False,
+                mininterval=1.0,
+            )
+        if bar is not None:
+            bar.update(count)
+
+    def finished(self, task: _ReadPart | _WriteShard, result: Any, pool: Any) -> None:
+        state = self.splits[task.split]
+        if isinstance(task, _WriteShard):
+            self._shard_written(state, task, result)
+            return
+        state.reads[task.index] = result
+        if self.max_examples is not None and not state.cut and self._enough_read(state):
+            not_started = pool.discard(
+                lambda pending: isinstance(pending, _ReadPart) and pending.split == task.split
+            )
+            state.expected_reads -= len(not_started)
+            state.cut = bool(not_started) or len(state.reads) < len(state.job.parts)
+        if len(state.reads) == state.expected_reads:
+            self._all_read(state, pool)
+
+    def _enough_read(self, state: _SplitState) -> bool:
+        """Whether the parts read so far, in order from the first, hold enough examples."""
+        count = 0
+        for index in range(len(state.job.parts)):
+            if index not in state.reads:
+                return False
+            count += len(state.reads[index].claims.rows)
+            if count >= self.max_examples:
+                return True
+        return False
+
+    def _all_read(self, state: _SplitState, pool: Any) -> None:
+        """Checks the join, then queues the writing of every shard of the split."""
+        job = state.job
+        self._close_bar(state, "read")
+        split_join = join.Join(job.annotations, job.images_source, job.annotations_source)
+        fixer = image_fixes.ImageFixer()
+        rows, sizes = [], []
+        for index in sorted(state.reads):
+            read = state.reads[index]
+            for bucket, path in read.spill_files.items():
+                state.bucket_files[bucket].append(path)
+            split_join.absorb(read.claims)
+            fixer.counts.update(read.fixes)
+            rows.append(read.claims.rows)
+            sizes.append(read.sizes)
+        state.reads.clear()
+        if state.cut:
+            split_join.check_annotated()
+        else:
+            split_join.check_complete()
+        fixer.log(f"ILSVRC2012 {job.name} ({job.images_source})")
+        rows = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+        sizes = np.concatenate(sizes) if sizes else np.zeros(0, np.int64)
+        if self.max_examples is not None:
+            rows, sizes = rows[: self.max_examples], sizes[: self.max_examples]
+        positions = np.sort(state.position_of_row[rows])
+        state.num_bytes = int(sizes.sum())
+        ends = self.output.shard_boundaries(state.num_bytes, len(positions))
+        paths = self.output.shard_paths(job.name, len(ends))
+        state.num_shards = len(ends)
+        start = 0
+        for index, (end, path) in enumerate(zip(ends, paths, strict=True)):
+            shard_positions = positions[start:end]
+            start = end
+            first, last = state.bucket_of(shard_positions[0]), state.bucket_of(shard_positions[-1])
+            buckets = range(first, last + 1)
+            state.bucket_users.update(buckets)
+            spill_files = {bucket: tuple(state.bucket_files[bucket]) for bucket in buckets}
+            pool.submit(_WriteShard(job.name, index, path, shard_positions, spill_files))
+
+    def _shard_written(self, state: _SplitState, task: _WriteShard, shard: WrittenShard) -> None:
+        state.shards[task.index] = shard
+        first, last = state.bucket_of(task.positions[0]), state.bucket_of(task.positions[-1])
+        for bucket in range(first, last + 1):
+            state.bucket_users[bucket] -= 1
+            if state.bucket_users[bucket] == 0:
+                for path in state.bucket_files.pop(bucket, []):
+                    os.remove(path)
+        if len(state.shards) == state.num_shards:
+            self._close_bar(state, "write")
+            shutil.rmtree(state.spill_dir, ignore_errors=True)
+
+    def written(self) -> list[WrittenSplit]:
+        return [
+            WrittenSplit(
+                name,
+                [state.shards[index] for index in range(state.num_shards)],
+                state.num_bytes,
+            )
+            for name, state in self.splits.items()
+        ]
+
+    def _close_bar(self, state: _SplitState, stage: str) -> None:
+        bar = state.bars.pop(stage, None)
+        if bar is not None:
+            bar.close()
+
+    def close(self) -> None:
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
+        for state in self.splits.values():
+            for stage in list(state.bars):
+                self._close_bar(state, stage)
+            shutil.rmtree(state.spill_dir, ignore_errors=True)
+
+
+class _SpillWriter:
+    """A worker's spill files of one split: `<spill dir>/<bucket>.<pid>`, kept open.
+
+    Each example is appended with its position and length, in one system call.
+    """
+
+    def __init__(self, split: str, state: _SplitState) -> None:
+        self.split = split
+        self._state = state
+        self._files: dict[int, int] = {}  # bucket -> file descriptor
+        self._new: dict[int, str] = {}  # bucket -> file created since `new_files`
+
+    def append(self, position: int, serialized: bytes) -> None:
+        bucket = self._state.bucket_of(position)
+        fd = self._files.get(bucket)
+        if fd is None:
+            path = os.path.join(self._state.spill_dir, f"{bucket:04d}.{os.getpid()}")
+            fd = self._files[bucket] = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._new[bucket] = path
+        record_files.write_all(fd, [_SPILL_HEADER.pack(position, len(serialized)), serialized])
+
+    def new_files(self) -> dict[int, str]:
+        """The files created since the last call, by bucket (the parent must know them all)."""
+        new, self._new = self._new, {}
+        return new
+
+    def close(self) -> None:
+        for fd in self._files.values():
+            os.close(fd)
+        self._files.clear()
+
+
+def _spilled_records(
+    state: _SplitState,
+    positions: np.ndarray,
+    spill_files: dict[int, tuple[str, ...]],
+    progress: Callable[[int], None],
+) -> Iterator[bytes]:
+    """The spilled examples at `positions` (sorted), in order, one bucket in memory at a time."""
+    start = 0
+    first, last = state.bucket_of(positions[0]), state.bucket_of(positions[-1])
+    for bucket in range(first, last + 1):
+        end = int(np.searchsorted(positions, state.bucket_edges[bucket + 1], side="left"))
+        wanted, start = positions[start:end], end
+        if not len(wanted):
+            continue
+        spilled = _read_bucket(spill_files.get(bucket, ()))
+        for position in wanted.tolist():
+            record = spilled.pop(position, None)
+            if record is None:
+                raise RuntimeError(
+                    f"{state.spill_dir}: the example at position {position} of split "
+                    f"{state.job.name!r} was never spilled; this is a bug of imagenet_pi."
+                )
+            yield record
+            progress(1)
+
+
+def _read_bucket(paths: Sequence[str]) -> dict[int, bytes]:
+    """Position -> example bytes, for every example spilled to the files at `paths`."""
+    spilled: dict[int, bytes] = {}
+    for path in sorted(paths):
+        with open(path, "rb") as file:
+            # Each example is read into its own bytes object: one copy, from the page cache.
+            while header := file.read(_SPILL_HEADER.size):
+                position, length = _SPILL_HEADER.unpack(header)
+                spilled[position] = file.read(length)
+    return spilled
