@@ -36,9 +36,9 @@ from imagenet_pi import parallel_build
 manual_dir, data_dir, started, release = sys.argv[1:]
 read_part = parallel_build._Build._read_part
 
-def held_read_part(self, task, progress):
+def held_read_part(self, task, *args):
     # On the worker processes (they inherit this patch) and, with one worker, here.
-    result = read_part(self, task, progress)
+    result = read_part(self, task, *args)
     if task.split == "train":
         open(started, "w").close()
         deadline = time.time() + 300

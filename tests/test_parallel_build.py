@@ -218,10 +218,10 @@ from imagenet_pi import parallel_build
 os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:2]))
 read_part = parallel_build._Build._read_part
 
-def recorded(self, task, progress):
+def recorded(self, task, *args):
     with open(sys.argv[3], "a") as log:
         log.write(f"{os.getpid()}\\n")
-    return read_part(self, task, progress)
+    return read_part(self, task, *args)
 
 parallel_build._Build._read_part = recorded
 builder = tfds.builder("imagenet_pi/high_noise", data_dir=sys.argv[2])
@@ -477,7 +477,7 @@ from imagenet_pi import parallel_build
 manual_dir, data_dir, pid_file, mode = sys.argv[1:]
 read_part = parallel_build._Build._read_part
 
-def stuck(self, task, progress):
+def stuck(self, task, *args):
     if task.split == "train" and task.index == 1:
         if mode == "raise":
             raise RuntimeError("the disk is on fire")
@@ -485,7 +485,7 @@ def stuck(self, task, progress):
             f.write(str(os.getpid()))
         os.rename(pid_file + ".tmp", pid_file)
         time.sleep(600)
-    return read_part(self, task, progress)
+    return read_part(self, task, *args)
 
 parallel_build._Build._read_part = stuck
 builder = tfds.builder("imagenet_pi/high_noise", data_dir=data_dir, build_workers=2)
