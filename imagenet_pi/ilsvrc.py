@@ -785,13 +785,16 @@ def _load_tars(manual_dir: str) -> TarSource:
     source = TarSource.in_dir(manual_dir)
     paths = {upstream.TRAIN_TAR: source.train_tar, upstream.VAL_TAR: source.val_tar}
     archive_checks.size_warnings(paths)
-    if archive_checks.verify_requested():
-        logger.info("%s is set: checking the sha256 of both tars.", archive_checks.VERIFY_ENV_VAR)
-        try:
-            archive_checks.verify(paths, progress=True)
-        except archive_checks.ChecksumError as error:
-            raise IlsvrcError(str(error)) from error
     return source
+
+
+def _verify_tars(source: TarSource) -> None:
+    logger.info("Checking the sha256 of both tars (verify_archives).")
+    paths = {upstream.TRAIN_TAR: source.train_tar, upstream.VAL_TAR: source.val_tar}
+    try:
+        archive_checks.verify(paths, progress=True)
+    except archive_checks.ChecksumError as error:
+        raise IlsvrcError(str(error)) from error
 
 
 def _load_folders(root: str, form: str) -> FolderSource:
@@ -836,12 +839,13 @@ def _exists(path: str) -> bool:
     return os.path.isdir(path) if path.endswith(os.sep) else os.path.isfile(path)
 
 
-def detect_source(manual_dir: str | os.PathLike) -> Source:
+def detect_source(manual_dir: str | os.PathLike, verify_archives: bool = False) -> Source:
     """The ILSVRC2012 source in `manual_dir`: the first complete form of `FORMS`.
 
     Logs which form was picked and which others were also (partly) there. For the
-    tars, warns when their sizes differ from the official ones and, if
-    `IMAGENET_PI_VERIFY_ARCHIVES=1`, checks their sha256 first.
+    tars, warns when their sizes differ from the official ones and, if `verify_archives`
+    (the config's, or `IMAGENET_PI_VERIFY_ARCHIVES`: `archive_checks.verify_archives`),
+    checks their sha256 first.
 
     Raises:
       IlsvrcError: no form is complete; the message lists every form with the
@@ -858,9 +862,12 @@ def detect_source(manual_dir: str | os.PathLike) -> Source:
     if complete:
         picked = next(form for form in FORMS if form.name == complete[0])
         source = picked.load(manual_dir)
-        if archive_checks.verify_requested() and not isinstance(source, TarSource):
+        if verify_archives and isinstance(source, TarSource):
+            _verify_tars(source)
+        elif verify_archives:
             logger.warning(
-                "%s is set, but %s has no official checksums: nothing was verified.",
+                "Checking the sha256 of the archives was asked for (verify_archives or %s), "
+                "but %s has no official checksums: nothing was verified.",
                 archive_checks.VERIFY_ENV_VAR,
                 source.description,
             )
