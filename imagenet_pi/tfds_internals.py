@@ -11,7 +11,9 @@ upon: a TFDS release that breaks one fails that test, not a user's build.
 - the builder hooks `_example_writer` and `_download_and_prepare` (`BuilderHooks`);
 - checksums.tsv found beside the builder's module, and the `_checksums_path` hook that
   moves it (`checksums_path`, `checksums_path_override`; tests use the latter);
-- TFDS's order of examples in a split, by a hash of their keys (`write_order`).
+- TFDS's order of examples in a split, by a hash of their keys (`write_order`);
+- a split's `num_bytes`, the sum of its serialized examples, which gives the size of its
+  TFRecord files (`tfrecord_split_bytes`).
 
 Beam is relied upon for one undocumented behaviour, tested there too: runners that run
 workers in other processes re-raise a worker's error as their own, with the worker's
@@ -175,3 +177,21 @@ def write_order(split: str, keys: Sequence[str]) -> np.ndarray:
     hasher = hashing.Hasher(split)
     hashes = [hasher.hash_key(key) for key in keys]
     return np.array(sorted(range(len(keys)), key=hashes.__getitem__), np.int64)
+
+
+# --- The size of a prepared split ----------------------------------------------------------
+
+# TFRecord frames every record with 16 bytes: its length (8) and the masked CRC32C of the
+# length (4) and of the data (4), as TensorFlow documents the format.
+_TFRECORD_FRAMING_BYTES = 16
+
+
+def tfrecord_split_bytes(split_info: tfds.core.SplitInfo) -> int | None:
+    """The bytes the TFRecord files of a prepared split hold together, from its metadata.
+
+    TFDS records a split's `num_bytes` as the sum of its serialized examples (the files
+    add the framing of each record). None when the metadata does not record it.
+    """
+    if not split_info.num_bytes:
+        return None
+    return int(split_info.num_bytes) + _TFRECORD_FRAMING_BYTES * split_info.num_examples
