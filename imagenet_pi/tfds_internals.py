@@ -94,7 +94,12 @@ def few_download_retries() -> Iterator[None]:
     TFDS retries every request `downloader.MAX_RETRIES` (10) times with exponential backoff,
     about 3.5 minutes offline; it reads that module-level int each time it opens a request.
     The cap is process-wide while any download is inside: other TFDS downloads of the
-    process retry as few times meanwhile.
+    process retry as few times meanwhile. TFDS 4.9 offers no narrower scope: no argument
+    of `DownloadManager`, `DownloadConfig` or the downloader sets the count; the request
+    builds its `urllib3.Retry` from the module global; and it runs in the threads of one
+    downloader per process (`get_downloader` is memoized), so neither a download manager
+    of our own nor thread-local state reaches it. Scoping it would mean replacing TFDS's
+    private request function (process-wide again) or rewriting its download cache.
     """
     global _downloads_inside, _saved_max_retries
     with _retries_lock:
