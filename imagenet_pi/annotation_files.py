@@ -28,6 +28,7 @@ AnnotationFiles = Mapping[str, str]
 
 _FLAT_DIRS = ("labels", "confidences")
 _ENTRIES_SHOWN = 3  # entries of a folder named in a message
+MISSING = "is missing"  # what `not_a_file` says of a path where nothing is
 
 
 class AnnotationFilesError(FileNotFoundError):
@@ -115,23 +116,25 @@ def candidate_dirs(manual_dir: str | os.PathLike, config: str) -> list[str]:
 
 
 def not_a_file(path: str | os.PathLike) -> str | None:
-    """What is at `path` when it is not a file, in words ("a folder ..."); None for a file.
+    """What is at `path` when it is not a file, to follow the path ("is a folder ..."); None.
 
-    One of "missing", "a folder (holding ...)", "a broken link to '...'" and "a special file
-    ...", to follow "<path> is". A link to a file is a file.
+    One of `MISSING`, "is a folder (holding ...), not a file", "is a broken link to '...'"
+    and "is a special file ...". A link to a file is a file.
     """
     path = os.fspath(path)
     if os.path.isfile(path):
         return None
     if os.path.isdir(path):
         entries = sorted(os.listdir(path))
+        if not entries:
+            return "is an empty folder, not a file"
         shown = ", ".join(entries[:_ENTRIES_SHOWN]) + (", ..." if entries[_ENTRIES_SHOWN:] else "")
-        return f"a folder ({f'holding {shown}' if entries else 'empty'}), not a file"
+        return f"is a folder (holding {shown}), not a file"
     if os.path.islink(path):
-        return f"a broken link to {os.readlink(path)!r}"
+        return f"is a broken link to {os.readlink(path)!r}"
     if os.path.lexists(path):
-        return "a special file (a FIFO, socket or device), not a regular file"
-    return "missing"
+        return "is a special file (a FIFO, socket or device), not a regular file"
+    return MISSING
 
 
 def files_in_dir(config_dir: str | os.PathLike) -> dict[str, str]:
@@ -142,8 +145,8 @@ def files_in_dir(config_dir: str | os.PathLike) -> dict[str, str]:
     problems = {path: what for path, what in problems.items() if what is not None}
     if not problems:
         return files
-    missing = [path for path, what in problems.items() if what == "missing"]
-    others = [f"{path} is {what}" for path, what in problems.items() if what != "missing"]
+    missing = [path for path, what in problems.items() if what == MISSING]
+    others = [f"{path} {what}" for path, what in problems.items() if what != MISSING]
     found = "; ".join(others + ([f"missing {', '.join(missing)}"] if missing else []))
     fix = (
         "Put each CSV file itself in its place (a folder named like the file, as some "
@@ -189,10 +192,8 @@ def flat_layout_files(manual_dir: str | os.PathLike | None) -> dict[str, str] | 
     found = [rel for rel, what in problems.items() if what is None]
     if len(found) == len(files):
         return files
-    missing = [rel for rel, what in problems.items() if what == "missing"]
-    not_files = [
-        f"{rel} is {what}" for rel, what in problems.items() if what not in (None, "missing")
-    ]
+    missing = [rel for rel, what in problems.items() if what == MISSING]
+    not_files = [f"{rel} {what}" for rel, what in problems.items() if what not in (None, MISSING)]
     others = [
         f"{name}/{entry}"
         for name in _FLAT_DIRS
@@ -410,11 +411,11 @@ def _local_annotator_features(manual_dir: str, pin: PinnedFile) -> str | None:
     ]
     for path in candidates:
         what = not_a_file(path)
-        if what == "missing":
+        if what == MISSING:
             continue
         if what is not None:
             raise FlatLayoutError(
-                f"{path} is {what}; expected the released annotator_features.csv ({pin.size} "
+                f"{path} {what}; expected the released annotator_features.csv ({pin.size} "
                 f"bytes, {pin.url}). Put the file itself there, or remove {path} to let the "
                 "builder download it."
             )

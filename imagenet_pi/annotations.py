@@ -467,10 +467,13 @@ def _to_str(names: np.ndarray, ascii_only: bool) -> np.ndarray:
 def _check_readable(path: epath.Path) -> None:
     """Refuses a missing file, a folder or other non-file, an empty file and a Git LFS pointer."""
     local = "://" not in os.fspath(path)
-    what = annotation_files.not_a_file(path) if local else ("a folder" if path.is_dir() else None)
-    if what not in (None, "missing"):
+    if local:
+        what = annotation_files.not_a_file(path)
+    else:
+        what = "is a folder, not a file" if path.is_dir() else None
+    if what not in (None, annotation_files.MISSING):
         raise AnnotationError(
-            f"{path} is {what}; expected an ImageNet-PI CSV file there. Put the file itself in "
+            f"{path} {what}; expected an ImageNet-PI CSV file there. Put the file itself in "
             "its place (a folder named like the file, as some unzipping tools make, holds it "
             "one level too deep)."
         )
@@ -568,9 +571,9 @@ def _check_unicode_name_ends(file_names: np.ndarray, order: np.ndarray | None, p
 
 def _blank_end_error(path: PathLike, line_number: int, name: bytes) -> AnnotationError:
     text = _shown_name(name)
+    where = "starts with whitespace" if text[:1].isspace() else "ends with whitespace"
     return AnnotationError(
-        f"{path}, line {line_number}: the file name {text!r} "
-        f"{'starts' if text[:1].isspace() else 'ends'} with whitespace; expected "
+        f"{path}, line {line_number}: the file name {text!r} {where}; expected "
         "a name without, such as 'n01440764_18.JPEG'. A CSV reader keeps spaces and tabs "
         "beside a comma as part of the field, so this names no image: remove the whitespace "
         "around the file names (and write the file without spaces after its commas)."
