@@ -179,21 +179,25 @@ def read_split_files(labels_csv: PathLike, confidences_csv: PathLike) -> SplitAn
     labels_names, labels = _read_values_csv(labels_csv, "labels")
     _check_label_range(labels, labels_csv)
 
-    names = _name_matrix(labels_names)
-    _check_name_ends(labels_names, labels_csv)
+    labels_array = labels_names.combine_chunks()
+    names = _name_matrix(labels_array)
+    _check_name_ends(labels_array, labels_csv)
+    del labels_array  # the sort below peaks in memory
     order = _sorted_order(names, labels_csv)
     if labels_names.equals(confidences_names):  # Same rows in the same order: the usual case.
         confidences_order = order
     else:
-        other_names = _name_matrix(confidences_names)
+        confidences_array = confidences_names.combine_chunks()
+        other_names = _name_matrix(confidences_array)
         confidences_order = _sorted_order(other_names, confidences_csv)
         if not np.array_equal(
             _as_bytes(_take(names, order)), _as_bytes(_take(other_names, confidences_order))
         ):
             raise _different_names_error(
-                (labels_csv, labels_names, names), (confidences_csv, confidences_names, other_names)
+                (labels_csv, labels_names.combine_chunks(), names),
+                (confidences_csv, confidences_array, other_names),
             )
-        del other_names
+        del other_names, confidences_array
     del labels_names, confidences_names
     pa.default_memory_pool().release_unused()
     # One array at a time, so that at most one unsorted copy is alive.
@@ -432,20 +436,24 @@ def _parse_file(path: epath.Path, value_type: pa.DataType, size: int | None) -> 
         return _parse(f, value_type)
 
 
-def _name_matrix(names: pa.ChunkedArray) -> np.ndarray:
+def _name_matrix(names: pa.BinaryArray) -> np.ndarray:
     """pyarrow binary -> (len, width) uint8, NUL-padded, width even.
 
     Row i viewed as bytes ('S<width>') is name i; viewed as big-endian uint16
     digits it sorts in the same order, which `_sorted_order` uses.
     """
-    array = names.combine_chunks()
-    offsets = np.frombuffer(array.buffers()[1], np.int32, len(array) + 1, array.offset * 4)
+    offsets, data = _offsets_and_data(names)
     lengths = np.diff(offsets)
     width = -(-max(int(lengths.max(initial=0)), 1) // 2) * 2
-    data = np.frombuffer(array.buffers()[2] or b"", np.uint8)[offsets[0] : offsets[-1]]
-    names = np.zeros((len(array), width), np.uint8)
-    names[np.arange(width) < lengths[:, None]] = data
-    return names
+    matrix = np.zeros((len(names), width), np.uint8)
+    matrix[np.arange(width) < lengths[:, None]] = data[offsets[0] : offsets[-1]]
+    return matrix
+
+
+def _offsets_and_data(names: pa.BinaryArray) -> tuple[np.ndarray, np.ndarray]:
+    """The buffers of a binary array: (len + 1,) int32 offsets into (bytes,) uint8 data."""
+    offsets = np.frombuffer(names.buffers()[1], np.int32, len(names) + 1, names.offset * 4)
+    return offsets, np.frombuffer(names.buffers()[2] or b"", np.uint8)
 
 
 def _as_bytes(names: np.ndarray) -> np.ndarray:
@@ -543,20 +551,18 @@ def _sorted_order(names: np.ndarray, path: PathLike) -> np.ndarray | None:
     return order
 
 
-def _check_name_ends(names: pa.ChunkedArray, path: PathLike) -> None:
+def _check_name_ends(names: pa.BinaryArray, path: PathLike) -> None:
     """Refuses file names (non-empty, file order) that start or end with ASCII whitespace.
 
     CSV readers keep a space or tab beside a comma as part of the field, so
     `n01440764_18.JPEG ,3,...` names another image. Two gathers of N bytes: no measurable
     cost beside the parse.
     """
-    array = names.combine_chunks()
-    offsets = np.frombuffer(array.buffers()[1], np.int32, len(array) + 1, array.offset * 4)
-    data = np.frombuffer(array.buffers()[2] or b"", np.uint8)
+    offsets, data = _offsets_and_data(names)
     blank = _IS_ASCII_BLANK[data[offsets[:-1]]] | _IS_ASCII_BLANK[data[offsets[1:] - 1]]
     if blank.any():
         row = int(np.argmax(blank))
-        raise _blank_end_error(path, row + 1, bytes(array[row].as_py()))
+        raise _blank_end_error(path, row + 1, names[row].as_py())
 
 
 def _check_unicode_name_ends(file_names: np.ndarray, order: np.ndarray | None, path: PathLike):
@@ -581,8 +587,8 @@ def _blank_end_error(path: PathLike, line_number: int, name: bytes) -> Annotatio
 
 
 def _different_names_error(
-    labels: tuple[PathLike, pa.ChunkedArray, np.ndarray],
-    confidences: tuple[PathLike, pa.ChunkedArray, np.ndarray],
+    labels: tuple[PathLike, pa.BinaryArray, np.ndarray],
+    confidences: tuple[PathLike, pa.BinaryArray, np.ndarray],
 ) -> AnnotationError:
     """Why the labels and confidences CSVs list other names: the first cause found.
 
