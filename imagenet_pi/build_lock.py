@@ -209,7 +209,7 @@ def _user_name(uid: int) -> str:
         return f"uid {uid}"
 
 
-def _acquire(fd: int, path: str, dataset: str, writable: bool = True) -> BuildLock:
+def _acquire(fd: int, path: str, dataset: str, writable: bool) -> BuildLock:
     no_flock = _NO_FLOCK_ERRNOS if writable else _READ_ONLY_NO_FLOCK_ERRNOS
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
