@@ -842,18 +842,21 @@ def _folder_paths(root: str) -> list[str]:
 
 def _load_tars(manual_dir: str) -> TarSource:
     source = TarSource.in_dir(manual_dir)
-    paths = {upstream.TRAIN_TAR: source.train_tar, upstream.VAL_TAR: source.val_tar}
-    archive_checks.size_warnings(paths)
+    archive_checks.size_warnings(_official_names(source))
     return source
 
 
 def _verify_tars(source: TarSource) -> None:
     logger.info("Checking the sha256 of both tars (verify_archives).")
-    paths = {upstream.TRAIN_TAR: source.train_tar, upstream.VAL_TAR: source.val_tar}
     try:
-        archive_checks.verify(paths, progress=True)
+        archive_checks.verify(_official_names(source), progress=True)
     except archive_checks.ChecksumError as error:
         raise IlsvrcError(str(error)) from error
+
+
+def _official_names(source: TarSource) -> dict[str, str]:
+    """Official tar name -> its path, as `archive_checks` takes them."""
+    return {upstream.TRAIN_TAR: source.train_tar, upstream.VAL_TAR: source.val_tar}
 
 
 def _load_folders(root: str, form: str) -> FolderSource:
