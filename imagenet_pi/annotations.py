@@ -241,6 +241,7 @@ def read_annotator_features(config_dir_or_csv: PathLike) -> np.ndarray:
             raise AnnotationError(
                 f"{path}, line {line_number}: expected {expected_shape[1]} comma-separated "
                 f"numbers, found {len(fields)} fields: {_show(line)}."
+                + _separator_hint(line, expected_shape[1])
             )
         for column, text in enumerate(fields):
             try:
@@ -709,15 +710,7 @@ def _line_blocks(f: BinaryIO) -> Iterator[list[bytes]]:
 
 def _line_problem(line: bytes, kind: str, value_type: pa.DataType) -> str:
     """What is wrong with one CSV line pyarrow refused (to follow "<path>, line <n>")."""
-    separators = [
-        words for mark, words in _OTHER_SEPARATORS.items() if len(line.split(mark)) == _NUM_FIELDS
-    ]
-    hint = (
-        f" Its fields are separated by {separators[0]}: save it as comma-separated values, a "
-        "comma between fields and a point in decimal numbers."
-        if separators
-        else ""
-    )
+    hint = _separator_hint(line, _NUM_FIELDS)
     fields = line.split(b",")
     unmatched = [text for text in fields if text.startswith(_QUOTE) and _unquoted(text) is text]
     if unmatched:
@@ -744,6 +737,17 @@ def _line_problem(line: bytes, kind: str, value_type: pa.DataType) -> str:
                 f"0..{upstream.NUM_CLASSES - 1}."
             )
     return f": this line cannot be read as a CSV line: {_show(line)}.{hint}"
+
+
+def _separator_hint(line: bytes, num_fields: int) -> str:
+    """A sentence for a line whose fields are separated by tabs or semicolons, else ""."""
+    for mark, words in _OTHER_SEPARATORS.items():
+        if len(line.split(mark)) == num_fields:
+            return (
+                f" Its fields are separated by {words}: save it as comma-separated values, a "
+                "comma between fields and a point in decimal numbers."
+            )
+    return ""
 
 
 def _parsed_value(text: bytes, value_type: pa.DataType) -> int | float | None:

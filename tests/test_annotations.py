@@ -396,6 +396,18 @@ def test_file_separated_by_tabs_or_semicolons_says_so(config_dir, kind, separato
     assert f"Its fields are separated by {words}: save it as comma-separated values" in message
 
 
+@pytest.mark.parametrize(
+    ("text", "words"), [("0.5\t-1.25\n", "tabs"), ("0,5;-1,25\n", "semicolons")]
+)
+def test_annotator_features_separated_by_tabs_or_semicolons_say_so(config_dir, text, words):
+    path = _write_features_text(config_dir, text * NUM_ANNOTATORS)
+    with pytest.raises(AnnotationError) as error:
+        annotations.read_annotator_features(config_dir)
+    message = str(error.value)
+    assert message.startswith(f"{path}, line 1: expected 2 comma-separated numbers"), message
+    assert f"Its fields are separated by {words}" in message
+
+
 @pytest.mark.parametrize("rel", upstream.config_relpaths())
 def test_folder_where_a_csv_should_be_is_called_a_folder(config_dir, rel):
     path = config_dir / rel
