@@ -7,11 +7,13 @@ numpy arrays sorted by file name, checks them, and writes files in the same
 format (for synthetic data and re-sampled labels).
 
 Reading is one multithreaded pyarrow CSV parse per file with fixed column types;
-all checks are vectorised. What CSV writers add is accepted at no cost: a UTF-8
-BOM, CRLF line endings, fields quoted the standard way (`"n01440764_18.JPEG"`, as
-pandas or R write them) and blank lines at the end. Line numbers in error
+all checks are vectorised. What CSV writers add is accepted at no cost, as CSV
+readers accept it: a UTF-8 BOM, CRLF line ends and lone CRs, spaces and tabs around
+numbers, fields quoted the standard way (`"n01440764_18.JPEG"`, as pandas or R write
+them) and blank lines at the end. A file name that starts or ends with whitespace is
+refused: a CSV reader keeps it, so it would name no image. Line numbers in error
 messages are 1-based line numbers of the file, found again by a slow scan that
-only runs on error.
+only runs on error, and so does finding why two files list different names.
 """
 
 from __future__ import annotations
