@@ -29,6 +29,8 @@ from imagenet_pi import upstream
 AnnotationFiles = Mapping[str, str]
 
 _FLAT_DIRS = ("labels", "confidences")
+_ENTRIES_SHOWN = 3  # entries of a folder named in a message
+MISSING = "is missing"  # what `not_a_file` says of a path where nothing is
 
 
 class AnnotationFilesError(FileNotFoundError):
@@ -115,19 +117,51 @@ def candidate_dirs(manual_dir: str | os.PathLike, config: str) -> list[str]:
     return [os.path.join(root, name) for root in roots for name in names]
 
 
+def not_a_file(path: str | os.PathLike) -> str | None:
+    """What is at `path` when it is not a file, to follow the path ("is a folder ..."); None.
+
+    One of `MISSING`, "is a folder (holding ...), not a file", "is a broken link to '...'"
+    and "is a special file ...". A link to a file is a file.
+    """
+    path = os.fspath(path)
+    if os.path.isfile(path):
+        return None
+    if os.path.isdir(path):
+        entries = sorted(os.listdir(path))
+        if not entries:
+            return "is an empty folder, not a file"
+        shown = ", ".join(entries[:_ENTRIES_SHOWN]) + (", ..." if entries[_ENTRIES_SHOWN:] else "")
+        return f"is a folder (holding {shown}), not a file"
+    if os.path.islink(path):
+        return f"is a broken link to {os.readlink(path)!r}"
+    if os.path.lexists(path):
+        return "is a special file (a FIFO, socket or device), not a regular file"
+    return MISSING
+
+
 def files_in_dir(config_dir: str | os.PathLike) -> dict[str, str]:
-    """The files of a config folder in the upstream layout; raises if any is missing."""
+    """The files of a config folder in the upstream layout; raises naming each one not there."""
     config_dir = os.fspath(config_dir)
     files = {rel: os.path.join(config_dir, rel) for rel in upstream.config_relpaths()}
-    missing = [path for path in files.values() if not os.path.isfile(path)]
-    if missing:
-        raise AnnotationFilesError(
-            f"The ImageNet-PI folder {config_dir} is incomplete: missing {', '.join(missing)}. "
-            "Expected labels/{train,validation}.csv, confidences/{train,validation}.csv and "
-            f"annotator_features.csv, as in {upstream.REPO_URL} (clone it with git lfs "
-            "installed, or run `git lfs pull` in the clone)."
-        )
-    return files
+    problems = {path: not_a_file(path) for path in files.values()}
+    problems = {path: what for path, what in problems.items() if what is not None}
+    if not problems:
+        return files
+    missing = [path for path, what in problems.items() if what == MISSING]
+    others = [f"{path} {what}" for path, what in problems.items() if what != MISSING]
+    found = "; ".join(others + ([f"missing {', '.join(missing)}"] if missing else []))
+    fix = (
+        "Put each CSV file itself in its place (a folder named like the file, as some "
+        "unzipping tools make, holds it one level too deep). "
+        if others
+        else ""
+    )
+    raise AnnotationFilesError(
+        f"The ImageNet-PI folder {config_dir} is incomplete: {found}. {fix}"
+        "Expected labels/{train,validation}.csv, confidences/{train,validation}.csv and "
+        f"annotator_features.csv, as in {upstream.REPO_URL} (clone it with git lfs "
+        "installed, or run `git lfs pull` in the clone)."
+    )
 
 
 def find_in_manual_dir(manual_dir: str | os.PathLike | None, config: str) -> str | None:
@@ -156,10 +190,12 @@ def flat_layout_files(manual_dir: str | os.PathLike | None) -> dict[str, str] | 
     if not any(os.path.exists(os.path.join(manual_dir, name)) for name in _FLAT_DIRS):
         return None
     files = {rel: os.path.join(manual_dir, rel) for rel in upstream.split_csv_relpaths()}
-    found = [rel for rel, path in files.items() if os.path.isfile(path)]
+    problems = {rel: not_a_file(path) for rel, path in files.items()}
+    found = [rel for rel, what in problems.items() if what is None]
     if len(found) == len(files):
         return files
-    missing = [rel for rel in files if rel not in found]
+    missing = [rel for rel, what in problems.items() if what == MISSING]
+    not_files = [f"{rel} {what}" for rel, what in problems.items() if what not in (None, MISSING)]
     others = [
         f"{name}/{entry}"
         for name in _FLAT_DIRS
@@ -169,11 +205,14 @@ def flat_layout_files(manual_dir: str | os.PathLike | None) -> dict[str, str] | 
     ]
     raise AnnotationFilesError(
         f"TFDS's imagenet_pi layout in {manual_dir} is incomplete: found "
-        f"{', '.join(found) or 'none of its CSVs'}; missing {', '.join(missing)}"
+        f"{', '.join(found) or 'none of its CSVs'}"
+        + "".join(f"; {problem}" for problem in not_files)
+        + (f"; missing {', '.join(missing)}" if missing else "")
         + (f" (other entries there: {', '.join(others)})" if others else "")
         + ". It needs labels/train.csv, labels/validation.csv, confidences/train.csv and "
-        "confidences/validation.csv, all four of one released version. Add the missing ones, "
-        f"or move {' and '.join(f'{name}/' for name in _FLAT_DIRS)} out of the manual_dir to "
+        "confidences/validation.csv, all four of one released version. "
+        + ("Put each CSV file itself in its place" if not_files else "Add the missing ones")
+        + f", or move {' and '.join(f'{name}/' for name in _FLAT_DIRS)} out of the manual_dir to "
         'use a clone or the download instead (README, "Coming from TFDS\'s imagenet_pi").'
     )
 
@@ -397,8 +436,15 @@ def _local_annotator_features(manual_dir: str, pin: PinnedFile) -> str | None:
         for folder in candidate_dirs(manual_dir, config)
     ]
     for path in candidates:
-        if not os.path.isfile(path):
+        what = not_a_file(path)
+        if what == MISSING:
             continue
+        if what is not None:
+            raise FlatLayoutError(
+                f"{path} {what}; expected the released annotator_features.csv ({pin.size} "
+                f"bytes, {pin.url}). Put the file itself there, or remove {path} to let the "
+                "builder download it."
+            )
         size, digest = os.path.getsize(path), sha256_of(path)
         if (size, digest) != (pin.size, pin.sha256):
             raise FlatLayoutError(

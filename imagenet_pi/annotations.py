@@ -7,11 +7,13 @@ numpy arrays sorted by file name, checks them, and writes files in the same
 format (for synthetic data and re-sampled labels).
 
 Reading is one multithreaded pyarrow CSV parse per file with fixed column types;
-all checks are vectorised. What CSV writers add is accepted at no cost: a UTF-8
-BOM, CRLF line endings, fields quoted the standard way (`"n01440764_18.JPEG"`, as
-pandas or R write them) and blank lines at the end. Line numbers in error
+all checks are vectorised. What CSV writers add is accepted at no cost, as CSV
+readers accept it: a UTF-8 BOM, CRLF line ends and lone CRs, spaces and tabs around
+numbers, fields quoted the standard way (`"n01440764_18.JPEG"`, as pandas or R write
+them) and blank lines at the end. A file name that starts or ends with whitespace is
+refused: a CSV reader keeps it, so it would name no image. Line numbers in error
 messages are 1-based line numbers of the file, found again by a slow scan that
-only runs on error.
+only runs on error, and so does finding why two files list different names.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import BinaryIO
 
 import numpy as np
@@ -28,7 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from etils import epath
 
-from imagenet_pi import upstream
+from imagenet_pi import annotation_files, upstream
 from imagenet_pi.file_names import as_str as _as_str
 
 PathLike = str | os.PathLike
@@ -43,6 +45,13 @@ _WRITE_CHUNK_ROWS = 1 << 16
 _UTF8_BOM = b"\xef\xbb\xbf"
 _QUOTE = b'"'
 _BLANK = b" \t\r\n"
+# Whitespace a CSV reader keeps in a field, as a lookup table by byte value.
+_IS_ASCII_BLANK = np.zeros(256, bool)
+_IS_ASCII_BLANK[list(b" \t\v\f\r\n")] = True
+_MAX_BLANK = ord(" ")
+# Separators people save CSVs with by mistake (a spreadsheet's locale, a TSV export).
+_OTHER_SEPARATORS = {b"\t": "tabs", b";": "semicolons"}
+_SCAN_BLOCK_BYTES = 1 << 22
 # Blank lines at the end of a CSV are looked for in its last bytes only.
 _TAIL_BYTES = 1 << 16
 
@@ -173,29 +182,38 @@ def read_split_files(labels_csv: PathLike, confidences_csv: PathLike) -> SplitAn
     labels_names, labels = _read_values_csv(labels_csv, "labels")
     _check_label_range(labels, labels_csv)
 
-    names = _name_matrix(labels_names)
+    labels_array = labels_names.combine_chunks()
+    names = _name_matrix(labels_array)
+    _check_name_ends(labels_array, labels_csv)
+    del labels_array  # the sort below peaks in memory
     order = _sorted_order(names, labels_csv)
     if labels_names.equals(confidences_names):  # Same rows in the same order: the usual case.
         confidences_order = order
     else:
-        other_names = _name_matrix(confidences_names)
+        confidences_array = confidences_names.combine_chunks()
+        other_names = _name_matrix(confidences_array)
         confidences_order = _sorted_order(other_names, confidences_csv)
-        _check_same_names(
-            labels_csv,
-            _take(names, order),
-            confidences_csv,
-            _take(other_names, confidences_order),
-        )
-        del other_names
+        if not np.array_equal(
+            _as_bytes(_take(names, order)), _as_bytes(_take(other_names, confidences_order))
+        ):
+            raise _different_names_error(
+                (labels_csv, labels_names.combine_chunks(), names),
+                (confidences_csv, confidences_array, other_names),
+            )
+        del other_names, confidences_array
     del labels_names, confidences_names
     pa.default_memory_pool().release_unused()
     # One array at a time, so that at most one unsorted copy is alive.
     confidences = _take(confidences, confidences_order)
     labels = _take(labels, order)
+    sorted_names = _take(names, order)
+    ascii_only = sorted_names.max(initial=0) < 128
     try:
-        file_names = _to_str(_take(names, order))
+        file_names = _to_str(sorted_names, ascii_only)
     except UnicodeDecodeError:
         raise _not_utf8_error(labels_csv, names) from None
+    if not ascii_only:  # whitespace beyond ASCII: a no-break space, ...
+        _check_unicode_name_ends(file_names, order, labels_csv)
     return SplitAnnotations(file_names=file_names, labels=labels, confidences=confidences)
 
 
@@ -225,6 +243,7 @@ def read_annotator_features(config_dir_or_csv: PathLike) -> np.ndarray:
             raise AnnotationError(
                 f"{path}, line {line_number}: expected {expected_shape[1]} comma-separated "
                 f"numbers, found {len(fields)} fields: {_show(line)}."
+                + _separator_hint(line, expected_shape[1])
             )
         for column, text in enumerate(fields):
             try:
@@ -421,20 +440,24 @@ def _parse_file(path: epath.Path, value_type: pa.DataType, size: int | None) -> 
         return _parse(f, value_type)
 
 
-def _name_matrix(names: pa.ChunkedArray) -> np.ndarray:
+def _name_matrix(names: pa.BinaryArray) -> np.ndarray:
     """pyarrow binary -> (len, width) uint8, NUL-padded, width even.
 
     Row i viewed as bytes ('S<width>') is name i; viewed as big-endian uint16
     digits it sorts in the same order, which `_sorted_order` uses.
     """
-    array = names.combine_chunks()
-    offsets = np.frombuffer(array.buffers()[1], np.int32, len(array) + 1, array.offset * 4)
+    offsets, data = _offsets_and_data(names)
     lengths = np.diff(offsets)
     width = -(-max(int(lengths.max(initial=0)), 1) // 2) * 2
-    data = np.frombuffer(array.buffers()[2] or b"", np.uint8)[offsets[0] : offsets[-1]]
-    names = np.zeros((len(array), width), np.uint8)
-    names[np.arange(width) < lengths[:, None]] = data
-    return names
+    matrix = np.zeros((len(names), width), np.uint8)
+    matrix[np.arange(width) < lengths[:, None]] = data[offsets[0] : offsets[-1]]
+    return matrix
+
+
+def _offsets_and_data(names: pa.BinaryArray) -> tuple[np.ndarray, np.ndarray]:
+    """The buffers of a binary array: (len + 1,) int32 offsets into (bytes,) uint8 data."""
+    offsets = np.frombuffer(names.buffers()[1], np.int32, len(names) + 1, names.offset * 4)
+    return offsets, np.frombuffer(names.buffers()[2] or b"", np.uint8)
 
 
 def _as_bytes(names: np.ndarray) -> np.ndarray:
@@ -442,10 +465,10 @@ def _as_bytes(names: np.ndarray) -> np.ndarray:
     return names.view(f"S{names.shape[1]}").reshape(-1)
 
 
-def _to_str(names: np.ndarray) -> np.ndarray:
+def _to_str(names: np.ndarray, ascii_only: bool) -> np.ndarray:
     """(num_rows, width) uint8 name matrix -> (num_rows,) 'U' array of the names."""
     width = max(int(np.count_nonzero(names.any(axis=0))), 1)
-    if names.max(initial=0) < 128:  # ASCII: bytes are code points, no decoding needed.
+    if ascii_only:  # bytes are code points, no decoding needed
         return names[:, :width].astype(np.uint32).view(f"U{width}").reshape(-1)
     return np.char.decode(_as_bytes(names), "utf-8")
 
@@ -454,7 +477,18 @@ def _to_str(names: np.ndarray) -> np.ndarray:
 
 
 def _check_readable(path: epath.Path) -> None:
-    """Refuses a missing file, an empty file and a Git LFS pointer."""
+    """Refuses a missing file, a folder or other non-file, an empty file and a Git LFS pointer."""
+    local = "://" not in os.fspath(path)
+    if local:
+        what = annotation_files.not_a_file(path)
+    else:
+        what = "is a folder, not a file" if path.is_dir() else None
+    if what not in (None, annotation_files.MISSING):
+        raise AnnotationError(
+            f"{path} {what}; expected an ImageNet-PI CSV file there. Put the file itself in "
+            "its place (a folder named like the file, as some unzipping tools make, holds it "
+            "one level too deep)."
+        )
     if not path.exists():
         raise AnnotationError(
             f"ImageNet-PI annotation file not found: {path}. The imagenet_pi builder downloads "
@@ -521,19 +555,79 @@ def _sorted_order(names: np.ndarray, path: PathLike) -> np.ndarray | None:
     return order
 
 
-def _check_same_names(
-    labels_csv: PathLike,
-    labels_names: np.ndarray,
-    confidences_csv: PathLike,
-    confidences_names: np.ndarray,
-) -> None:
-    """The labels and confidences files annotate the same images (sorted name matrices)."""
-    labels_bytes, confidences_bytes = _as_bytes(labels_names), _as_bytes(confidences_names)
-    if np.array_equal(labels_bytes, confidences_bytes):
+def _check_name_ends(names: pa.BinaryArray, path: PathLike) -> None:
+    """Refuses file names (non-empty, file order) that start or end with ASCII whitespace.
+
+    CSV readers keep a space or tab beside a comma as part of the field, so
+    `n01440764_18.JPEG ,3,...` names another image. Two gathers of N bytes, about 7 ms for
+    the 1.28M names of train: no measurable cost beside the parse.
+    """
+    offsets, data = _offsets_and_data(names)
+    firsts, lasts = data[offsets[:-1]], data[offsets[1:] - 1]
+    if firsts.min(initial=255) > _MAX_BLANK and lasts.min(initial=255) > _MAX_BLANK:
+        return  # the usual case, decided by two comparisons that vectorise well
+    blank = _IS_ASCII_BLANK[firsts] | _IS_ASCII_BLANK[lasts]
+    if blank.any():
+        row = int(np.argmax(blank))
+        raise _blank_end_error(path, row + 1, names[row].as_py())
+
+
+def _check_unicode_name_ends(file_names: np.ndarray, order: np.ndarray | None, path: PathLike):
+    """Refuses sorted names starting or ending with any whitespace (`order`: rows in file order)."""
+    stripped = np.char.strip(file_names)
+    if np.array_equal(stripped, file_names):
         return
-    only_labels = np.setdiff1d(labels_bytes, confidences_bytes, assume_unique=True)
-    only_confidences = np.setdiff1d(confidences_bytes, labels_bytes, assume_unique=True)
-    raise AnnotationError(
+    index = int(np.argmax(stripped != file_names))
+    row = index if order is None else int(order[index])
+    raise _blank_end_error(path, row + 1, str(file_names[index]).encode("utf-8"))
+
+
+def _blank_end_error(path: PathLike, line_number: int, name: bytes) -> AnnotationError:
+    text = _shown_name(name)
+    where = "starts with whitespace" if text[:1].isspace() else "ends with whitespace"
+    return AnnotationError(
+        f"{path}, line {line_number}: the file name {text!r} {where}; expected "
+        "a name without, such as 'n01440764_18.JPEG'. A CSV reader keeps spaces and tabs "
+        "beside a comma as part of the field, so this names no image: remove the whitespace "
+        "around the file names (and write the file without spaces after its commas)."
+    )
+
+
+def _different_names_error(
+    labels: tuple[PathLike, pa.BinaryArray, np.ndarray],
+    confidences: tuple[PathLike, pa.BinaryArray, np.ndarray],
+) -> AnnotationError:
+    """Why the labels and confidences CSVs list other names: the first cause found.
+
+    Each is (path, names as parsed, name matrix), in file order. A file name that is not
+    UTF-8 or has whitespace at an end is named in its file; names that differ only in
+    whitespace are named in both; otherwise the names only one file has.
+    """
+    for path, names, matrix in (labels, confidences):
+        try:
+            file_names = _to_str(matrix, ascii_only=False)
+        except UnicodeDecodeError:
+            return _not_utf8_error(path, matrix)
+        _check_name_ends(names, path)
+        _check_unicode_name_ends(file_names, None, path)
+    (labels_csv, _, labels_matrix), (confidences_csv, _, confidences_matrix) = labels, confidences
+    labels_bytes, confidences_bytes = _as_bytes(labels_matrix), _as_bytes(confidences_matrix)
+    only_labels = np.setdiff1d(labels_bytes, confidences_bytes)
+    only_confidences = np.setdiff1d(confidences_bytes, labels_bytes)
+    by_letters = {_without_whitespace(name): name for name in only_confidences.tolist()}
+    for name in only_labels.tolist():
+        other = by_letters.get(_without_whitespace(name))
+        if other is not None:
+            labels_line = int(np.flatnonzero(labels_bytes == name)[0]) + 1
+            confidences_line = int(np.flatnonzero(confidences_bytes == other)[0]) + 1
+            return AnnotationError(
+                f"{labels_csv}, line {labels_line}: the file name {_shown_name(name)!r} is "
+                f"{_shown_name(other)!r} in {confidences_csv}, line {confidences_line}: the "
+                "two differ only in whitespace, so the files do not annotate the same images. "
+                "Write the name the same way in both, without whitespace (such as "
+                "'n01440764_18.JPEG')."
+            )
+    return AnnotationError(
         f"{labels_csv} ({len(labels_bytes)} rows) and {confidences_csv} "
         f"({len(confidences_bytes)} rows) do not annotate the same file names. "
         f"Only in the labels: {_some_names(only_labels)}; "
@@ -552,30 +646,73 @@ def _malformed_file_error(
     """Names the first bad line of (the first `size` bytes of) a file pyarrow could not parse.
 
     pyarrow's multithreaded reader does not say which line failed, so this re-parses
-    the file in blocks of lines and scans the first failing block line by line.
+    the file in blocks of lines, bisects the first failing block to its first failing
+    line, and says what is wrong with that line.
     """
     lines_before = 0
+    position = 0  # bytes of the file before `lines`
     with path.open("rb") as f:
-        while lines := f.readlines(1 << 22):
+        for lines in _line_blocks(f):
+            block_end = position + sum(map(len, lines))
             if lines_before == 0 and lines[0].startswith(_UTF8_BOM):
                 lines[0] = lines[0][len(_UTF8_BOM) :]
-            if size is not None and f.tell() > size:  # leave out the blank lines at the end
-                excess = f.tell() - size
+            if size is not None and block_end > size:  # leave out the blank lines at the end
+                excess = block_end - size
                 while excess > 0 and lines:
                     excess -= len(lines.pop())
+            if not lines:
+                break
             try:
                 _parse(io.BytesIO(b"".join(lines)), value_type)
             except pa.ArrowInvalid:
-                for offset, line in enumerate(lines, 1):
-                    problem = _line_problem(line.rstrip(b"\r\n"), kind)
-                    if problem:
-                        return AnnotationError(f"{path}, line {lines_before + offset}{problem}")
+                index = _first_bad_line(lines, value_type)
+                line = lines[index].rstrip(b"\r\n")
+                problem = _line_problem(line, kind, value_type)
+                return AnnotationError(f"{path}, line {lines_before + index + 1}{problem}")
             lines_before += len(lines)
+            position = block_end
     return AnnotationError(f"{path} is not a valid ImageNet-PI {kind} CSV: {error}")
 
 
-def _line_problem(line: bytes, kind: str) -> str | None:
-    """What is wrong with one CSV line (to follow "<path>, line <n>"), or None."""
+def _first_bad_line(lines: list[bytes], value_type: pa.DataType) -> int:
+    """The index of the first line pyarrow cannot parse, in lines it cannot parse together.
+
+    A bisection of prefixes: about 20 parses of at most a block, whatever the block holds.
+    """
+    good, bad = 0, len(lines)  # lines[:good] parse; lines[:bad] do not
+    while bad - good > 1:
+        middle = (good + bad) // 2
+        try:
+            _parse(io.BytesIO(b"".join(lines[:middle])), value_type)
+            good = middle
+        except pa.ArrowInvalid:
+            bad = middle
+    return bad - 1
+
+
+def _line_blocks(f: BinaryIO) -> Iterator[list[bytes]]:
+    """The lines of a file with their line ends, in blocks of about 4 MB.
+
+    Lines end at LF, CR LF or a lone CR, as for pyarrow and Python's csv module (a lone CR
+    is how old Mac spreadsheets end lines), so line i of the scan is row i of the parse.
+    """
+    pending: list[bytes] = []  # the start of a line that goes on in the next block
+    while block := f.read(_SCAN_BLOCK_BYTES):
+        if b"\n" not in block and b"\r" not in block:
+            pending.append(block)
+            continue
+        lines = (b"".join(pending) + block).splitlines(keepends=True)
+        # The last line may go on in the next block, and a final CR may be half of CR LF.
+        pending = [] if lines[-1].endswith(b"\n") else [lines.pop()]
+        if lines:
+            yield lines
+    if pending:
+        yield [b"".join(pending)]
+
+
+def _line_problem(line: bytes, kind: str, value_type: pa.DataType) -> str:
+    """What is wrong with one CSV line pyarrow refused (to follow "<path>, line <n>")."""
+    hint = _separator_hint(line, _NUM_FIELDS)
     fields = line.split(b",")
     unmatched = [text for text in fields if text.startswith(_QUOTE) and _unquoted(text) is text]
     if unmatched:
@@ -583,32 +720,59 @@ def _line_problem(line: bytes, kind: str) -> str | None:
             f": the field {_show(unmatched[0])} opens a quote it does not close: {_show(line)}. "
             "Quote whole fields, '\"n01440764_18.JPEG\"', or write the CSV without quotes."
         )
-    fields = [_unquoted(text) for text in fields]
     if len(fields) != _NUM_FIELDS:
         return (
             f": expected {_NUM_FIELDS} comma-separated fields (a file name and "
-            f"{upstream.NUM_ANNOTATORS} {kind}), found {len(fields)}: {_show(line)}."
+            f"{upstream.NUM_ANNOTATORS} {kind}), found {len(fields)}: {_show(line)}.{hint}"
         )
     for column, text in enumerate(fields[1:], 1):
-        if kind == "labels":
-            try:
-                value = int(text)
-            except ValueError:
-                return f", annotator {column}: label {_show(text)} is not an integer."
-            if not 0 <= value < upstream.NUM_CLASSES:
-                return (
-                    f", annotator {column}: label {value} is not a class index in "
-                    f"0..{upstream.NUM_CLASSES - 1}."
-                )
-        else:
-            try:
-                float(text)
-            except ValueError:
-                return f", annotator {column}: confidence {_show(text)} is not a number."
-    return None
+        # int64 for labels: a label such as 40000 is out of range, not unreadable.
+        value = _parsed_value(text, pa.int64() if kind == "labels" else value_type)
+        shown = _show(_unquoted(text))
+        if value is None and kind == "labels":
+            return f", annotator {column}: label {shown} is not an integer.{hint}"
+        if value is None:
+            return f", annotator {column}: confidence {shown} is not a number.{hint}"
+        if kind == "labels" and not 0 <= value < upstream.NUM_CLASSES:
+            return (
+                f", annotator {column}: label {value} is not a class index in "
+                f"0..{upstream.NUM_CLASSES - 1}."
+            )
+    return f": this line cannot be read as a CSV line: {_show(line)}.{hint}"
+
+
+def _separator_hint(line: bytes, num_fields: int) -> str:
+    """A sentence for a line whose fields are separated by tabs or semicolons, else ""."""
+    for mark, words in _OTHER_SEPARATORS.items():
+        if len(line.split(mark)) == num_fields:
+            return (
+                f" Its fields are separated by {words}: save it as comma-separated values, a "
+                "comma between fields and a point in decimal numbers."
+            )
+    return ""
+
+
+def _parsed_value(text: bytes, value_type: pa.DataType) -> int | float | None:
+    """One field as the reader parses it (quotes, spaces and tabs around it), or None."""
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(text + b"\n"),
+            read_options=pa_csv.ReadOptions(column_names=["value"]),
+            parse_options=pa_csv.ParseOptions(quote_char='"', ignore_empty_lines=False),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={"value": value_type}, null_values=[]
+            ),
+        )
+    except pa.ArrowInvalid:
+        return None
+    return table.column("value")[0].as_py()
 
 
 # Small helpers.
+
+
+def _without_whitespace(name: bytes) -> str:
+    return "".join(_shown_name(name).split())
 
 
 def _take(array: np.ndarray, order: np.ndarray | None) -> np.ndarray:
@@ -638,10 +802,13 @@ def _not_utf8_error(path: PathLike, names: np.ndarray) -> AnnotationError:
 
 
 def _read_line(path: epath.Path, line_number: int) -> bytes:
+    """Line `line_number` (1-based) of a file without its line end, b"" past the end."""
+    lines_before = 0
     with path.open("rb") as f:
-        for number, line in enumerate(f, 1):
-            if number == line_number:
-                return line.rstrip(b"\r\n")
+        for lines in _line_blocks(f):
+            if line_number <= lines_before + len(lines):
+                return lines[line_number - lines_before - 1].rstrip(b"\r\n")
+            lines_before += len(lines)
     return b""
 
 

@@ -3,7 +3,9 @@
 The size check is free and runs before every build from the tars: a mismatch is a
 warning, not an error, since a subset of the archives is legitimate for experiments.
 The sha256 check reads all 155 GB (minutes to an hour), so it is opt-in:
-`imagenet-pi verify --manual_dir DIR`, or `IMAGENET_PI_VERIFY_ARCHIVES=1` for a build.
+`imagenet-pi verify --manual_dir DIR`, or for a build the config's `verify_archives`,
+which defaults to the environment variable `IMAGENET_PI_VERIFY_ARCHIVES` (read once, when
+the build starts).
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from imagenet_pi import upstream
 
 logger = logging.getLogger(__name__)
 
-# Set to 1 (or true/yes) to verify the tars' sha256 before a build reads them.
+# Set to 1 (or true/yes/on) to verify the tars' sha256 before a build reads them.
 VERIFY_ENV_VAR = "IMAGENET_PI_VERIFY_ARCHIVES"
+# The words of the variable, in any case and with spaces around, as for most tools' flags.
+_YES_WORDS = ("1", "true", "yes", "on")
+_NO_WORDS = ("", "0", "false", "no", "off")
 _CHUNK_BYTES = 8 << 20
 
 
@@ -27,9 +32,49 @@ class ChecksumError(ValueError):
     """A tar's sha256 differs from the official one."""
 
 
+class VerifySettingError(ValueError):
+    """`IMAGENET_PI_VERIFY_ARCHIVES` or `verify_archives` holds something other than yes or no."""
+
+
 def verify_requested(environ: Mapping[str, str] = os.environ) -> bool:
-    """Whether the user asked for sha256 verification before a build (`VERIFY_ENV_VAR`)."""
-    return environ.get(VERIFY_ENV_VAR, "").strip().lower() in ("1", "true", "yes")
+    """Whether the environment asks for sha256 verification before a build (`VERIFY_ENV_VAR`).
+
+    Unset, empty, 0, false, no and off (any case) say no; 1, true, yes and on say yes.
+
+    Raises:
+      VerifySettingError: any other value, naming the variable and the value.
+    """
+    value = environ.get(VERIFY_ENV_VAR, "")
+    word = value.strip().lower()
+    if word in _YES_WORDS or word in _NO_WORDS:
+        return word in _YES_WORDS
+    raise VerifySettingError(
+        f"{VERIFY_ENV_VAR}={value!r}: expected 1, true, yes or on to check the sha256 of the "
+        "ILSVRC2012 tars before the build, or 0, false, no, off or nothing not to (in any "
+        "case). Set it to one of these, or unset it; nothing was built."
+    )
+
+
+def verify_archives(config_value: bool | None, environ: Mapping[str, str] = os.environ) -> bool:
+    """Whether a build checks the tars' sha256: the config says, else the environment.
+
+    Args:
+      config_value: `ImagenetPiConfig.verify_archives`: True or False decide; None leaves it
+        to `VERIFY_ENV_VAR` (`verify_requested`).
+      environ: the environment, read only when `config_value` is None.
+    """
+    return verify_requested(environ) if config_value is None else config_value
+
+
+def check_verify_setting(value: object) -> bool | None:
+    """`value` if it is a valid `verify_archives` (True, False or None), else VerifySettingError."""
+    if value is None or isinstance(value, bool):
+        return value
+    raise VerifySettingError(
+        f"verify_archives: expected True, False or None (None: the environment variable "
+        f"{VERIFY_ENV_VAR} decides), found {value!r} of type {type(value).__name__}. In "
+        "`tfds build --config` JSON, write true or false without quotes."
+    )
 
 
 def size_warnings(paths: Mapping[str, str], log: bool = True) -> list[str]:

@@ -9,6 +9,11 @@ releases it when the process dies, however it dies, so a lock nobody holds prove
 `incomplete.*_<version>` folders beside it belong to no running build. The lock file
 names its holder (pid and host) for the message of a build that has to wait; the pid is
 never used to decide anything, since pids are reused.
+
+In a data_dir shared by several users, the lock file belongs to whoever built first. flock
+needs no write access on a local filesystem, so a user who cannot write it locks it opened
+read-only (and cannot name itself in it; holders that can write clear their name when they
+end, so a waiting build never names a holder that has finished).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import dataclasses
 import errno
 import fcntl
 import os
+import pwd
 import shutil
 import socket
 import time
@@ -32,8 +38,16 @@ from imagenet_pi import tfds_internals
 LOCK_SUFFIX = ".build.lock"
 
 # What flock raises on filesystems that do not implement it (some FUSE, Lustre without
-# -o flock, old NFS clients).
+# -o flock, old NFS clients), and, for a file opened read-only, on NFS, whose client emulates
+# flock with POSIX locks that need write access.
 _NO_FLOCK_ERRNOS = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL}
+_READ_ONLY_NO_FLOCK_ERRNOS = _NO_FLOCK_ERRNOS | {errno.EBADF}
+# What open() raises for a file or folder of another user (or on a read-only mount).
+_NO_ACCESS_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+class BuildLockError(PermissionError):
+    """The build lock file can be neither opened nor created by this user."""
 
 
 @dataclasses.dataclass
@@ -88,15 +102,25 @@ def exclusive_build(version_dir: str | os.PathLike, dataset: str) -> Iterator[Bu
         )
         yield BuildLock(path, locked=False)
         return
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o664)
+    fd, writable = _open_lock_file(path, dataset)
+    lock = BuildLock(path, locked=False)
     try:
-        lock = _acquire(fd, path, dataset)
+        lock = _acquire(fd, path, dataset, writable)
         if lock.locked:
-            _write_holder(fd)
+            if writable:
+                _write_holder(fd)
+            else:
+                logging.info(
+                    "%s: %s is not writable by this user, so it is locked read-only; builds "
+                    "that wait for this one cannot see who holds it.",
+                    dataset,
+                    path,
+                )
             lock.removed = _remove_abandoned(version_dir, dataset, path)
         yield lock
     finally:
+        if lock.locked and writable:
+            os.ftruncate(fd, 0)  # names no holder once this build has ended
         os.close(fd)  # releases the lock; the file stays, removing it would race a waiter
 
 
@@ -145,22 +169,79 @@ def prepare_once(
         download_and_prepare(**kwargs)
 
 
-def _acquire(fd: int, path: str, dataset: str) -> BuildLock:
+def _open_lock_file(path: str, dataset: str) -> tuple[int, bool]:
+    """`(fd, writable)` of the lock file, created if absent; read-only if not writable.
+
+    Raises:
+      BuildLockError: the file can be neither opened nor created, naming it, its owner
+        and what to do.
+    """
+    folder = os.path.dirname(path)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o664), True
+    except OSError as error:
+        if error.errno not in _NO_ACCESS_ERRNOS:
+            raise
+        write_error = error
+    try:
+        return os.open(path, os.O_RDONLY), False
+    except OSError as error:
+        if error.errno not in _NO_ACCESS_ERRNOS | {errno.ENOENT}:
+            raise
+    user = _user_name(os.getuid())
+    if not os.path.lexists(path):
+        existing = folder
+        while not os.path.isdir(existing) and os.path.dirname(existing) != existing:
+            existing = os.path.dirname(existing)
+        raise BuildLockError(
+            f"{dataset}: cannot create the build lock file {path} "
+            f"({os.strerror(write_error.errno)}): this user ({user}) cannot write in "
+            f"{existing}, {_owner_and_mode(existing)}. Build into a data_dir you can write "
+            "(--data_dir, or data_dir= of tfds.builder), or ask the owner to make that folder "
+            "writable for your group (chmod g+w)."
+        ) from write_error
+    raise BuildLockError(
+        f"{dataset}: cannot open the build lock file {path} ({os.strerror(write_error.errno)}): "
+        f"it is {_owner_and_mode(path)}, and this user ({user}) can neither write nor read "
+        f"it. Ask its owner to make it readable (chmod a+r {path}; a build locks it read-only "
+        "when it cannot write it), or, when no build of this config runs, remove it; or build "
+        "into a data_dir of your own."
+    ) from write_error
+
+
+def _owner_and_mode(path: str) -> str:
+    status = os.stat(path)
+    return f"owned by {_user_name(status.st_uid)} with mode {status.st_mode & 0o7777:o}"
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # a uid without a name, as in many containers
+        return f"uid {uid}"
+
+
+def _acquire(fd: int, path: str, dataset: str, writable: bool) -> BuildLock:
+    no_flock = _NO_FLOCK_ERRNOS if writable else _READ_ONLY_NO_FLOCK_ERRNOS
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         return BuildLock(path, locked=True)
     except BlockingIOError:
         pass
     except OSError as error:
-        if error.errno not in _NO_FLOCK_ERRNOS:
+        if error.errno not in no_flock:
             raise
         logging.warning(
-            "%s: cannot lock %s (%s): the filesystem does not support flock. Two builds of "
+            "%s: cannot lock %s (%s): the filesystem does not support flock%s. Two builds of "
             "%s into this data_dir at once would fail, and folders of killed builds "
             "(incomplete.*) are not removed: delete them when no build runs.",
             dataset,
             path,
             os.strerror(error.errno),
+            ""
+            if writable
+            else " on a file opened read-only (as on NFS), and this user cannot write it",
             dataset,
         )
         return BuildLock(path, locked=False)
@@ -197,7 +278,21 @@ def _remove_abandoned(version_dir: str, dataset: str, path: str) -> list[str]:
         if not (pattern.match(entry.name) and entry.is_dir(follow_symlinks=False)):
             continue
         size = _size(entry.path)
-        shutil.rmtree(entry.path)
+        try:
+            shutil.rmtree(entry.path)
+        except OSError as error:  # another user's build left it: the space stays taken
+            logging.warning(
+                "%s: cannot remove %s (%.1f MB), left by a build that was killed (%s: %s); it "
+                "is %s. Its owner can remove it: no build holds %s.",
+                dataset,
+                entry.path,
+                size / 1e6,
+                type(error).__name__,
+                error,
+                _owner_and_mode(entry.path),
+                path,
+            )
+            continue
         logging.warning(
             "%s: removed %s (%.1f MB), left by a build that was killed: no build holds %s.",
             dataset,

@@ -672,29 +672,76 @@ def _version_key(name: str) -> tuple[int, ...]:
     return tuple(int(part) for part in name.split("."))
 
 
-def find_prepared_imagenet2012(manual_dir: str) -> str | None:
-    """The newest imagenet2012 version folder in `manual_dir`, or None.
+def _prepared_version_dirs(manual_dir: str) -> list[str]:
+    """The imagenet2012 version folders with a dataset_info.json in `manual_dir`, newest first.
 
     Looks at `<manual_dir>/imagenet2012/<version>/dataset_info.json`, and at
     `<manual_dir>/imagenet2012/dataset_info.json` (a link straight to a version folder).
     """
     root = os.path.join(manual_dir, IMAGENET2012)
     if os.path.isfile(os.path.join(root, "dataset_info.json")):
-        return root
+        return [root]
     if not os.path.isdir(root):
-        return None
+        return []
     versions = [
         name
         for name in os.listdir(root)
         if re.fullmatch(r"\d+\.\d+\.\d+", name)
         and os.path.isfile(os.path.join(root, name, "dataset_info.json"))
     ]
-    if not versions:
+    versions.sort(key=_version_key, reverse=True)
+    return [os.path.join(root, version) for version in versions]
+
+
+def prepared_imagenet2012(manual_dir: str) -> PreparedImagenet2012Source | None:
+    """The newest complete imagenet2012 version in `manual_dir`; None if there is none at all.
+
+    A newer version folder that is incomplete (half copied: shard files missing or cut
+    short) or unusable (another format, too old) is skipped with a warning that says what
+    it lacks.
+
+    Raises:
+      IlsvrcError: version folders are there but none is complete; names what each lacks.
+    """
+    version_dirs = _prepared_version_dirs(manual_dir)
+    problems = []
+    for version_dir in version_dirs:
+        try:
+            source = PreparedImagenet2012Source.from_dir(version_dir)
+        except IlsvrcError as error:
+            problems.append((version_dir, error))
+            continue
+        for skipped, error in problems:
+            logger.warning(
+                "Skipped %s: %s Reading %s, the newest complete imagenet2012 there.",
+                skipped,
+                error,
+                version_dir,
+            )
+        if len(version_dirs) > 1:
+            logger.info(
+                "%s holds versions %s: reading %s.",
+                os.path.dirname(version_dir),
+                ", ".join(os.path.basename(path) for path in version_dirs),
+                os.path.basename(version_dir),
+            )
+        return source
+    if not problems:
         return None
-    versions.sort(key=_version_key)
-    if len(versions) > 1:
-        logger.info("%s holds versions %s: using the newest.", root, ", ".join(versions))
-    return os.path.join(root, versions[-1])
+    if len(problems) == 1:
+        raise problems[0][1]
+    raise IlsvrcError(
+        f"No complete imagenet2012 in {os.path.dirname(problems[0][0])}: each of its version "
+        "folders lacks something.\n"
+        + "".join(f"  {error}\n" for _, error in problems)
+        + "Copy one version folder whole, or prepare imagenet2012 again."
+    )
+
+
+def find_prepared_imagenet2012(manual_dir: str) -> str | None:
+    """The newest complete imagenet2012 version folder in `manual_dir`, or None (see above)."""
+    source = prepared_imagenet2012(manual_dir)
+    return None if source is None else source.version_dir
 
 
 @dataclasses.dataclass
@@ -714,6 +761,8 @@ class PreparedImagenet2012Source:
     def from_dir(cls, version_dir: str) -> PreparedImagenet2012Source:
         """Reads the dataset's metadata; raises naming what is missing or unsupported."""
         import tensorflow_datasets as tfds
+
+        from imagenet_pi import tfds_internals  # imports TFDS, which only this form needs
 
         try:
             builder = tfds.builder_from_directory(version_dir)
@@ -753,6 +802,14 @@ class PreparedImagenet2012Source:
                     f"{version_dir}: {len(missing)} of the {len(paths)} {prepared_split} "
                     f"files are missing (first: {missing[0]}). Copy the whole folder."
                 )
+            expected = tfds_internals.tfrecord_split_bytes(info.splits[prepared_split])
+            found = sum(os.path.getsize(path) for path in paths)
+            if expected is not None and found != expected:
+                raise IlsvrcError(
+                    f"{version_dir}: its {len(paths)} {prepared_split} files hold {found:,} "
+                    f"bytes, but its dataset_info.json says {expected:,}: a copy cut short, or "
+                    "files of another preparation. Copy the whole folder again."
+                )
             split_files[split] = paths
         return cls(version_dir, tuple(info.features["label"].names), split_files)
 
@@ -790,9 +847,11 @@ def _tar_paths(manual_dir: str) -> list[str]:
 
 
 def _prepared_paths(manual_dir: str) -> list[str]:
-    found = find_prepared_imagenet2012(manual_dir)
+    # A version folder with its dataset_info.json is the form; which version is read, and
+    # whether it is complete, is for `prepared_imagenet2012`.
+    found = _prepared_version_dirs(manual_dir)
     if found:
-        return [os.path.join(found, "dataset_info.json")]
+        return [os.path.join(found[0], "dataset_info.json")]
     return [os.path.join(manual_dir, IMAGENET2012, "<version>", "dataset_info.json")]
 
 
@@ -802,15 +861,21 @@ def _folder_paths(root: str) -> list[str]:
 
 def _load_tars(manual_dir: str) -> TarSource:
     source = TarSource.in_dir(manual_dir)
-    paths = {upstream.TRAIN_TAR: source.train_tar, upstream.VAL_TAR: source.val_tar}
-    archive_checks.size_warnings(paths)
-    if archive_checks.verify_requested():
-        logger.info("%s is set: checking the sha256 of both tars.", archive_checks.VERIFY_ENV_VAR)
-        try:
-            archive_checks.verify(paths, progress=True)
-        except archive_checks.ChecksumError as error:
-            raise IlsvrcError(str(error)) from error
+    archive_checks.size_warnings(_official_names(source))
     return source
+
+
+def _verify_tars(source: TarSource) -> None:
+    logger.info("Checking the sha256 of both tars (verify_archives).")
+    try:
+        archive_checks.verify(_official_names(source), progress=True)
+    except archive_checks.ChecksumError as error:
+        raise IlsvrcError(str(error)) from error
+
+
+def _official_names(source: TarSource) -> dict[str, str]:
+    """Official tar name -> its path, as `archive_checks` takes them."""
+    return {upstream.TRAIN_TAR: source.train_tar, upstream.VAL_TAR: source.val_tar}
 
 
 def _load_folders(root: str, form: str) -> FolderSource:
@@ -825,9 +890,7 @@ FORMS = (
     Form(
         "TFDS-prepared imagenet2012",
         _prepared_paths,
-        lambda manual_dir: PreparedImagenet2012Source.from_dir(
-            find_prepared_imagenet2012(manual_dir)
-        ),
+        prepared_imagenet2012,
         "the version folder of a `tfds build imagenet2012`, copied or linked",
     ),
     Form(
@@ -855,12 +918,13 @@ def _exists(path: str) -> bool:
     return os.path.isdir(path) if path.endswith(os.sep) else os.path.isfile(path)
 
 
-def detect_source(manual_dir: str | os.PathLike) -> Source:
+def detect_source(manual_dir: str | os.PathLike, verify_archives: bool = False) -> Source:
     """The ILSVRC2012 source in `manual_dir`: the first complete form of `FORMS`.
 
     Logs which form was picked and which others were also (partly) there. For the
-    tars, warns when their sizes differ from the official ones and, if
-    `IMAGENET_PI_VERIFY_ARCHIVES=1`, checks their sha256 first.
+    tars, warns when their sizes differ from the official ones and, if `verify_archives`
+    (the config's, or `IMAGENET_PI_VERIFY_ARCHIVES`: `archive_checks.verify_archives`),
+    checks their sha256 first.
 
     Raises:
       IlsvrcError: no form is complete; the message lists every form with the
@@ -877,9 +941,12 @@ def detect_source(manual_dir: str | os.PathLike) -> Source:
     if complete:
         picked = next(form for form in FORMS if form.name == complete[0])
         source = picked.load(manual_dir)
-        if archive_checks.verify_requested() and not isinstance(source, TarSource):
+        if verify_archives and isinstance(source, TarSource):
+            _verify_tars(source)
+        elif verify_archives:
             logger.warning(
-                "%s is set, but %s has no official checksums: nothing was verified.",
+                "Checking the sha256 of the archives was asked for (verify_archives or %s), "
+                "but %s has no official checksums: nothing was verified.",
                 archive_checks.VERIFY_ENV_VAR,
                 source.description,
             )

@@ -19,6 +19,7 @@ import tensorflow_datasets as tfds
 from imagenet_pi import (
     annotation_files,
     annotations,
+    archive_checks,
     build_checks,
     build_identity,
     build_lock,
@@ -91,15 +92,21 @@ class ImagenetPiConfig(tfds.core.BuilderConfig):
       annotations_dir: a folder in the upstream layout (`labels/`, `confidences/`,
         `annotator_features.csv`) to build from; None for the released configs,
         whose files are found in the manual_dir or downloaded.
+      verify_archives: check the sha256 of the ILSVRC2012 tars before reading them (minutes
+        to an hour); None, the default, leaves it to the environment variable
+        `IMAGENET_PI_VERIFY_ARCHIVES`, read once when a build starts. How a dataset is
+        checked, not what it holds.
     """
 
     beta: float | None = None
     annotations_dir: str | None = None
+    verify_archives: bool | None = None
 
     def __post_init__(self) -> None:
         # Also reached by `tfds build --config '{...}'`: a bad beta must not reach the metadata.
         if self.beta is not None:
             self.beta = relabel.check_beta(self.beta)
+        self.verify_archives = archive_checks.check_verify_setting(self.verify_archives)
 
 
 def _released_config(name: str) -> ImagenetPiConfig:
@@ -190,6 +197,8 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
         )
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
+        # Read once, before any input: a bad IMAGENET_PI_VERIFY_ARCHIVES stops the build here.
+        verify_archives = archive_checks.verify_archives(self.builder_config.verify_archives)
         manual_dir = os.fspath(dl_manager.manual_dir)  # raises with the instructions if absent
         files, annotations_source = annotation_files.resolve(
             self.builder_config.name,
@@ -223,7 +232,7 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
         for split, rows in split_annotations.items():
             # Clean labels and upstream order by index, for readers that must not read images.
             example_index.write(self.data_dir, split, rows.file_names, write_orders[split])
-        images = ilsvrc.detect_source(manual_dir)
+        images = ilsvrc.detect_source(manual_dir, verify_archives=verify_archives)
         self.info.metadata.update(
             annotator_features=annotator_features.tolist(),
             images_source=images.description,

@@ -17,6 +17,8 @@ upon: a TFDS release that breaks one fails that test, not a user's build.
   example (`ExampleSerializer`, deterministic where TFDS's is not), the number of shards
   and their boundaries (`shard_boundaries`), the shard file names (`shard_paths`), the
   split's `SplitInfo` (`split_info`), and TFDS's progress bar (`progress_bar`).
+- a split's `num_bytes`, the sum of its serialized examples, which gives the size of its
+  TFRecord files (`tfrecord_split_bytes`).
 
 Beam is relied upon for one undocumented behaviour, tested there too: runners that run
 workers in other processes re-raise a worker's error as their own, with the worker's
@@ -97,7 +99,12 @@ def few_download_retries() -> Iterator[None]:
     TFDS retries every request `downloader.MAX_RETRIES` (10) times with exponential backoff,
     about 3.5 minutes offline; it reads that module-level int each time it opens a request.
     The cap is process-wide while any download is inside: other TFDS downloads of the
-    process retry as few times meanwhile.
+    process retry as few times meanwhile. TFDS 4.9 offers no narrower scope: no argument
+    of `DownloadManager`, `DownloadConfig` or the downloader sets the count; the request
+    builds its `urllib3.Retry` from the module global; and it runs in the threads of one
+    downloader per process (`get_downloader` is memoized), so neither a download manager
+    of our own nor thread-local state reaches it. Scoping it would mean replacing TFDS's
+    private request function (process-wide again) or rewriting its download cache.
     """
     global _downloads_inside, _saved_max_retries
     with _retries_lock:
@@ -264,3 +271,21 @@ def write_with_file_adapter(
 def progress_bar(**kwargs: Any) -> Any:
     """TFDS's tqdm progress bar (silent after `tfds.disable_progress_bar()`)."""
     return tqdm_utils.tqdm(**kwargs)
+
+
+# --- The size of a prepared split ----------------------------------------------------------
+
+# TFRecord frames every record with 16 bytes: its length (8) and the masked CRC32C of the
+# length (4) and of the data (4), as TensorFlow documents the format.
+_TFRECORD_FRAMING_BYTES = 16
+
+
+def tfrecord_split_bytes(split_info: tfds.core.SplitInfo) -> int | None:
+    """The bytes the TFRecord files of a prepared split hold together, from its metadata.
+
+    TFDS records a split's `num_bytes` as the sum of its serialized examples (the files
+    add the framing of each record). None when the metadata does not record it.
+    """
+    if not split_info.num_bytes:
+        return None
+    return int(split_info.num_bytes) + _TFRECORD_FRAMING_BYTES * split_info.num_examples

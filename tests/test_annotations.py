@@ -241,11 +241,15 @@ def test_non_utf8_file_name_names_file_and_line(config_dir):
     assert f"{_csv(config_dir, 'labels')}, line 6: the file name b'" in str(error.value)
 
 
-def test_non_utf8_file_name_in_one_file_only_is_shown_in_the_difference(config_dir):
-    _latin1_name_on_line(_csv(config_dir, "labels"), 6)
-    with pytest.raises(AnnotationError, match="do not annotate the same file names") as error:
+@pytest.mark.parametrize("kind", ["labels", "confidences"])
+def test_non_utf8_file_name_in_one_file_only_names_that_file_and_line(config_dir, kind):
+    _latin1_name_on_line(_csv(config_dir, kind), 6)
+    with pytest.raises(AnnotationError) as error:
         annotations.read_split(config_dir, "train")
-    assert "\\xe9.JPEG" in str(error.value)
+    message = str(error.value)
+    assert message.startswith(f"{_csv(config_dir, kind)}, line 6: the file name b'"), message
+    assert "\\xe9.JPEG' is not UTF-8" in message
+    assert "do not annotate the same" not in message
 
 
 def test_duplicate_non_utf8_file_name_is_shown(config_dir):
@@ -257,6 +261,167 @@ def test_duplicate_non_utf8_file_name_is_shown(config_dir):
     with pytest.raises(AnnotationError, match="appears twice, on lines 3 and 4") as error:
         annotations.read_split(config_dir, "train")
     assert "\\xe9.JPEG" in str(error.value)
+
+
+# Whitespace, line ends and separators: what CSV readers accept is read, the rest is named.
+
+
+def _edit_line(path: pathlib.Path, line_number: int, edit) -> None:
+    """Applies `edit` (bytes -> bytes) to one line of a file written with LF line ends."""
+    lines = path.read_bytes().split(b"\n")
+    lines[line_number - 1] = edit(lines[line_number - 1])
+    path.write_bytes(b"\n".join(lines))
+
+
+_NAMES_WITH_WHITESPACE = {
+    "space before the comma": lambda line: line.replace(b",", b" ,", 1),
+    "tab before the comma": lambda line: line.replace(b",", b"\t,", 1),
+    "space at the start of the line": lambda line: b" " + line,
+    "quoted, with a space inside the quotes": lambda line: b'" ' + line.replace(b",", b'",', 1),
+    "no-break space before the comma": lambda line: line.replace(b",", b"\xc2\xa0,", 1),
+}
+
+
+@pytest.mark.parametrize("kinds", [("labels",), ("confidences",), ("labels", "confidences")])
+@pytest.mark.parametrize("variant", sorted(_NAMES_WITH_WHITESPACE))
+def test_whitespace_around_a_file_name_names_file_line_and_name(config_dir, variant, kinds):
+    for kind in kinds:  # both files are written in the same order: line 5 is one image
+        _edit_line(_csv(config_dir, kind), 5, _NAMES_WITH_WHITESPACE[variant])
+    with pytest.raises(AnnotationError) as error:
+        annotations.read_split(config_dir, "train")
+    message = str(error.value)
+    assert message.startswith(f"{_csv(config_dir, kinds[0])}, line 5: the file name '"), message
+    assert re.search(r"JPEG(\\t| |\\xa0)?' (starts|ends) with whitespace", message), message
+    assert "remove the whitespace" in message
+    assert "do not annotate the same" not in message
+
+
+@pytest.mark.parametrize("kind", ["labels", "confidences"])
+def test_names_that_differ_only_in_inner_whitespace_are_named_in_both_files(config_dir, kind):
+    _edit_line(_csv(config_dir, kind), 9, lambda line: line.replace(b"_", b" _", 1))
+    with pytest.raises(AnnotationError) as error:
+        annotations.read_split(config_dir, "train")
+    message = str(error.value)
+    labels_csv, confidences_csv = _csv(config_dir, "labels"), _csv(config_dir, "confidences")
+    assert message.startswith(f"{labels_csv}, line 9: the file name 'n01440764"), message
+    assert f"in {confidences_csv}, line 9: the two differ only in whitespace" in message
+    assert "n01440764 _" in message
+
+
+def test_spaces_and_tabs_around_numbers_are_read_as_csv_readers_read_them(config_dir):
+    expected = annotations.read_split(config_dir, "train")
+    for kind in ("labels", "confidences"):
+        path = _csv(config_dir, kind)
+        lines = [line.split(b",", 1) for line in path.read_bytes().splitlines()]
+        spaced = [name + b"," + b" ,\t".join(values.split(b",")) + b" " for name, values in lines]
+        path.write_bytes(b"\n".join(spaced) + b"\n")
+    assert b" ,\t" in _csv(config_dir, "labels").read_bytes()
+    found = annotations.read_split(config_dir, "train")
+    np.testing.assert_array_equal(found.file_names, expected.file_names)
+    np.testing.assert_array_equal(found.labels, expected.labels)
+    np.testing.assert_array_equal(found.confidences, expected.confidences)
+
+
+@pytest.mark.parametrize("ending", [b"\r", b"\r\n"])
+def test_cr_line_ends_of_old_mac_spreadsheets_are_read(config_dir, ending):
+    expected = annotations.read_split(config_dir, "train")
+    for kind in ("labels", "confidences"):
+        path = _csv(config_dir, kind)
+        path.write_bytes(path.read_bytes().replace(b"\n", ending))
+    found = annotations.read_split(config_dir, "train")
+    np.testing.assert_array_equal(found.file_names, expected.file_names)
+    np.testing.assert_array_equal(found.labels, expected.labels)
+    np.testing.assert_array_equal(found.confidences, expected.confidences)
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "message"),
+    [
+        ("labels", "x7", "label 'x7' is not an integer"),
+        ("labels", "", "expected 17 comma-separated fields"),
+        ("confidences", "1.5", "confidence '1.5' is not in [0, 1]"),
+        ("confidences", "0.5.1", "confidence '0.5.1' is not a number"),
+    ],
+)
+@pytest.mark.parametrize("ending", [b"\r", b"mixed"])
+def test_bad_line_of_a_file_with_cr_line_ends_gets_its_line_number(
+    config_dir, kind, text, message, ending
+):
+    path = _csv(config_dir, kind)
+    if text:
+        _set_field(path, 23, 5, text)
+    else:
+        _replace_line(path, 23, "")
+    lines = path.read_bytes().split(b"\n")
+    if ending == b"mixed":  # CR, CR LF and LF, one after the other
+        path.write_bytes(
+            b"".join(line + (b"\r", b"\r\n", b"\n")[i % 3] for i, line in enumerate(lines))
+        )
+    else:
+        path.write_bytes(ending.join(lines))
+    with pytest.raises(AnnotationError) as error:
+        annotations.read_split(config_dir, "train")
+    assert str(error.value).startswith(f"{path}, line 23"), str(error.value)
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [("\x0b7", "'\\x0b7'"), ("1_0", "'1_0'"), ("7\x0c", "'7\\x0c'")]
+)
+@pytest.mark.parametrize("kind", ["labels", "confidences"])
+def test_value_python_would_read_but_the_csv_reader_does_not_is_named(
+    config_dir, kind, value, shown
+):
+    path = _csv(config_dir, kind)
+    _set_field(path, 12, 4, value)
+    word = "label" if kind == "labels" else "confidence"
+    with pytest.raises(
+        AnnotationError, match=re.escape(f"{path}, line 12, annotator 4: {word} {shown} is not")
+    ):
+        annotations.read_split(config_dir, "train")
+
+
+@pytest.mark.parametrize(("separator", "words"), [(b"\t", "tabs"), (b";", "semicolons")])
+@pytest.mark.parametrize("kind", ["labels", "confidences"])
+def test_file_separated_by_tabs_or_semicolons_says_so(config_dir, kind, separator, words):
+    path = _csv(config_dir, kind)
+    text = path.read_bytes().replace(b",", separator)
+    if separator == b";" and kind == "confidences":  # decimal commas, as such locales write
+        text = text.replace(b".", b",").replace(b",JPEG", b".JPEG")
+    path.write_bytes(text)
+    with pytest.raises(AnnotationError) as error:
+        annotations.read_split(config_dir, "train")
+    message = str(error.value)
+    assert message.startswith(f"{path}, line 1"), message
+    assert f"Its fields are separated by {words}: save it as comma-separated values" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "words"), [("0.5\t-1.25\n", "tabs"), ("0,5;-1,25\n", "semicolons")]
+)
+def test_annotator_features_separated_by_tabs_or_semicolons_say_so(config_dir, text, words):
+    path = _write_features_text(config_dir, text * NUM_ANNOTATORS)
+    with pytest.raises(AnnotationError) as error:
+        annotations.read_annotator_features(config_dir)
+    message = str(error.value)
+    assert message.startswith(f"{path}, line 1: expected 2 comma-separated numbers"), message
+    assert f"Its fields are separated by {words}" in message
+
+
+@pytest.mark.parametrize("rel", upstream.config_relpaths())
+def test_folder_where_a_csv_should_be_is_called_a_folder(config_dir, rel):
+    path = config_dir / rel
+    path.unlink()
+    path.mkdir()
+    (path / path.name).write_bytes(b"")  # as an unzipping tool leaves it
+    with pytest.raises(AnnotationError) as error:
+        if rel == upstream.ANNOTATOR_FEATURES_RELPATH:
+            annotations.read_annotator_features(config_dir)
+        else:
+            annotations.read_split(config_dir, rel.split("/")[1].removesuffix(".csv"))
+    message = str(error.value)
+    assert message.startswith(f"{path} is a folder (holding {path.name}), not a file"), message
+    assert "Put the file itself in its place" in message
 
 
 def test_bom_crlf_and_blank_lines_at_the_end_of_annotator_features_are_accepted(tmp_path, rng):

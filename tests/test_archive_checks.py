@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -11,7 +12,9 @@ import damaged_inputs
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
+import tfds_command
 
+import imagenet_pi
 from imagenet_pi import archive_checks, cli, fake_data, ilsvrc, upstream
 
 
@@ -82,10 +85,85 @@ def test_sha256_match_passes(small_sample):
     assert [v.ok for v in verdicts] == [True, True]
 
 
-@pytest.mark.parametrize(("value", "requested"), [("1", True), ("yes", True), ("", False)])
-def test_verification_is_opt_in_by_environment(value, requested):
+_YES = ["1", "true", "yes", "on", "TRUE", "Yes", "On", " on ", "ON\n"]
+_NO = ["", "0", "false", "no", "off", "FALSE", "No", "Off", " 0 "]
+
+
+@pytest.mark.parametrize(
+    ("value", "requested"), [(v, True) for v in _YES] + [(v, False) for v in _NO]
+)
+def test_verification_is_opt_in_by_the_usual_words_in_any_case(value, requested):
     assert archive_checks.verify_requested({archive_checks.VERIFY_ENV_VAR: value}) is requested
     assert archive_checks.verify_requested({}) is False
+
+
+@pytest.mark.parametrize("value", ["maybe", "2", "y", "n", "enabled", "1.0", "-1", "true false"])
+def test_other_values_of_the_variable_are_refused_naming_it_and_the_value(value):
+    with pytest.raises(archive_checks.VerifySettingError) as error:
+        archive_checks.verify_requested({archive_checks.VERIFY_ENV_VAR: value})
+    assert str(error.value).startswith(f"IMAGENET_PI_VERIFY_ARCHIVES={value!r}: expected 1, true")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("value", ["on", "TRUE"])
+def test_tfds_build_with_the_variable_on_checks_the_sums(
+    fresh_sample, tmp_path, monkeypatch, value
+):
+    manual_dir, _ = fresh_sample
+    monkeypatch.setenv(archive_checks.VERIFY_ENV_VAR, value)
+    data_dir = str(tmp_path / "data")
+    result = tfds_command.tfds_build("imagenet_pi/high_noise", manual_dir, data_dir)
+    assert result.returncode != 0
+    assert "ILSVRC2012_img_train.tar has sha256" in result.stderr, result.stderr[-3000:]
+    assert not tfds.builder("imagenet_pi/high_noise", data_dir=data_dir).is_prepared()
+
+
+def test_a_bad_value_stops_the_build_before_any_input_is_read(tmp_path, monkeypatch):
+    monkeypatch.setenv(archive_checks.VERIFY_ENV_VAR, "maybe")
+    # No manual_dir at all: the variable is read before TFDS would complain about it.
+    with pytest.raises(archive_checks.VerifySettingError, match="IMAGENET_PI_VERIFY_ARCHIVES="):
+        _build(str(tmp_path / "absent"), str(tmp_path / "data"))
+    assert not os.path.exists(tmp_path / "data" / "imagenet_pi" / "high_noise" / "3.0.0")
+
+
+def _custom_config(manual_dir: str, **changes) -> imagenet_pi.ImagenetPiConfig:
+    # TFDS refuses a changed copy of a released config under its name: a custom config it is.
+    folder = os.path.join(manual_dir, "imagenet_pi", "high_noise")
+    return dataclasses.replace(imagenet_pi.custom_config(folder, name="mine", beta=0.1), **changes)
+
+
+def _build_config(config, manual_dir: str, data_dir: str) -> tfds.core.DatasetBuilder:
+    builder = tfds.builder("imagenet_pi", config=config, data_dir=data_dir)
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(manual_dir=manual_dir)
+    )
+    return builder
+
+
+def test_config_verify_archives_true_checks_the_sums_without_the_variable(
+    fresh_sample, tmp_path, monkeypatch
+):
+    manual_dir, _ = fresh_sample
+    monkeypatch.delenv(archive_checks.VERIFY_ENV_VAR, raising=False)
+    config = _custom_config(manual_dir, verify_archives=True)
+    with pytest.raises(ilsvrc.IlsvrcError, match="ILSVRC2012_img_train.tar has sha256"):
+        _build_config(config, manual_dir, str(tmp_path / "data"))
+
+
+def test_config_verify_archives_false_is_not_overridden_by_the_variable(
+    fresh_sample, tmp_path, monkeypatch
+):
+    manual_dir, sample = fresh_sample
+    monkeypatch.setenv(archive_checks.VERIFY_ENV_VAR, "1")
+    config = _custom_config(manual_dir, verify_archives=False)
+    builder = _build_config(config, manual_dir, str(tmp_path))
+    assert builder.info.splits["train"].num_examples == len(sample.train_file_names)
+
+
+@pytest.mark.parametrize("value", ["yes", 1, "false"])
+def test_config_verify_archives_must_be_a_bool_or_none(value):
+    with pytest.raises(archive_checks.VerifySettingError, match="verify_archives: expected True"):
+        imagenet_pi.ImagenetPiConfig(name="mine", beta=0.3, verify_archives=value)
 
 
 def test_build_with_verification_stops_on_a_wrong_sum_before_generating(
@@ -230,9 +308,9 @@ def test_garbage_validation_member_fails_the_build(fresh_sample, tmp_path):
 def test_verification_asked_for_a_form_without_checksums_warns(tmp_path, monkeypatch, caplog):
     sample = fake_data.write_ilsvrc_tars(tmp_path / "tars", **fake_data.SMALL_SAMPLE)
     manual_dir = fake_data.extract_to_folders(sample, tmp_path / "folders")
-    monkeypatch.setenv(archive_checks.VERIFY_ENV_VAR, "1")
     with caplog.at_level(logging.WARNING, logger="imagenet_pi"):
-        assert isinstance(ilsvrc.detect_source(manual_dir), ilsvrc.FolderSource)
+        source = ilsvrc.detect_source(manual_dir, verify_archives=True)
+        assert isinstance(source, ilsvrc.FolderSource)
     assert "has no official checksums: nothing was verified" in caplog.text
 
 

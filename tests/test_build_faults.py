@@ -13,15 +13,17 @@ import glob
 import io
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
 import tensorflow_datasets as tfds
 
-import imagenet_pi  # noqa: F401  (registers the builder)
+import imagenet_pi  # registers the builder
 from imagenet_pi import build_lock, fake_data
 
 _CONFIG = "imagenet_pi/high_noise"
@@ -307,3 +309,109 @@ def test_preparing_a_built_dataset_again_writes_no_lock_file(built_high_noise, s
         assert not os.path.exists(lock)
     finally:
         os.replace(moved, lock)
+
+
+# --- A data_dir shared by several users: builds run as another user (setpriv) ---------------
+
+_OTHER_USER = 65534  # nobody; the tests run as root, whom file modes do not stop
+
+
+@pytest.fixture
+def shared_sample():
+    """(manual_dir, data_dir, home) under a folder every user can read, outside pytest's 0700.
+
+    The data_dir's config folder belongs to the other user, as in a data_dir shared by a group.
+    """
+    base = tempfile.mkdtemp(prefix="imagenet_pi_shared_")
+    try:
+        os.chmod(base, 0o755)
+        manual_dir = os.path.join(base, "manual")
+        fake_data.write_sample(manual_dir, configs=["high_noise"], **fake_data.SMALL_SAMPLE)
+        home = os.path.join(base, "home")
+        config_dir = os.path.join(base, "data", "imagenet_pi", "high_noise")
+        os.makedirs(home)
+        os.makedirs(config_dir)
+        for folder, folders, files in os.walk(base):
+            for name in folders:
+                os.chmod(os.path.join(folder, name), 0o755)
+            for name in files:
+                os.chmod(os.path.join(folder, name), 0o644)
+        for path in (home, os.path.join(base, "data"), os.path.dirname(config_dir), config_dir):
+            os.chown(path, _OTHER_USER, _OTHER_USER)
+        yield manual_dir, os.path.join(base, "data"), home
+    finally:
+        shutil.rmtree(base)
+
+
+def _build_as_other_user(manual_dir: str, data_dir: str, home: str):
+    return subprocess.run(
+        [
+            "setpriv", f"--reuid={_OTHER_USER}", f"--regid={_OTHER_USER}", "--clear-groups",
+            "--", sys.executable, "-c", _BUILD, manual_dir, data_dir,
+        ],
+        capture_output=True, text=True, timeout=_TIMEOUT, env={**os.environ, "HOME": home},
+    )  # fmt: skip
+
+
+def _lock_file(data_dir: str) -> str:
+    version = str(imagenet_pi.Builder.VERSION)
+    return build_lock.lock_path(os.path.join(data_dir, "imagenet_pi", "high_noise", version))
+
+
+@pytest.mark.slow
+def test_lock_file_of_another_user_is_locked_read_only_and_the_build_goes_on(shared_sample):
+    manual_dir, data_dir, home = shared_sample
+    lock = _lock_file(data_dir)
+    with open(lock, "w") as f:  # root's, mode 644: readable, not writable, by the other user
+        f.write("process 1 on host elsewhere, since then\n")
+    os.chmod(lock, 0o644)
+    result = _build_as_other_user(manual_dir, data_dir, home)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "built" in result.stdout
+    assert tfds.builder(_CONFIG, data_dir=data_dir).is_prepared()
+    assert os.stat(lock).st_uid == 0
+    assert _read(lock) == "process 1 on host elsewhere, since then\n"
+
+
+@pytest.mark.slow
+def test_lock_file_the_other_user_cannot_read_is_refused_naming_it(shared_sample):
+    manual_dir, data_dir, home = shared_sample
+    lock = _lock_file(data_dir)
+    open(lock, "w").close()
+    os.chmod(lock, 0o600)
+    result = _build_as_other_user(manual_dir, data_dir, home)
+    assert result.returncode != 0
+    assert "BuildLockError" in result.stderr, result.stderr[-3000:]
+    assert f"cannot open the build lock file {lock} (Permission denied)" in result.stderr
+    assert "it is owned by root with mode 600" in result.stderr
+    assert f"chmod a+r {lock}" in result.stderr
+    assert not tfds.builder(_CONFIG, data_dir=data_dir).is_prepared()
+
+
+@pytest.mark.slow
+def test_lock_file_the_other_user_cannot_create_is_refused_naming_the_folder(shared_sample):
+    manual_dir, data_dir, home = shared_sample
+    config_dir = os.path.join(data_dir, "imagenet_pi", "high_noise")
+    os.chown(config_dir, 0, 0)  # root's, mode 755
+    result = _build_as_other_user(manual_dir, data_dir, home)
+    assert result.returncode != 0
+    assert "BuildLockError" in result.stderr, result.stderr[-3000:]
+    expected = f"cannot create the build lock file {_lock_file(data_dir)} (Permission denied)"
+    assert expected in result.stderr
+    assert f"cannot write in {config_dir}, owned by root with mode 755" in result.stderr
+    assert "Build into a data_dir you can write" in result.stderr
+
+
+@pytest.mark.slow
+def test_folder_a_killed_build_of_another_user_left_is_kept_with_a_warning(shared_sample):
+    manual_dir, data_dir, home = shared_sample
+    version = str(imagenet_pi.Builder.VERSION)
+    left = os.path.join(data_dir, "imagenet_pi", "high_noise", f"incomplete.AB12CD_{version}")
+    os.mkdir(left, 0o755)  # root's: the other user cannot remove what it holds
+    with open(os.path.join(left, "shard"), "wb") as f:
+        f.write(b"x" * 1000)
+    result = _build_as_other_user(manual_dir, data_dir, home)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"cannot remove {left} (0.0 MB), left by a build that was killed" in result.stderr
+    assert "it is owned by root with mode 755. Its owner can remove it" in result.stderr
+    assert tfds.builder(_CONFIG, data_dir=data_dir).is_prepared()

@@ -21,6 +21,7 @@ import csv_pins
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
+import tfds_command
 
 import imagenet_pi
 from imagenet_pi import annotation_files, annotations, fake_data, upstream
@@ -316,6 +317,110 @@ def test_other_annotator_features_beside_flat_layout_are_refused(flat_sample, tm
         _build(flat_sample.builder_cls, flat_sample.manual_dir, str(tmp_path / "data"))
     assert path in str(error.value)
     _assert_nothing_built(str(tmp_path / "data"))
+
+
+# --- A space before a comma, as the user meets it ---------------------------------------
+
+
+@pytest.mark.slow
+def test_tfds_build_names_the_file_line_and_name_of_a_space_before_a_comma(fresh_sample, tmp_path):
+    manual_dir, _ = fresh_sample
+    path = os.path.join(manual_dir, "imagenet_pi", "high_noise", "confidences", "train.csv")
+    with open(path, "rb") as f:
+        lines = f.read().split(b"\n")
+    name = lines[2].split(b",")[0].decode()
+    lines[2] = lines[2].replace(b",", b" ,", 1)
+    with open(path, "wb") as f:
+        f.write(b"\n".join(lines))
+    result = tfds_command.tfds_build("imagenet_pi/high_noise", manual_dir, str(tmp_path / "data"))
+    assert result.returncode != 0
+    expected = f"{path}, line 3: the file name '{name} ' ends with whitespace"
+    assert expected in result.stderr, result.stderr[-3000:]
+    assert "do not annotate the same" not in result.stderr
+
+
+# --- A folder where a file should be, in every layout ------------------------------------
+
+
+def _folder_in_place_of(path: str) -> None:
+    """Replaces a file by a folder of its name holding it, as some unzipping tools leave it."""
+    moved = path + ".moved"
+    os.rename(path, moved)
+    os.mkdir(path)
+    os.rename(moved, os.path.join(path, os.path.basename(path)))
+
+
+def _folder_message_start(path: str) -> str:
+    return f"{path} is a folder (holding {os.path.basename(path)}), not a file"
+
+
+@pytest.mark.parametrize("rel", upstream.config_relpaths())
+def test_folder_in_place_of_a_file_of_a_clone_fails_the_build_saying_so(
+    fresh_sample, tmp_path, rel
+):
+    manual_dir, _ = fresh_sample
+    path = os.path.join(manual_dir, "imagenet_pi", "high_noise", rel)
+    _folder_in_place_of(path)
+    data_dir = str(tmp_path / "data")
+    with pytest.raises(annotation_files.AnnotationFilesError) as error:
+        _build(imagenet_pi.Builder, manual_dir, data_dir)
+    message = str(error.value)
+    assert _folder_message_start(path) in message, message
+    assert "missing" not in message and "Put each CSV file itself in its place" in message
+    _assert_nothing_built(data_dir)
+
+
+def test_folder_in_place_of_a_file_of_a_config_folder_fails_the_build_saying_so(
+    fresh_sample, tmp_path
+):
+    manual_dir, _ = fresh_sample
+    config_dir = os.path.join(manual_dir, "high_noise")
+    os.rename(os.path.join(manual_dir, "imagenet_pi", "high_noise"), config_dir)
+    path = os.path.join(config_dir, "confidences", "validation.csv")
+    _folder_in_place_of(path)
+    with pytest.raises(annotation_files.AnnotationFilesError) as error:
+        _build(imagenet_pi.Builder, manual_dir, str(tmp_path / "data"))
+    assert _folder_message_start(path) in str(error.value), str(error.value)
+
+
+def test_folder_in_place_of_a_file_of_a_custom_config_is_refused_saying_so(fresh_sample):
+    manual_dir, _ = fresh_sample
+    config_dir = os.path.join(manual_dir, "imagenet_pi", "high_noise")
+    path = os.path.join(config_dir, "labels", "train.csv")
+    _folder_in_place_of(path)
+    with pytest.raises(annotation_files.AnnotationFilesError) as error:
+        imagenet_pi.custom_config(config_dir, name="mine", beta=0.3)
+    assert _folder_message_start(path) in str(error.value), str(error.value)
+
+
+@pytest.mark.parametrize("rel", upstream.split_csv_relpaths())
+def test_folder_in_place_of_a_csv_of_the_flat_layout_fails_the_build_saying_so(
+    flat_sample, tmp_path, rel
+):
+    path = os.path.join(flat_sample.manual_dir, rel)
+    _folder_in_place_of(path)
+    data_dir = str(tmp_path / "data")
+    with pytest.raises(annotation_files.AnnotationFilesError) as error:
+        _build(flat_sample.builder_cls, flat_sample.manual_dir, data_dir)
+    message = str(error.value)
+    assert f"; {rel} is a folder (holding {os.path.basename(rel)}), not a file" in message, message
+    assert "missing" not in message
+    assert _downloaded_csvs(data_dir) == []
+    _assert_nothing_built(data_dir)
+
+
+def test_folder_in_place_of_annotator_features_beside_the_flat_layout_is_refused(
+    flat_sample, tmp_path
+):
+    path = os.path.join(flat_sample.manual_dir, _FEATURES)
+    _folder_in_place_of(path)
+    data_dir = str(tmp_path / "data")
+    with pytest.raises(annotation_files.FlatLayoutError) as error:
+        _build(flat_sample.builder_cls, flat_sample.manual_dir, data_dir)
+    message = str(error.value)
+    assert message.startswith(_folder_message_start(path)), message
+    assert "expected the released annotator_features.csv" in message
+    _assert_nothing_built(data_dir)
 
 
 # --- Failing downloads (in a subprocess: a download can hang) ----------------------------

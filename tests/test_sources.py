@@ -333,11 +333,91 @@ def test_prepared_dataset_missing_a_file_is_an_error(forms, tmp_path):
 def test_corrupt_tfrecord_file_is_an_error_naming_it(forms, tmp_path):
     version_dir = _prepared_copy(forms, tmp_path)
     path = os.path.join(version_dir, "imagenet2012-validation.tfrecord-00000-of-00001")
-    with open(path, "r+b") as f:
-        f.truncate(os.path.getsize(path) - 100)
+    with open(path, "r+b") as f:  # damaged in place: the size is right, a checksum is not
+        f.seek(os.path.getsize(path) - 100)
+        f.write(b"\0" * 50)
     with pytest.raises(ilsvrc.IlsvrcError, match="truncated or corrupt") as error:
         _read_split(os.path.dirname(os.path.dirname(version_dir)), "validation")
     assert path in str(error.value)
+
+
+# Several prepared versions, one of them half copied.
+
+
+def _two_versions(forms, tmp_path, damage_newer) -> tuple[str, str, str]:
+    """A manual_dir with a complete 5.1.0 and a damaged copy as 9.9.9: (dir, 5.1.0, 9.9.9)."""
+    manual_dir = str(tmp_path / "two_versions")
+    shutil.copytree(forms["prepared"], manual_dir)
+    complete = ilsvrc.find_prepared_imagenet2012(manual_dir)
+    root = os.path.dirname(complete)
+    if os.path.basename(complete) != "5.1.0":
+        os.rename(complete, os.path.join(root, "5.1.0"))
+        complete = os.path.join(root, "5.1.0")
+    newer = os.path.join(root, "9.9.9")
+    shutil.copytree(complete, newer)
+    damage_newer(newer)
+    return manual_dir, complete, newer
+
+
+def _remove_train_files(version_dir: str) -> None:
+    for name in os.listdir(version_dir):
+        if "-train.tfrecord-" in name:
+            os.remove(os.path.join(version_dir, name))
+
+
+def _cut_a_train_file(version_dir: str) -> None:
+    (name,) = [name for name in os.listdir(version_dir) if "-train.tfrecord-" in name]
+    path = os.path.join(version_dir, name)
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) // 2)
+
+
+_DAMAGES = {
+    "train files missing": (_remove_train_files, "1 of the 1 train files are missing"),
+    "a train file cut short": (_cut_a_train_file, "but its dataset_info.json says"),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(_DAMAGES))
+def test_half_copied_newer_version_is_skipped_for_the_complete_one(forms, tmp_path, caplog, damage):
+    damage_newer, lacks = _DAMAGES[damage]
+    manual_dir, complete, newer = _two_versions(forms, tmp_path, damage_newer)
+    with caplog.at_level(logging.WARNING, logger="imagenet_pi"):
+        source = ilsvrc.detect_source(manual_dir)
+    assert source.version_dir == complete
+    assert f"Skipped {newer}: {newer}:" in caplog.text
+    assert lacks in caplog.text
+    assert f"Reading {complete}, the newest complete imagenet2012 there" in caplog.text
+
+
+def test_build_reads_the_complete_version_beside_a_half_copied_newer_one(forms, tmp_path):
+    manual_dir, complete, _ = _two_versions(forms, tmp_path, _remove_train_files)
+    builder = _build(manual_dir, str(tmp_path / "data"))
+    assert builder.info.metadata["images_source"] == f"TFDS-prepared imagenet2012 {complete}"
+    assert (
+        builder.info.splits["train"].num_examples
+        == _SAMPLE["num_synsets"] * _SAMPLE["images_per_synset"]
+    )
+
+
+def test_no_complete_version_names_what_each_lacks(forms, tmp_path):
+    manual_dir, complete, newer = _two_versions(forms, tmp_path, _remove_train_files)
+    _cut_a_train_file(complete)
+    with pytest.raises(ilsvrc.IlsvrcError) as error:
+        ilsvrc.detect_source(manual_dir)
+    message = str(error.value)
+    assert message.startswith(f"No complete imagenet2012 in {os.path.dirname(complete)}")
+    assert f"{newer}: 1 of the 1 train files are missing" in message
+    assert f"{complete}: its 1 train files hold" in message
+    assert "Copy one version folder whole, or prepare imagenet2012 again" in message
+
+
+def test_a_single_version_cut_short_is_refused_before_reading(forms, tmp_path):
+    version_dir = _prepared_copy(forms, tmp_path)
+    _cut_a_train_file(version_dir)
+    with pytest.raises(ilsvrc.IlsvrcError, match="but its dataset_info.json says") as error:
+        ilsvrc.detect_source(os.path.dirname(os.path.dirname(version_dir)))
+    assert str(error.value).startswith(f"{version_dir}: its 1 train files hold")
 
 
 def _relabel_first_prepared_example(version_dir: str, split: str) -> tuple[str, str]:
@@ -347,7 +427,8 @@ def _relabel_first_prepared_example(version_dir: str, split: str) -> tuple[str, 
     path = os.path.join(version_dir, f"imagenet2012-{split}.tfrecord-00000-of-00001")
     examples = [tf.train.Example.FromString(r) for r in tf.compat.v1.io.tf_record_iterator(path)]
     label = examples[0].features.feature["label"].int64_list
-    label.value[0] = (label.value[0] + 1) % upstream.NUM_CLASSES
+    # Another label of the same varint size: the file keeps the size its metadata records.
+    label.value[0] += -1 if label.value[0] in (127, upstream.NUM_CLASSES - 1) else 1
     with tf.io.TFRecordWriter(path) as writer:
         for example in examples:
             writer.write(example.SerializeToString())

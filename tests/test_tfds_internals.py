@@ -506,3 +506,14 @@ def test_beam_multiprocess_runner_error_keeps_the_workers_message():
     raised = json.loads(result.stdout.strip().splitlines()[-1])
     assert raised["type"] != "JoinError"  # else no need to look in its text
     assert str(join.JoinError.from_text(raised["text"])) == str(expected.value)
+
+
+# --- The size of a prepared split ------------------------------------------------------
+
+
+def test_tfds_num_bytes_of_a_split_gives_the_size_of_its_tfrecord_files(tmp_path):
+    builder = _build_tiny(tmp_path, file_format="tfrecord", on_beam=False)
+    split = builder.info.splits["train"]
+    found = sum(os.path.getsize(path) for path in _shard_paths(builder, "train"))
+    assert tfds_internals.tfrecord_split_bytes(split) == found
+    assert len(_shard_paths(builder, "train")) == 3  # the framing counts per record, not file
