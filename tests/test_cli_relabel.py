@@ -181,3 +181,139 @@ def test_predict_command_on_an_unbuilt_dataset_says_to_build_it(tmp_path, capsys
     argv += ["--dataset", "imagenet_pi/low_noise", "--data-dir", str(tmp_path)]
     assert cli.main(argv) == 1
     assert "not built" in capsys.readouterr().err
+
+
+# Refusals: each names the file, and nothing is written.
+
+
+def _copy(predictions: str, tmp_path) -> object:
+    return shutil.copytree(predictions, tmp_path / "p")
+
+
+def _refused(argv: list[str], capsys, out) -> str:
+    """Runs the command, checks it refused with one error line and wrote nothing; the line."""
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("imagenet-pi relabel: error: "), err
+    assert not os.path.exists(out)
+    return lines[0]
+
+
+def _probabilities(rows: int, classes: int) -> np.ndarray:
+    return np.full((rows, classes), 1 / classes, np.float32)
+
+
+@pytest.mark.parametrize("classes", [10, 999, 1001, 2000])
+def test_predictions_of_another_class_count_are_refused_naming_file_and_shape(
+    predictions, tmp_path, capsys, classes
+):
+    copy = _copy(predictions, tmp_path)
+    for split, rows in (("train", NUM_TRAIN), ("validation", NUM_VALIDATION)):
+        for model in upstream.ANNOTATOR_MODELS:
+            path = relabel_files.predictions_path(copy / split, model)
+            np.save(path, _probabilities(rows, classes))
+    error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
+    assert "ResNet50V2.npy: expected predictions over the 1000 ILSVRC2012 classes" in error
+    assert f"found shape ({NUM_TRAIN}, {classes})" in error
+
+
+def test_1001_classes_get_the_background_column_hint(predictions, tmp_path, capsys):
+    copy = _copy(predictions, tmp_path)
+    np.save(copy / "validation" / "VGG19.npy", _probabilities(NUM_VALIDATION, 1001))
+    error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
+    assert "validation/VGG19.npy" in error and "background class at column 0" in error
+
+
+def test_a_split_of_ten_classes_is_refused_though_the_other_is_right(predictions, tmp_path, capsys):
+    # The train split is fine; validation has 10 classes: nothing is relabelled or written.
+    copy = _copy(predictions, tmp_path)
+    for model in upstream.ANNOTATOR_MODELS:
+        np.save(copy / "validation" / f"{model}.npy", _probabilities(NUM_VALIDATION, 10))
+    annotations.write_annotator_features(tmp_path / "given", np.zeros((16, 2), np.float32))
+    argv = _relabel_argv(str(copy), tmp_path / "out", "--annotator-features", tmp_path / "given")
+    error = _refused(argv, capsys, tmp_path / "out")
+    assert "validation/ResNet50V2.npy" in error and f"({NUM_VALIDATION}, 10)" in error
+
+
+def test_blank_line_in_file_names_is_blamed_on_file_names_txt(predictions, tmp_path, capsys):
+    copy = _copy(predictions, tmp_path)
+    names_path = copy / "train" / relabel_files.FILE_NAMES_FILE
+    lines = names_path.read_text().splitlines(keepends=True)
+    names_path.write_text("".join([*lines[:3], "\n", *lines[3:]]))
+    error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
+    assert "train/file_names.txt, line 4: expected an image file name, found an empty line" in error
+    assert ".npy" not in error.split("found an empty line")[0]
+
+
+def test_one_name_too_many_is_blamed_on_file_names_txt(predictions, tmp_path, capsys):
+    copy = _copy(predictions, tmp_path)
+    with open(copy / "train" / relabel_files.FILE_NAMES_FILE, "a") as f:
+        f.write("n01440764_999.JPEG\n")
+    error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
+    assert f"train/file_names.txt: holds {NUM_TRAIN + 1} file names" in error
+    assert f"every <Model>.npy holds {NUM_TRAIN} rows" in error
+
+
+def test_duplicate_file_names_are_refused_naming_both_lines(predictions, tmp_path, capsys):
+    copy = _copy(predictions, tmp_path)
+    names_path = copy / "validation" / relabel_files.FILE_NAMES_FILE
+    lines = names_path.read_text().splitlines()
+    lines[7] = lines[2]
+    names_path.write_text("".join(f"{line}\n" for line in lines))
+    error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
+    names = "validation/file_names.txt: file name"
+    assert f"{names} {lines[2]!r} appears twice, on lines 3 and 8" in error
+
+
+def test_latin1_file_name_is_refused_naming_the_line(predictions, tmp_path, capsys):
+    copy = _copy(predictions, tmp_path)
+    names_path = copy / "train" / relabel_files.FILE_NAMES_FILE
+    lines = names_path.read_bytes().splitlines(keepends=True)
+    lines[1] = "caf\xe9.JPEG\n".encode("latin-1")
+    names_path.write_bytes(b"".join(lines))
+    error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
+    assert "train/file_names.txt, line 2: the file name b'caf\\xe9.JPEG' is not UTF-8" in error
+
+
+def test_short_clean_labels_are_blamed_on_clean_labels_npy(predictions, tmp_path, capsys):
+    copy = _copy(predictions, tmp_path)
+    clean_path = copy / "validation" / relabel_files.CLEAN_LABELS_FILE
+    np.save(clean_path, np.load(clean_path)[:-1])
+    error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
+    assert f"validation/clean_labels.npy: expected {NUM_VALIDATION} clean labels" in error
+    assert f"found {NUM_VALIDATION - 1}" in error and "<Model>.npy" not in error
+
+
+@pytest.mark.parametrize(
+    "labels, found",
+    [
+        (np.full(NUM_VALIDATION, 1000), "found 1000"),
+        (np.zeros(NUM_VALIDATION, float), "dtype float64"),
+    ],
+)
+def test_clean_labels_out_of_the_classes_are_refused(predictions, tmp_path, capsys, labels, found):
+    copy = _copy(predictions, tmp_path)
+    np.save(copy / "validation" / relabel_files.CLEAN_LABELS_FILE, labels)
+    error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
+    assert "validation/clean_labels.npy" in error and found in error
+
+
+@pytest.mark.parametrize("count", ["many", -3, 0, None, True, float("nan")])
+def test_bad_parameter_count_names_the_file_and_the_model(predictions, tmp_path, capsys, count):
+    copy = _copy(predictions, tmp_path)
+    counts_path = copy / "validation" / relabel_files.PARAMETER_COUNTS_FILE
+    counts = json.loads(counts_path.read_text())
+    counts["DenseNet169"] = count
+    counts_path.write_text(json.dumps(counts))
+    error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
+    assert "validation/parameter_counts.json: DenseNet169: expected a parameter count" in error
+
+
+@pytest.mark.parametrize("text", ['{"VGG16": 1', "[1, 2]", b'{"VGG16\xe9": 1}'])
+def test_unreadable_parameter_counts_name_the_file(predictions, tmp_path, capsys, text):
+    copy = _copy(predictions, tmp_path)
+    counts_path = copy / "validation" / relabel_files.PARAMETER_COUNTS_FILE
+    counts_path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
+    assert "validation/parameter_counts.json: " in error and "expected {model name" in error
