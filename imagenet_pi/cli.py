@@ -214,7 +214,7 @@ def _add_verify_command(commands) -> None:
 def _relabel(args: argparse.Namespace) -> None:
     import json
 
-    from imagenet_pi import annotations, custom_configs, relabelled_configs
+    from imagenet_pi import annotation_files, annotations, custom_configs, relabelled_configs
 
     features = None
     if args.annotator_features:
@@ -234,13 +234,18 @@ def _relabel(args: argparse.Namespace) -> None:
         progress=not args.no_progress,
     )
     out = os.path.abspath(args.out)
-    name = custom_configs.default_name(args.beta)
-    config = json.dumps({"name": name, "beta": args.beta, "annotations_dir": out})
     print(f"Wrote {', '.join(args.splits)} labels and confidences to {out}.")
     if set(args.splits) != set(upstream.SPLITS):
         print(f"The builder needs every split {upstream.SPLITS}: relabel the others too.")
+    try:
+        # The name custom_config derives: beta, seed and the digest of what was written.
+        name = custom_configs.custom_config(out).name
+    except annotation_files.AnnotationFilesError:
+        return  # a split is missing: nothing to build yet
+    config = json.dumps({"name": name, "beta": args.beta, "annotations_dir": out})
     print(
-        "Build it:\n"
+        f"Config name {name} (beta {args.beta:g}, seed {args.seed}, annotations sha256 "
+        f"{name.rsplit('_', 1)[-1]}...). Build it:\n"
         f"  tfds build imagenet_pi --imports imagenet_pi --config '{config}' "
         "--manual_dir <ILSVRC2012 dir> [--data_dir D]\n"
         f"or in Python: tfds.builder('imagenet_pi', config=imagenet_pi.custom_config({out!r}))."

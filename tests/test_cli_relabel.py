@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 
@@ -13,6 +14,7 @@ import pytest
 from imagenet_pi import (
     annotations,
     cli,
+    custom_configs,
     fake_data,
     parallel_relabel,
     relabel,
@@ -76,13 +78,47 @@ def test_relabel_command_records_its_parameters(predictions, tmp_path):
     assert metadata["models"] == list(upstream.ANNOTATOR_MODELS)
 
 
+def _printed_config(out: str) -> dict:
+    command = next(line for line in out.splitlines() if "tfds build" in line)
+    return json.loads(shlex.split(command)[shlex.split(command).index("--config") + 1])
+
+
 def test_relabel_command_prints_a_working_tfds_build_config(predictions, tmp_path, capsys):
     assert cli.main(_relabel_argv(predictions, tmp_path)) == 0
     out = capsys.readouterr().out
-    command = next(line for line in out.splitlines() if "tfds build" in line)
-    config = json.loads(shlex.split(command)[shlex.split(command).index("--config") + 1])
-    assert config == {"name": "beta_0.25", "beta": 0.25, "annotations_dir": str(tmp_path)}
-    assert "tfds.load('imagenet_pi/beta_0.25'" in out
+    name = custom_configs.custom_config(tmp_path).name
+    assert re.fullmatch(r"beta_0\.25_seed4_[0-9a-f]{8}", name)
+    assert _printed_config(out) == {"name": name, "beta": 0.25, "annotations_dir": str(tmp_path)}
+    assert f"tfds.load('imagenet_pi/{name}'" in out
+
+
+def _printed_name(argv: list[str], capsys) -> str:
+    assert cli.main(argv) == 0
+    return _printed_config(capsys.readouterr().out)["name"]
+
+
+def test_relabel_names_differ_for_other_seeds(predictions, tmp_path, capsys):
+    first = _printed_name(_relabel_argv(predictions, tmp_path / "a"), capsys)
+    argv = _relabel_argv(predictions, tmp_path / "b")
+    argv[argv.index("--seed") + 1] = "5"
+    second = _printed_name(argv, capsys)
+    assert first.startswith("beta_0.25_seed4_") and second.startswith("beta_0.25_seed5_")
+    assert first != second
+
+
+def test_relabel_names_differ_for_other_predictions(predictions, tmp_path, capsys):
+    copy = shutil.copytree(predictions, tmp_path / "p")
+    for split in upstream.SPLITS:  # the same models, seeing the images in another way
+        path = relabel_files.predictions_path(copy / split, "VGG16")
+        np.save(path, np.load(path)[:, ::-1].copy())
+    first = _printed_name(_relabel_argv(predictions, tmp_path / "a"), capsys)
+    second = _printed_name(_relabel_argv(str(copy), tmp_path / "b"), capsys)
+    assert first != second and second.startswith("beta_0.25_seed4_")
+
+
+def test_relabel_name_is_the_same_for_the_same_draws(predictions, tmp_path, capsys):
+    first = _printed_name(_relabel_argv(predictions, tmp_path / "a"), capsys)
+    assert _printed_name(_relabel_argv(predictions, tmp_path / "b"), capsys) == first
 
 
 def test_annotator_features_flag_copies_the_given_table(predictions, tmp_path):
