@@ -387,7 +387,10 @@ def _add_predict_command(commands) -> None:
     command.add_argument(
         "--input-size",
         type=_int_in(32),
-        help="one input side for every model (>= 32, the least keras.applications take)",
+        help="one input side for every model (default: each model's own, 224 or 299); "
+        "each chosen model must take it: >= 32, >= 75 for InceptionV3 and InceptionResNetV2, "
+        ">= 71 for Xception, and with --weights imagenet only the sides of those weights "
+        "(checked before any model runs)",
     )
     command.add_argument(
         "--crop-fraction",
@@ -395,7 +398,19 @@ def _add_predict_command(commands) -> None:
         help="central crop of the shorter side, in (0, 1] (default 0.875)",
     )
     command.add_argument("--no-progress", action="store_true", help="no progress bars")
-    command.set_defaults(run=_predict)
+    command.set_defaults(run=_predict, check_flags=_check_input_size)
+
+
+def _check_input_size(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Exits with a usage error if a chosen model does not take --input-size."""
+    from imagenet_pi import annotator_model_specs  # no Keras: the check runs before TensorFlow
+
+    try:
+        annotator_model_specs.check_input_size(
+            args.models, args.input_size, imagenet_weights=args.weights == "imagenet"
+        )
+    except ValueError as error:
+        parser.error(f"argument --input-size: {error}")
 
 
 def _stats(args: argparse.Namespace) -> None:
