@@ -212,12 +212,12 @@ def read_clean_labels(split_dir: str | os.PathLike, num_examples: int | None = N
             "not found; pass annotator features explicitly (e.g. the upstream "
             "annotator_features.csv) or predict a split that has labels"
         )
-    expected = f"(N,) integer class indices in 0..{upstream.NUM_CLASSES - 1}, one per file name"
     try:
         labels = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as error:
         raise RelabelFileError(
-            f"{path}: expected a .npy file of {expected}, could not read it: {error}"
+            f"{path}: expected a .npy file of the clean labels written by numpy.save, could not "
+            f"read it: {error}"
         ) from error
     if not isinstance(labels, np.ndarray) or labels.ndim != 1 or labels.dtype.kind not in "iu":
         found = (
@@ -225,7 +225,10 @@ def read_clean_labels(split_dir: str | os.PathLike, num_examples: int | None = N
             if not isinstance(labels, np.ndarray)
             else f"shape {labels.shape}, dtype {labels.dtype}"
         )
-        raise RelabelFileError(f"{path}: expected {expected}, found {found}")
+        raise RelabelFileError(
+            f"{path}: expected (N,) integer class indices in 0..{upstream.NUM_CLASSES - 1}, one "
+            f"per file name, found {found}"
+        )
     if num_examples is not None and len(labels) != num_examples:
         raise RelabelFileError(
             f"{path}: expected {num_examples} clean labels (one per line of {FILE_NAMES_FILE}), "
