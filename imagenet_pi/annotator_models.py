@@ -195,7 +195,7 @@ def _is_complete(path: pathlib.Path, num_examples: int) -> bool:
         return False
     try:
         existing = np.load(path, mmap_mode="r", allow_pickle=False)
-    except ValueError:
+    except (ValueError, OSError, EOFError):  # not a whole .npy: predicted again
         return False
     return existing.ndim == 2 and existing.shape[0] == num_examples
 

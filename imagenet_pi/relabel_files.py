@@ -156,12 +156,20 @@ def open_split(split_dir: str | os.PathLike, models: Sequence[str]) -> SplitPred
     (the 1000 ILSVRC2012 classes), N the lines of `file_names.txt`. Errors name the file.
     """
     split_dir = pathlib.Path(split_dir)
+    if not split_dir.is_dir():
+        raise FileNotFoundError(
+            f"{split_dir}: expected the predictions folder of split {split_dir.name!r} "
+            f"({FILE_NAMES_FILE} and one <Model>.npy per annotator model), not found; predict "
+            "that split (imagenet-pi predict --split ...), or relabel only the splits you have "
+            "(--splits)"
+        )
     paths = model_paths(split_dir, models)
     file_names = read_file_names(split_dir)
     rows = {}
     for path in paths:
-        _, values = open_predictions(path, 0)
+        values = _memory_map(os.fspath(path))
         check_class_count(os.fspath(path), values.shape)
+        relabel.check_predictions_array(values, os.fspath(path))
         rows[path] = values.shape[0]
     num_names = len(file_names)
     if len(set(rows.values())) == 1 and num_names not in rows.values() and len(paths) > 1:
@@ -214,7 +222,7 @@ def read_clean_labels(split_dir: str | os.PathLike, num_examples: int | None = N
         )
     try:
         labels = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, EOFError) as error:  # EOFError: an empty file
         raise RelabelFileError(
             f"{path}: expected a .npy file of the clean labels written by numpy.save, could not "
             f"read it: {error}"
@@ -396,18 +404,24 @@ def open_predictions(source: str | os.PathLike | np.ndarray, index: int) -> tupl
         values = source
     else:
         name = os.fspath(source)
-        try:
-            values = np.load(name, mmap_mode="r", allow_pickle=False)
-        except (ValueError, OSError) as error:
-            if isinstance(error, FileNotFoundError):
-                raise
-            raise relabel.InvalidPredictionsError(
-                f"{name}: expected a .npy file of shape (num_examples, num_classes) written by "
-                f"numpy.save, could not read it: {error}"
-            ) from error
-        if not isinstance(values, np.ndarray):
-            raise relabel.InvalidPredictionsError(
-                f"{name}: expected a .npy array, found an .npz archive"
-            )
+        values = _memory_map(name)
     relabel.check_predictions_array(values, name)
     return name, values
+
+
+def _memory_map(name: str) -> np.ndarray:
+    """The array of a `.npy` file, memory-mapped; raises naming the file if it is not one."""
+    try:
+        values = np.load(name, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:  # EOFError: an empty file
+        if isinstance(error, FileNotFoundError):
+            raise
+        raise relabel.InvalidPredictionsError(
+            f"{name}: expected a .npy file of shape (num_examples, num_classes) written by "
+            f"numpy.save, could not read it: {error or type(error).__name__}"
+        ) from error
+    if not isinstance(values, np.ndarray):
+        raise relabel.InvalidPredictionsError(
+            f"{name}: expected a .npy array, found an .npz archive"
+        )
+    return values

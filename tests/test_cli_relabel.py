@@ -450,3 +450,41 @@ def test_predict_resuming_with_another_input_size_is_refused(built_high_noise, t
     assert "weights none, input size 48, crop fraction 0.875" in line
     assert "this run asks for weights none, input size 64" in line
     assert "new folder (--out)" in line
+
+
+@pytest.mark.parametrize(
+    "content, found",
+    [
+        (b"", "could not read it"),
+        ("truncated", "could not read it"),
+        (np.ones(NUM_TRAIN, np.float32), f"found shape ({NUM_TRAIN},)"),
+        (np.ones((NUM_TRAIN, 1000, 2), np.float32), f"found shape ({NUM_TRAIN}, 1000, 2)"),
+        (np.ones((NUM_TRAIN, 1000), np.int32), "found dtype int32"),
+    ],
+)
+def test_a_npy_that_is_not_predictions_is_named(predictions, tmp_path, capsys, content, found):
+    copy = _copy(predictions, tmp_path)
+    path = copy / "train" / "DenseNet121.npy"
+    if isinstance(content, str):  # the header and a few rows of the right file
+        path.write_bytes(path.read_bytes()[:5000])
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        np.save(path, content)
+    error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
+    assert f"{path}: expected" in error and found in error
+
+
+def test_a_missing_split_folder_is_named(predictions, tmp_path, capsys):
+    copy = _copy(predictions, tmp_path)
+    shutil.rmtree(copy / "train")
+    error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
+    assert f"{copy / 'train'}: expected the predictions folder of split 'train'" in error
+    assert "--splits" in error
+
+
+def test_an_empty_clean_labels_file_is_named(predictions, tmp_path, capsys):
+    copy = _copy(predictions, tmp_path)
+    (copy / "validation" / relabel_files.CLEAN_LABELS_FILE).write_bytes(b"")
+    error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
+    assert "validation/clean_labels.npy: expected a .npy file of the clean labels" in error
