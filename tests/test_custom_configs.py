@@ -257,18 +257,19 @@ def test_labels_at_beta_0_3_agree_more_often_than_at_beta_0_01(relabelled, built
 @pytest.mark.slow
 def test_tfds_build_command_builds_a_custom_config_from_json(relabelled, built, tmp_path):
     manual_dir, _, config_dir = relabelled
-    config_json = json.dumps({"name": "beta_0.3", "beta": BETA, "annotations_dir": config_dir})
+    name = built[1].name  # the name relabel prints, derived from the folder
+    config_json = json.dumps({"name": name, "beta": BETA, "annotations_dir": config_dir})
     result = tfds_command.tfds_build(
         "imagenet_pi", manual_dir, str(tmp_path), "--config", config_json
     )
     assert result.returncode == 0, result.stderr[-4000:]
-    from_command = _loaded("imagenet_pi/beta_0.3", str(tmp_path), "validation")
-    from_python = _loaded("imagenet_pi/beta_0.3", built[0], "validation")
+    from_command = _loaded(f"imagenet_pi/{name}", str(tmp_path), "validation")
+    from_python = _loaded(f"imagenet_pi/{name}", built[0], "validation")
     order = np.argsort(from_command["file_name"]), np.argsort(from_python["file_name"])
     np.testing.assert_array_equal(
         from_command["annotator_labels"][order[0]], from_python["annotator_labels"][order[1]]
     )
-    info = tfds.builder("imagenet_pi/beta_0.3", data_dir=str(tmp_path)).info
+    info = tfds.builder(f"imagenet_pi/{name}", data_dir=str(tmp_path)).info
     assert info.metadata["beta"] == BETA
 
 
