@@ -378,7 +378,8 @@ def _add_predict_command(commands) -> None:
     command.add_argument(
         "--weights",
         default="imagenet",
-        help="'imagenet' (Keras downloads them), 'none' (random), or a weights file",
+        help="'imagenet' (Keras' ImageNet weights, downloaded into its cache ~/.keras/models "
+        "before any model runs), 'none' (random), or a weights file",
     )
     # Defaults are annotator_models' own; importing it here would load Keras for every command.
     command.add_argument(
