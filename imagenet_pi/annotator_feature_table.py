@@ -109,9 +109,11 @@ def from_predictions_folder(split_dir: str | os.PathLike, models: Sequence[str])
     """`(A, 2) float32` features of `models` from a predictions folder of one split.
 
     Accuracy is measured against `clean_labels.npy`; parameter counts come from
-    `parameter_counts.json` (see `relabel_files`).
+    `parameter_counts.json` (see `relabel_files`). Every file is checked before any
+    prediction is read.
     """
-    clean_labels = relabel_files.read_clean_labels(split_dir)
+    folder = relabel_files.open_split(split_dir, models)
+    clean_labels = relabel_files.read_clean_labels(split_dir, len(folder.file_names))
     parameter_counts = relabel_files.read_parameter_counts(split_dir, models)
-    accuracies = top1_accuracies(relabel_files.model_paths(split_dir, models), clean_labels)
+    accuracies = top1_accuracies(folder.paths, clean_labels)
     return annotator_features_from_accuracy(accuracies, parameter_counts)

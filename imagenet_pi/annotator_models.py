@@ -4,13 +4,21 @@ The first step of relabelling: each of the 16 upstream annotator models classifi
 image of a split, with its own input size and `preprocess_input`. Results go to a predictions
 folder (its format is `imagenet_pi.relabel_files`) that `imagenet-pi relabel` reads:
 
-    <out_dir>/file_names.txt         the N image file names, one a line, in row order
-    <out_dir>/<Model>.npy            (N, 1000) float32 probabilities of one model
-    <out_dir>/clean_labels.npy       (N,) int16 clean labels, when the images come with them
-    <out_dir>/parameter_counts.json  {model name: parameter count}
+    <out_dir>/file_names.txt            the N image file names, one a line, in row order
+    <out_dir>/<Model>.npy               (N, 1000) float32 probabilities of one model
+    <out_dir>/clean_labels.npy          (N,) int16 clean labels, when the images come with them
+    <out_dir>/parameter_counts.json     {model name: parameter count}
+    <out_dir>/prediction_settings.json  {model name: weights, input size, crop fraction}
 
 Resumable: a model whose `.npy` is already there is skipped (files are written under a
-temporary name and renamed when complete).
+temporary name and renamed when complete). One folder holds one set of settings: resuming,
+or adding models, with another input size, crop fraction or kind of weights is refused
+(each model may have its own weights file).
+
+Everything that can be checked is checked before the first model runs: the models, the
+input size each takes (`annotator_model_specs`), the settings of earlier predictions in the
+folder, and Keras' ImageNet weights, which are all downloaded first. Nothing is created
+until then.
 
 Upstream does not say how it resized images; here each image is centre-cropped to
 `crop_fraction` of its shorter side (0.875, the usual 224-of-256 evaluation crop) and resized
@@ -19,8 +27,9 @@ to the model's input size, antialiased.
 
 from __future__ import annotations
 
-import dataclasses
+import contextlib
 import functools
+import hashlib
 import os
 import pathlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -31,7 +40,8 @@ import numpy as np
 import tensorflow as tf
 import tqdm
 
-from imagenet_pi import relabel_files, upstream
+from imagenet_pi import annotator_model_specs, fake_data, relabel_files, upstream
+from imagenet_pi.annotator_model_specs import MODEL_SPECS, AnnotatorModel  # noqa: F401
 from imagenet_pi.file_names import as_str
 
 DEFAULT_BATCH_SIZE = 32
@@ -39,40 +49,12 @@ DEFAULT_CROP_FRACTION = 0.875
 _NO_LABEL = -1
 
 
-@dataclasses.dataclass(frozen=True)
-class AnnotatorModel:
-    """How to run one `keras.applications` model."""
-
-    name: str  # constructor in keras.applications, e.g. "InceptionV3"
-    module: str  # keras.applications submodule with its preprocess_input
-    input_size: int  # side of the square input its ImageNet weights expect
-
-
-MODEL_SPECS = {
-    model.name: model
-    for model in (
-        AnnotatorModel("ResNet50V2", "resnet_v2", 224),
-        AnnotatorModel("ResNet101V2", "resnet_v2", 224),
-        AnnotatorModel("ResNet152V2", "resnet_v2", 224),
-        AnnotatorModel("DenseNet121", "densenet", 224),
-        AnnotatorModel("DenseNet169", "densenet", 224),
-        AnnotatorModel("DenseNet201", "densenet", 224),
-        AnnotatorModel("InceptionResNetV2", "inception_resnet_v2", 299),
-        AnnotatorModel("InceptionV3", "inception_v3", 299),
-        AnnotatorModel("MobileNet", "mobilenet", 224),
-        AnnotatorModel("MobileNetV2", "mobilenet_v2", 224),
-        AnnotatorModel("MobileNetV3Large", "mobilenet_v3", 224),
-        AnnotatorModel("MobileNetV3Small", "mobilenet_v3", 224),
-        AnnotatorModel("NASNetMobile", "nasnet", 224),
-        AnnotatorModel("VGG16", "vgg16", 224),
-        AnnotatorModel("VGG19", "vgg19", 224),
-        AnnotatorModel("Xception", "xception", 299),
-    )
-}
-
-
 class PredictionsError(ValueError):
     """The images or an existing predictions folder cannot be used as asked."""
+
+
+class WeightsDownloadError(PredictionsError):
+    """Keras' ImageNet weights of a model are not in its cache and could not be downloaded."""
 
 
 def prepare_image(image: Any, input_size: int, crop_fraction: float = DEFAULT_CROP_FRACTION):
@@ -174,8 +156,7 @@ def build_model(name: str, weights: str | None = "imagenet", input_size: int | N
     Returns:
       (keras.Model mapping `(b, size, size, 3)` to `(b, 1000)` probabilities, preprocess_input).
     """
-    if name not in MODEL_SPECS:
-        raise ValueError(f"model: expected one of {list(MODEL_SPECS)}, found {name!r}")
+    annotator_model_specs.check_models([name])
     spec = MODEL_SPECS[name]
     size = input_size or spec.input_size
     model = getattr(keras.applications, spec.name)(
@@ -214,9 +195,126 @@ def _is_complete(path: pathlib.Path, num_examples: int) -> bool:
         return False
     try:
         existing = np.load(path, mmap_mode="r", allow_pickle=False)
-    except ValueError:
+    except (ValueError, OSError, EOFError):  # not a whole .npy: predicted again
         return False
     return existing.ndim == 2 and existing.shape[0] == num_examples
+
+
+def fetch_imagenet_weights(models: Sequence[str], input_size: int | None = None) -> None:
+    """Puts Keras' ImageNet weights of every model in Keras' cache, downloading what is missing.
+
+    Keras would download each model's weights when it builds the model; fetching them all
+    first makes a missing network fail before the first prediction, with one message.
+
+    Raises:
+      WeightsDownloadError: a download failed; it names the file, its URL, where Keras looks
+        for it, and the files of the other models that are missing too.
+    """
+    cache = annotator_model_specs.keras_cache_dir()
+    needed = [(name, *MODEL_SPECS[name].imagenet_weights(input_size)) for name in models]
+    missing = [(name, file, url) for name, file, url in needed if not (cache / file).is_file()]
+    made_by_keras = [folder for folder in (cache.parent, cache) if not folder.exists()]
+    for index, (name, file_name, url) in enumerate(missing):
+        try:
+            # Into the folder looked in above, which Keras' models look in too.
+            keras.utils.get_file(
+                file_name, url, cache_dir=os.fspath(cache.parent), cache_subdir=cache.name
+            )
+        except Exception as error:  # Keras raises a bare Exception for a failed download
+            for folder in reversed(made_by_keras):
+                with contextlib.suppress(OSError):  # only if empty: nothing else is touched
+                    folder.rmdir()
+            others = [f"{file} ({model})" for model, file, _ in missing[index + 1 :]]
+            also = (
+                f"; the other models need {', '.join(others)} there too (from "
+                f"{annotator_model_specs.KERAS_WEIGHTS_URL}...)"
+                if others
+                else ""
+            )
+            reason = str(error).replace(f" on {url}", "")  # Keras' message repeats the URL
+            raise WeightsDownloadError(
+                f"could not download the ImageNet weights of {name}, {url} ({reason}). "
+                f"Without network, copy the file there by hand: {cache / file_name} (Keras' "
+                f"cache; $KERAS_HOME/models if KERAS_HOME is set){also}. Or pass a weights "
+                "file of the model (weights=FILE, --weights FILE), or random weights "
+                "(weights=None, --weights none) to try the tool. Nothing was written."
+            ) from error
+
+
+def _weights_setting(weights: str | None) -> dict[str, str]:
+    """How the weights are recorded in `prediction_settings.json`; checks a weights file."""
+    if weights == "imagenet":
+        return {"weights": "imagenet"}
+    if weights is None:
+        return {"weights": "none"}
+    path = pathlib.Path(weights)
+    if not path.is_file():
+        raise PredictionsError(
+            f"weights: expected 'imagenet', None (random weights) or a weights file, found "
+            f"{os.fspath(weights)!r}, which is not a file"
+        )
+    with path.open("rb") as f:
+        sha256 = hashlib.file_digest(f, "sha256").hexdigest()
+    return {"weights": "file", "weights_file": str(path.resolve()), "weights_sha256": sha256}
+
+
+def _describe(settings: dict[str, Any]) -> str:
+    if settings.get("weights") == "file":
+        weights = (
+            f"the weights file {settings.get('weights_file')} "
+            f"(sha256 {str(settings.get('weights_sha256'))[:12]}...)"
+        )
+    else:
+        weights = f"weights {settings.get('weights')}"
+    return (
+        f"{weights}, input size {settings.get('input_size')}, crop fraction "
+        f"{settings.get('crop_fraction')}"
+    )
+
+
+# What every model of a folder shares; the weights file itself may differ between models.
+_FOLDER_SETTINGS = ("weights", "input_size", "crop_fraction")
+
+
+def _check_folder_settings(
+    out_dir: pathlib.Path, total: int, models: Sequence[str], settings: dict[str, dict]
+) -> None:
+    """Refuses to add predictions made with other settings to a folder's earlier ones.
+
+    `settings` holds, for every model, the settings this run would give it.
+    """
+    recorded = relabel_files.read_prediction_settings(out_dir)
+    for name in MODEL_SPECS:
+        if not _is_complete(relabel_files.predictions_path(out_dir, name), total):
+            continue
+        wanted = settings[name]
+        if name not in recorded:
+            raise PredictionsError(
+                f"{out_dir}: {name}.npy has no recorded settings in "
+                f"{relabel_files.PREDICTION_SETTINGS_FILE} (written by hand, or by an older "
+                f"imagenet_pi), so it cannot be told whether it was predicted with "
+                f"{_describe(wanted)}; predict into a new folder (--out), or delete "
+                f"{name}.npy to predict it again"
+            )
+        keys = _FOLDER_SETTINGS + (("weights_sha256",) if name in models else ())
+        if any(recorded[name].get(key) != wanted.get(key) for key in keys):
+            raise PredictionsError(
+                f"{out_dir}: {name}.npy was predicted with {_describe(recorded[name])}, but "
+                f"this run asks for {_describe(wanted)}; a predictions folder holds "
+                "predictions made with one set of settings, or relabelling would mix them. "
+                "Predict into a new folder (--out), or resume with the recorded settings"
+            )
+
+
+def _make_folder(out_dir: pathlib.Path) -> list[pathlib.Path]:
+    """Creates `out_dir` and its missing parents; returns those it created, deepest last."""
+    created = []
+    for folder in (out_dir, *out_dir.parents):
+        if folder.exists():
+            break
+        created.append(folder)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return created[::-1]
 
 
 def predict_split(
@@ -234,6 +332,8 @@ def predict_split(
     """Writes every model's predictive distribution over the images to `out_dir`.
 
     The images are iterated once per model, and must come in the same order every time.
+    Everything is checked, and the ImageNet weights fetched, before the first model runs
+    and before `out_dir` is created.
 
     Args:
       images: a `tf.data.Dataset` (e.g. `tfds.load("imagenet_pi/high_noise", split=...)` or
@@ -242,8 +342,10 @@ def predict_split(
         `(image, file_name[, label])`.
       out_dir: the predictions folder of this split (created).
       models: names in `MODEL_SPECS`; default the 16 upstream ones.
-      weights: "imagenet", None (random weights, for tests) or a weights file.
-      input_size: one input side for every model; default each model's own.
+      weights: "imagenet" (Keras' ImageNet weights, downloaded into Keras' cache), None
+        (random weights, for tests) or a weights file.
+      input_size: one input side for every model; default each model's own. Each model
+        must take it (`annotator_model_specs.check_input_size`).
       crop_fraction: central crop, as a fraction of the shorter image side.
       batch_size: images per model call.
       num_examples: the number of images, when `len(images)` / the dataset cardinality is
@@ -252,51 +354,109 @@ def predict_split(
 
     Returns:
       model name -> path of its `(N, 1000) float32` `.npy`.
+
+    Raises:
+      PredictionsError: the arguments, the images or the folder's earlier predictions (made
+        with other settings, or of other images) do not fit.
+      WeightsDownloadError: Keras' ImageNet weights of a model could not be downloaded.
     """
     out_dir = pathlib.Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    models = list(dict.fromkeys(models))
+    try:
+        annotator_model_specs.check_models(models)
+        if input_size is not None:
+            fake_data.check_int("input_size", input_size, 1)
+        annotator_model_specs.check_input_size(models, input_size, weights == "imagenet")
+        fake_data.check_int("batch_size", batch_size, 1)
+    except ValueError as error:
+        raise PredictionsError(str(error)) from None
     if not 0 < crop_fraction <= 1:
-        raise ValueError(f"crop_fraction must be in (0, 1], got {crop_fraction}")
-    unknown = [name for name in models if name not in MODEL_SPECS]
-    if unknown:
-        raise ValueError(f"models: expected names in {list(MODEL_SPECS)}, found {unknown}")
+        raise PredictionsError(f"crop_fraction must be in (0, 1], got {crop_fraction}")
+    weights_setting = _weights_setting(weights)
     total = _num_examples(images, num_examples)
     expected_names = _existing_file_names(out_dir, total)
-    paths = {}
-    for name in models:
-        paths[name] = relabel_files.predictions_path(out_dir, name)
-        if _is_complete(paths[name], total):
-            continue
-        model, preprocess_input = build_model(name, weights, input_size)
-        size = input_size or MODEL_SPECS[name].input_size
-        temporary = paths[name].with_name(paths[name].name + ".tmp")
-        probabilities = np.lib.format.open_memmap(
-            temporary, mode="w+", dtype=np.float32, shape=(total, model.output_shape[-1])
-        )
-        batches = _batches(images, size, crop_fraction, batch_size)
-        try:
-            with tqdm.tqdm(total=total, unit="image", desc=name, disable=not progress) as bar:
-                file_names, labels = _predict_into(
-                    probabilities, model, preprocess_input, batches, expected_names, bar
-                )
-            probabilities.flush()
-        except BaseException:
-            del probabilities
-            temporary.unlink()
-            raise
-        del probabilities
-        if expected_names is None:
-            _write_file_names(out_dir, file_names)
-            expected_names = file_names
-        clean_labels_path = out_dir / relabel_files.CLEAN_LABELS_FILE
-        if np.all(labels >= 0) and not clean_labels_path.is_file():
-            relabel_files.write_atomically(
-                clean_labels_path, functools.partial(_save_npy, array=labels.astype(np.int16))
+    settings = {
+        name: {
+            **weights_setting,
+            "input_size": input_size or spec.input_size,
+            "crop_fraction": float(crop_fraction),
+        }
+        for name, spec in MODEL_SPECS.items()
+    }
+    _check_folder_settings(out_dir, total, models, settings)
+    paths = {name: relabel_files.predictions_path(out_dir, name) for name in models}
+    to_predict = [name for name in models if not _is_complete(paths[name], total)]
+    if weights == "imagenet":
+        fetch_imagenet_weights(to_predict, input_size)
+    if not to_predict:
+        return paths
+    created = _make_folder(out_dir)
+    try:
+        for name in to_predict:
+            expected_names = _predict_model(
+                images,
+                out_dir,
+                name,
+                weights,
+                settings[name],
+                batch_size,
+                total,
+                expected_names,
+                progress,
             )
-        os.replace(temporary, paths[name])
-        relabel_files.record_parameter_count(out_dir, name, int(model.count_params()))
-        keras.backend.clear_session()  # frees the model's graph before the next one
+    except BaseException:
+        for folder in reversed(created):  # folders this call made, if they stayed empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
     return paths
+
+
+def _predict_model(
+    images: Iterable,
+    out_dir: pathlib.Path,
+    name: str,
+    weights: str | None,
+    settings: dict[str, Any],
+    batch_size: int,
+    total: int,
+    expected_names: list[str] | None,
+    progress: bool,
+) -> list[str]:
+    """Writes `<name>.npy` (and, the first time, the file names); returns the file names."""
+    path = relabel_files.predictions_path(out_dir, name)
+    size = settings["input_size"]
+    model, preprocess_input = build_model(name, weights, size)
+    temporary = path.with_name(path.name + ".tmp")
+    probabilities = np.lib.format.open_memmap(
+        temporary, mode="w+", dtype=np.float32, shape=(total, model.output_shape[-1])
+    )
+    batches = _batches(images, size, settings["crop_fraction"], batch_size)
+    try:
+        with tqdm.tqdm(total=total, unit="image", desc=name, disable=not progress) as bar:
+            file_names, labels = _predict_into(
+                probabilities, model, preprocess_input, batches, expected_names, bar
+            )
+        probabilities.flush()
+    except BaseException:
+        del probabilities
+        temporary.unlink()
+        raise
+    del probabilities
+    if expected_names is None:
+        _write_file_names(out_dir, file_names)
+        expected_names = file_names
+    clean_labels_path = out_dir / relabel_files.CLEAN_LABELS_FILE
+    if np.all(labels >= 0) and not clean_labels_path.is_file():
+        relabel_files.write_atomically(
+            clean_labels_path, functools.partial(_save_npy, array=labels.astype(np.int16))
+        )
+    # Recorded before the rename: a complete .npy always has its settings.
+    relabel_files.record_prediction_settings(out_dir, name, settings)
+    os.replace(temporary, path)
+    relabel_files.record_parameter_count(out_dir, name, int(model.count_params()))
+    keras.backend.clear_session()  # frees the model's graph before the next one
+    return expected_names
 
 
 def _predict_into(

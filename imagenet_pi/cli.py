@@ -241,7 +241,7 @@ def _add_check_build_command(commands) -> None:
 def _relabel(args: argparse.Namespace) -> None:
     import json
 
-    from imagenet_pi import annotations, custom_configs, relabelled_configs
+    from imagenet_pi import annotation_files, annotations, custom_configs, relabelled_configs
 
     features = None
     if args.annotator_features:
@@ -261,13 +261,18 @@ def _relabel(args: argparse.Namespace) -> None:
         progress=not args.no_progress,
     )
     out = os.path.abspath(args.out)
-    name = custom_configs.default_name(args.beta)
-    config = json.dumps({"name": name, "beta": args.beta, "annotations_dir": out})
     print(f"Wrote {', '.join(args.splits)} labels and confidences to {out}.")
     if set(args.splits) != set(upstream.SPLITS):
         print(f"The builder needs every split {upstream.SPLITS}: relabel the others too.")
+    try:
+        # The name custom_config derives: beta, seed and the digest of what was written.
+        name = custom_configs.custom_config(out).name
+    except annotation_files.AnnotationFilesError:
+        return  # a split is missing: nothing to build yet
+    config = json.dumps({"name": name, "beta": args.beta, "annotations_dir": out})
     print(
-        "Build it:\n"
+        f"Config name {name} (beta {args.beta:g}, seed {args.seed}, annotations sha256 "
+        f"{name.rsplit('_', 1)[-1]}...). Build it:\n"
         f"  tfds build imagenet_pi --imports imagenet_pi --config '{config}' "
         "--manual_dir <ILSVRC2012 dir> [--data_dir D]\n"
         f"or in Python: tfds.builder('imagenet_pi', config=imagenet_pi.custom_config({out!r}))."
@@ -400,7 +405,8 @@ def _add_predict_command(commands) -> None:
     command.add_argument(
         "--weights",
         default="imagenet",
-        help="'imagenet' (Keras downloads them), 'none' (random), or a weights file",
+        help="'imagenet' (Keras' ImageNet weights, downloaded into its cache ~/.keras/models "
+        "before any model runs), 'none' (random), or a weights file",
     )
     # Defaults are annotator_models' own; importing it here would load Keras for every command.
     command.add_argument(
@@ -409,7 +415,10 @@ def _add_predict_command(commands) -> None:
     command.add_argument(
         "--input-size",
         type=_int_in(32),
-        help="one input side for every model (>= 32, the least keras.applications take)",
+        help="one input side for every model (default: each model's own, 224 or 299); "
+        "each chosen model must take it: >= 32, >= 75 for InceptionV3 and InceptionResNetV2, "
+        ">= 71 for Xception, and with --weights imagenet only the sides of those weights "
+        "(checked before any model runs)",
     )
     command.add_argument(
         "--crop-fraction",
@@ -417,7 +426,19 @@ def _add_predict_command(commands) -> None:
         help="central crop of the shorter side, in (0, 1] (default 0.875)",
     )
     command.add_argument("--no-progress", action="store_true", help="no progress bars")
-    command.set_defaults(run=_predict)
+    command.set_defaults(run=_predict, check_flags=_check_input_size)
+
+
+def _check_input_size(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Exits with a usage error if a chosen model does not take --input-size."""
+    from imagenet_pi import annotator_model_specs  # no Keras: the check runs before TensorFlow
+
+    try:
+        annotator_model_specs.check_input_size(
+            args.models, args.input_size, imagenet_weights=args.weights == "imagenet"
+        )
+    except ValueError as error:
+        parser.error(f"argument --input-size: {error}")
 
 
 def _stats(args: argparse.Namespace) -> None:

@@ -3,21 +3,28 @@
 A predictions folder holds one split, written by `imagenet_pi.annotator_models` (or by hand)
 and read by `imagenet_pi.relabelled_configs`:
 
-    <split_dir>/file_names.txt         the N image file names, one a line, in row order
-    <split_dir>/<Model>.npy            (N, C) float probabilities (or logits) of one model
-    <split_dir>/clean_labels.npy       (N,) int clean labels, to measure model accuracy
-    <split_dir>/parameter_counts.json  {model name: parameter count}
+    <split_dir>/file_names.txt            the N image file names, one a line, in row order
+    <split_dir>/<Model>.npy               (N, 1000) float probabilities (or logits) of one
+                                          model over the ILSVRC2012 classes (sorted synsets)
+    <split_dir>/clean_labels.npy          (N,) int clean labels, to measure model accuracy
+    <split_dir>/parameter_counts.json     {model name: parameter count}
+    <split_dir>/prediction_settings.json  {model name: {weights, input_size, crop_fraction}},
+                                          how `imagenet-pi predict` made each `.npy`
 
 A config folder written by `imagenet-pi relabel` holds, beside the upstream CSVs,
 `relabel.json`: beta, seed, models (column order), splits, from_logits, predictions_dir.
 
-Only numpy, the standard library and the sampling maths: readers of one metadata field (`stats`,
-`custom_configs`) import this, not the relabelling code.
+Every reader here checks what it reads and names the file (and line, model or row) in its
+errors. Only numpy, the standard library and the sampling maths: readers of one metadata
+field (`stats`, `custom_configs`) import this, not the relabelling code.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
+import numbers
 import os
 import pathlib
 from collections.abc import Callable, Mapping, Sequence
@@ -25,12 +32,19 @@ from typing import Any
 
 import numpy as np
 
-from imagenet_pi import relabel
+from imagenet_pi import relabel, upstream
 
 FILE_NAMES_FILE = "file_names.txt"
 CLEAN_LABELS_FILE = "clean_labels.npy"
 PARAMETER_COUNTS_FILE = "parameter_counts.json"
+PREDICTION_SETTINGS_FILE = "prediction_settings.json"
 METADATA_FILE = "relabel.json"
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+class RelabelFileError(ValueError):
+    """A file of a predictions folder, or a relabel.json, that cannot be used as it is."""
 
 
 def write_atomically(path: pathlib.Path, write: Callable[[pathlib.Path], Any]) -> None:
@@ -58,14 +72,64 @@ def model_paths(split_dir: str | os.PathLike, models: Sequence[str]) -> list[pat
 
 
 def read_file_names(split_dir: str | os.PathLike) -> np.ndarray:
-    """The `(N,)` file names of `<split_dir>/file_names.txt`, one a line."""
+    """The `(N,)` file names of `<split_dir>/file_names.txt`, one a line, N >= 1.
+
+    Refuses, naming the line, a name that is not UTF-8, an empty line, a name with spaces
+    around it or a comma in it (the CSVs cannot hold one), and a name given twice.
+    """
     path = pathlib.Path(split_dir) / FILE_NAMES_FILE
     if not path.is_file():
         raise FileNotFoundError(
             f"{path}: expected the image file names of the predictions, one a line; not found"
         )
-    names = path.read_text(encoding="utf-8").splitlines()
+    lines = path.read_bytes().removeprefix(_UTF8_BOM).split(b"\n")
+    if lines[-1] == b"":  # the line break that ends the last name
+        lines.pop()
+    if not lines:
+        raise RelabelFileError(
+            f"{path}: expected the image file names of the predictions, one a line; the file "
+            "is empty"
+        )
+    names = []
+    first_line = {}
+    for number, line in enumerate(lines, 1):
+        name = _file_name_of_line(path, number, line.removesuffix(b"\r"))
+        if name in first_line:
+            raise RelabelFileError(
+                f"{path}: file name {name!r} appears twice, on lines {first_line[name]} and "
+                f"{number}; each line names the image of one row of every <Model>.npy. "
+                "Predict the split again into a new folder, or remove the wrong line and its row"
+            )
+        first_line[name] = number
+        names.append(name)
     return np.array(names, dtype=object)
+
+
+def _file_name_of_line(path: pathlib.Path, number: int, line: bytes) -> str:
+    where = f"{path}, line {number}"
+    try:
+        name = line.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RelabelFileError(
+            f"{where}: the file name {line!r} is not UTF-8; write {FILE_NAMES_FILE} as UTF-8 "
+            "(ILSVRC2012 names are ASCII)"
+        ) from None
+    if not name.strip():
+        raise RelabelFileError(
+            f"{where}: expected an image file name, found an empty line; {FILE_NAMES_FILE} "
+            "holds one name a line (the image of each row of every <Model>.npy): remove it"
+        )
+    if name != name.strip():
+        raise RelabelFileError(
+            f"{where}: the file name {name!r} has spaces around it; image file names have "
+            "none: remove them"
+        )
+    if any(character in name for character in ",\0\r"):
+        raise RelabelFileError(
+            f"{where}: the file name {name!r} holds a comma, NUL or carriage return, which "
+            "the ImageNet-PI CSVs cannot hold"
+        )
+    return name
 
 
 def write_file_names(split_dir: str | os.PathLike, file_names: Sequence[str]) -> None:
@@ -76,8 +140,79 @@ def write_file_names(split_dir: str | os.PathLike, file_names: Sequence[str]) ->
     )
 
 
-def read_clean_labels(split_dir: str | os.PathLike) -> np.ndarray:
-    """The `(N,)` int clean labels of `<split_dir>/clean_labels.npy`."""
+@dataclasses.dataclass(frozen=True)
+class SplitPredictions:
+    """A checked predictions folder of one split: names, and one `.npy` per model."""
+
+    split_dir: pathlib.Path
+    file_names: np.ndarray  # (N,) str, the image of each row
+    paths: list[pathlib.Path]  # one (N, 1000) float .npy per model, in the order asked
+
+
+def open_split(split_dir: str | os.PathLike, models: Sequence[str]) -> SplitPredictions:
+    """Checks the predictions folder of one split, reading only the `.npy` headers.
+
+    Every `<Model>.npy` of `models` must be there, a 2-D float array of shape `(N, 1000)`
+    (the 1000 ILSVRC2012 classes), N the lines of `file_names.txt`. Errors name the file.
+    """
+    split_dir = pathlib.Path(split_dir)
+    if not split_dir.is_dir():
+        raise FileNotFoundError(
+            f"{split_dir}: expected the predictions folder of split {split_dir.name!r} "
+            f"({FILE_NAMES_FILE} and one <Model>.npy per annotator model), not found; predict "
+            "that split (imagenet-pi predict --split ...), or relabel only the splits you have "
+            "(--splits)"
+        )
+    paths = model_paths(split_dir, models)
+    file_names = read_file_names(split_dir)
+    rows = {}
+    for path in paths:
+        values = _memory_map(os.fspath(path))
+        check_class_count(os.fspath(path), values.shape)
+        relabel.check_predictions_array(values, os.fspath(path))
+        rows[path] = values.shape[0]
+    num_names = len(file_names)
+    if len(set(rows.values())) == 1 and num_names not in rows.values() and len(paths) > 1:
+        raise RelabelFileError(
+            f"{split_dir / FILE_NAMES_FILE}: holds {num_names} file names, but every "
+            f"<Model>.npy holds {rows[paths[0]]} rows (one per image): the file must name the "
+            "image of each row, one a line"
+        )
+    for path, count in rows.items():
+        if count != num_names:
+            raise relabel.InvalidPredictionsError(
+                f"{path}: expected shape ({num_names}, {upstream.NUM_CLASSES}) (one row per "
+                f"line of {FILE_NAMES_FILE}), found ({count}, {upstream.NUM_CLASSES})"
+            )
+    return SplitPredictions(split_dir, file_names, paths)
+
+
+def check_class_count(name: str, shape: tuple[int, ...]) -> None:
+    """Raises unless `shape` is `(N, 1000)`: predictions over the ILSVRC2012 classes."""
+    if len(shape) == 2 and shape[1] == upstream.NUM_CLASSES:
+        return
+    if len(shape) == 2 and shape[1] == upstream.NUM_CLASSES + 1:
+        hint = (
+            "1001 columns are those of a model with a background class at column 0: drop "
+            "that column (predictions[:, 1:]) and renormalise the rows"
+        )
+    else:
+        hint = (
+            "predict with `imagenet-pi predict` (the keras.applications ImageNet models), or "
+            "map your model's classes onto the 1000 ILSVRC2012 classes"
+        )
+    raise relabel.InvalidPredictionsError(
+        f"{name}: expected predictions over the {upstream.NUM_CLASSES} ILSVRC2012 classes, "
+        f"shape (N, {upstream.NUM_CLASSES}) with columns in sorted-synset order, found shape "
+        f"{tuple(shape)}; {hint}"
+    )
+
+
+def read_clean_labels(split_dir: str | os.PathLike, num_examples: int | None = None) -> np.ndarray:
+    """The `(N,)` int clean labels of `<split_dir>/clean_labels.npy`, class indices 0..999.
+
+    With `num_examples`, N must be that (the lines of `file_names.txt`).
+    """
     path = pathlib.Path(split_dir) / CLEAN_LABELS_FILE
     if not path.is_file():
         raise FileNotFoundError(
@@ -85,7 +220,62 @@ def read_clean_labels(split_dir: str | os.PathLike) -> np.ndarray:
             "not found; pass annotator features explicitly (e.g. the upstream "
             "annotator_features.csv) or predict a split that has labels"
         )
-    return np.load(path, allow_pickle=False)
+    try:
+        labels = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:  # EOFError: an empty file
+        raise RelabelFileError(
+            f"{path}: expected a .npy file of the clean labels written by numpy.save, could not "
+            f"read it: {error}"
+        ) from error
+    if not isinstance(labels, np.ndarray) or labels.ndim != 1 or labels.dtype.kind not in "iu":
+        found = (
+            "an .npz archive"
+            if not isinstance(labels, np.ndarray)
+            else f"shape {labels.shape}, dtype {labels.dtype}"
+        )
+        raise RelabelFileError(
+            f"{path}: expected (N,) integer class indices in 0..{upstream.NUM_CLASSES - 1}, one "
+            f"per file name, found {found}"
+        )
+    if num_examples is not None and len(labels) != num_examples:
+        raise RelabelFileError(
+            f"{path}: expected {num_examples} clean labels (one per line of {FILE_NAMES_FILE}), "
+            f"found {len(labels)}; write the clean label of every image, in the order of "
+            f"{FILE_NAMES_FILE}"
+        )
+    bad = (labels < 0) | (labels >= upstream.NUM_CLASSES)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise RelabelFileError(
+            f"{path}: row {row}: expected a class index in 0..{upstream.NUM_CLASSES - 1}, "
+            f"found {labels[row]}"
+        )
+    return labels
+
+
+def _read_json(path: pathlib.Path, expected: str, fix: str) -> dict:
+    """The JSON object in `path`; errors name the file, what was expected and `fix`."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise RelabelFileError(
+            f"{path}: expected {expected} in UTF-8, found the byte "
+            f"0x{data[error.start]:02x} at position {error.start}, which is not UTF-8; {fix}"
+        ) from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RelabelFileError(
+            f"{path}: line {error.lineno}: expected {expected}, found invalid JSON "
+            f"({error.msg}); {fix}"
+        ) from error
+    if not isinstance(value, dict):
+        raise RelabelFileError(
+            f"{path}: expected {expected}, a JSON object, found a JSON "
+            f"{type(value).__name__}; {fix}"
+        )
+    return value
 
 
 def read_parameter_counts(split_dir: str | os.PathLike, models: Sequence[str]) -> np.ndarray:
@@ -96,10 +286,18 @@ def read_parameter_counts(split_dir: str | os.PathLike, models: Sequence[str]) -
             f"{path}: expected {{model name: parameter count}} (written by "
             "imagenet_pi.annotator_models), not found; pass annotator features explicitly"
         )
-    counts = json.loads(path.read_text(encoding="utf-8"))
+    fix = "write it again, or pass annotator features explicitly (--annotator-features)"
+    counts = _read_json(path, "{model name: parameter count}", fix)
     missing = [model for model in models if model not in counts]
     if missing:
-        raise ValueError(f"{path}: expected parameter counts of {missing}, not found")
+        raise RelabelFileError(f"{path}: expected parameter counts of {missing}, not found")
+    for model in models:
+        count = counts[model]
+        number = isinstance(count, numbers.Real) and not isinstance(count, bool)
+        if not (number and math.isfinite(count) and count > 0):
+            raise RelabelFileError(
+                f"{path}: {model}: expected a parameter count, a number > 0, found {count!r}; {fix}"
+            )
     return np.array([counts[model] for model in models], np.float64)
 
 
@@ -111,26 +309,89 @@ def record_parameter_count(split_dir: str | os.PathLike, model: str, count: int)
     write_atomically(path, lambda p: p.write_text(json.dumps(counts, indent=1), "utf-8"))
 
 
+def read_prediction_settings(split_dir: str | os.PathLike) -> dict[str, dict]:
+    """{model: the settings its `.npy` was predicted with} of a predictions folder; {} if none."""
+    path = pathlib.Path(split_dir) / PREDICTION_SETTINGS_FILE
+    if not path.is_file():
+        return {}
+    fix = "predict into a new folder"
+    settings = _read_json(path, "{model name: {weights, input_size, crop_fraction}}", fix)
+    for model, recorded in settings.items():
+        if not isinstance(recorded, dict):
+            raise RelabelFileError(
+                f"{path}: {model}: expected the settings object that `imagenet-pi predict` "
+                f"writes, found {recorded!r}; {fix}"
+            )
+    return settings
+
+
+def record_prediction_settings(
+    split_dir: str | os.PathLike, model: str, settings: Mapping[str, Any]
+) -> None:
+    """Records in `<split_dir>/prediction_settings.json` how `<model>.npy` was predicted."""
+    path = pathlib.Path(split_dir) / PREDICTION_SETTINGS_FILE
+    recorded = read_prediction_settings(split_dir)
+    recorded[model] = dict(settings)
+    write_atomically(path, lambda p: p.write_text(json.dumps(recorded, indent=1), "utf-8"))
+
+
+_METADATA_FIX = (
+    "write it again with `imagenet-pi relabel`, or pass name and beta "
+    "(custom_config(dir, name=..., beta=...))"
+)
+
+
 def read_metadata(config_dir: str | os.PathLike) -> dict | None:
     """The `relabel.json` that `relabel_config` wrote in a config folder; None if absent."""
     path = pathlib.Path(config_dir) / METADATA_FILE
     if not path.is_file():
         return None
+    return _read_json(path, "the JSON that `imagenet-pi relabel` writes", _METADATA_FIX)
+
+
+def metadata_beta(config_dir: str | os.PathLike, metadata: Mapping[str, Any]) -> float | None:
+    """The checked beta of a config folder's `relabel.json`; None if it has none."""
+    if "beta" not in metadata:
+        return None
     try:
-        metadata = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(
-            f"{path}: line {error.lineno}: expected the JSON that `imagenet-pi relabel` writes, "
-            f"found invalid JSON ({error.msg}); fix or delete the file"
-        ) from error
-    if not isinstance(metadata, dict):
-        raise ValueError(f"{path}: expected a JSON object, found {type(metadata).__name__}")
-    return metadata
+        return relabel.check_beta(metadata["beta"])
+    except ValueError as error:
+        path = pathlib.Path(config_dir) / METADATA_FILE
+        raise RelabelFileError(f"{path}: beta: {error}; {_METADATA_FIX}") from None
+
+
+def metadata_seed(
+    config_dir: str | os.PathLike, metadata: Mapping[str, Any]
+) -> tuple[int, ...] | None:
+    """The checked seed (as a tuple of ints) of a `relabel.json`; None if it has none."""
+    if "seed" not in metadata:
+        return None
+    seed = metadata["seed"]
+    valid = not isinstance(seed, bool) and not (
+        isinstance(seed, list) and any(isinstance(s, bool) for s in seed)
+    )
+    try:
+        if valid:
+            return relabel.seed_entropy(seed)
+    except ValueError:
+        pass
+    path = pathlib.Path(config_dir) / METADATA_FILE
+    raise RelabelFileError(
+        f"{path}: seed: expected an int >= 0 or a list of them, found {seed!r}; {_METADATA_FIX}"
+    )
 
 
 def write_metadata(config_dir: str | os.PathLike, metadata: Mapping[str, Any]) -> None:
-    """Writes `<config_dir>/relabel.json`."""
-    (pathlib.Path(config_dir) / METADATA_FILE).write_text(json.dumps(metadata, indent=1), "utf-8")
+    """Writes `<config_dir>/relabel.json` (complete or absent)."""
+    write_atomically(
+        pathlib.Path(config_dir) / METADATA_FILE,
+        lambda p: p.write_text(json.dumps(metadata, indent=1), "utf-8"),
+    )
+
+
+def remove_metadata(config_dir: str | os.PathLike) -> None:
+    """Removes `<config_dir>/relabel.json`, so that it never describes files being rewritten."""
+    (pathlib.Path(config_dir) / METADATA_FILE).unlink(missing_ok=True)
 
 
 def open_predictions(source: str | os.PathLike | np.ndarray, index: int) -> tuple[str, np.ndarray]:
@@ -143,18 +404,24 @@ def open_predictions(source: str | os.PathLike | np.ndarray, index: int) -> tupl
         values = source
     else:
         name = os.fspath(source)
-        try:
-            values = np.load(name, mmap_mode="r", allow_pickle=False)
-        except (ValueError, OSError) as error:
-            if isinstance(error, FileNotFoundError):
-                raise
-            raise relabel.InvalidPredictionsError(
-                f"{name}: expected a .npy file of shape (num_examples, num_classes) written by "
-                f"numpy.save, could not read it: {error}"
-            ) from error
-        if not isinstance(values, np.ndarray):
-            raise relabel.InvalidPredictionsError(
-                f"{name}: expected a .npy array, found an .npz archive"
-            )
+        values = _memory_map(name)
     relabel.check_predictions_array(values, name)
     return name, values
+
+
+def _memory_map(name: str) -> np.ndarray:
+    """The array of a `.npy` file, memory-mapped; raises naming the file if it is not one."""
+    try:
+        values = np.load(name, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:  # EOFError: an empty file
+        if isinstance(error, FileNotFoundError):
+            raise
+        raise relabel.InvalidPredictionsError(
+            f"{name}: expected a .npy file of shape (num_examples, num_classes) written by "
+            f"numpy.save, could not read it: {error or type(error).__name__}"
+        ) from error
+    if not isinstance(values, np.ndarray):
+        raise relabel.InvalidPredictionsError(
+            f"{name}: expected a .npy array, found an .npz archive"
+        )
+    return values

@@ -83,31 +83,32 @@ def relabel_config(
     `predictions_dir/<split>/` holds `file_names.txt` and `<Model>.npy` for each of the 16
     `models` (column `a` of the output is `models[a]`), `(N, 1000)` probabilities (or logits
     with `from_logits`). Each split uses the seed `split_seed(seed, split)`. Besides the CSVs,
-    `out_dir/relabel.json` records beta, seed, models (column order) and splits.
+    `out_dir/relabel.json` records beta, seed, models (column order) and splits; it is
+    written last, so a folder with one is complete.
+
+    Every file is checked (`relabel_files.open_split`: names, shapes, the 1000 classes; clean
+    labels and parameter counts) before anything is relabelled or written.
 
     Without `annotator_features`, they are computed from each model's top-1 accuracy on
     `accuracy_split` (needs `<accuracy_split>/clean_labels.npy`) and its parameter count
     (`<accuracy_split>/parameter_counts.json`), as `imagenet_pi.annotator_models` writes them.
     """
     predictions_dir = pathlib.Path(predictions_dir)
+    beta = relabel.check_beta(beta)
+    relabel.seed_entropy(seed)
     _check_models_and_splits(models, splits)
-    # Everything cheap is checked before the long relabelling starts.
-    split_paths = {
-        split: relabel_files.model_paths(predictions_dir / split, models) for split in splits
-    }
-    split_file_names = {
-        split: relabel_files.read_file_names(predictions_dir / split) for split in splits
-    }
+    # Every file is checked before the long relabelling starts, and before anything is written.
+    folders = {split: relabel_files.open_split(predictions_dir / split, models) for split in splits}
     if annotator_features is None:
         annotator_features = annotator_feature_table.from_predictions_folder(
             predictions_dir / accuracy_split, models
         )
     annotator_features = annotator_feature_table.check_annotator_features(annotator_features)
     relabelled = {}
-    for split in splits:
+    for split, folder in folders.items():
         labels, confidences = parallel_relabel.relabel_split(
-            split_paths[split],
-            split_file_names[split],
+            folder.paths,
+            folder.file_names,
             beta,
             relabel.split_seed(seed, split),
             from_logits=from_logits,
@@ -115,7 +116,9 @@ def relabel_config(
             num_workers=num_workers,
             progress=progress,
         )
-        relabelled[split] = (split_file_names[split], labels, confidences)
+        relabelled[split] = (folder.file_names, labels, confidences)
+    # relabel.json is written last: a folder that has one is complete and described by it.
+    relabel_files.remove_metadata(out_dir)
     write_relabelled_config(out_dir, relabelled, annotator_features)
     metadata = {
         "beta": float(beta),

@@ -96,11 +96,7 @@ def predicted(tmp_path_factory, images, weight_files):
     return out_dir, paths
 
 
-def test_every_upstream_model_has_a_preprocessing_and_input_size():
-    assert tuple(annotator_models.MODEL_SPECS) == upstream.ANNOTATOR_MODELS
-    for spec in annotator_models.MODEL_SPECS.values():
-        assert hasattr(keras.applications, spec.name)
-        assert callable(getattr(keras.applications, spec.module).preprocess_input)
+def test_every_upstream_model_has_its_input_size():
     sizes = {name: spec.input_size for name, spec in annotator_models.MODEL_SPECS.items()}
     assert {name for name, size in sizes.items() if size == 299} == {
         "InceptionV3",
@@ -274,3 +270,114 @@ def test_prepare_image_decodes_bytes_and_grayscale():
     assert from_array.shape == from_png.shape == (8, 8, 3)
     np.testing.assert_allclose(from_array, 128.0, atol=1e-3)
     np.testing.assert_allclose(from_png, 128.0, atol=1e-3)
+
+
+# Settings: one predictions folder, one set of settings.
+
+
+def _predict(images, out_dir, models, **options):
+    options = {"weights": None, "input_size": INPUT_SIZE, "batch_size": 4, **options}
+    return annotator_models.predict_split(images, out_dir, models, **options)
+
+
+@pytest.mark.slow
+def test_settings_of_each_model_are_recorded(predicted, weight_files):
+    out_dir, _ = predicted
+    settings = json.loads((out_dir / relabel_files.PREDICTION_SETTINGS_FILE).read_text())
+    assert set(settings) == set(MODELS)
+    mobilenet = settings["MobileNet"]
+    assert (mobilenet["weights"], mobilenet["input_size"], mobilenet["crop_fraction"]) == (
+        "file",
+        INPUT_SIZE,
+        annotator_models.DEFAULT_CROP_FRACTION,
+    )
+    assert mobilenet["weights_file"] == os.path.realpath(weight_files["MobileNet"])
+    assert len(mobilenet["weights_sha256"]) == 64
+
+
+@pytest.mark.slow
+def test_resuming_with_another_input_size_is_refused(tmp_path, images):
+    _predict(images, tmp_path, ["MobileNet"])
+    before = os.stat(tmp_path / "MobileNet.npy")
+    with pytest.raises(annotator_models.PredictionsError) as error:
+        _predict(images, tmp_path, ["MobileNet", "MobileNetV3Small"], input_size=64)
+    message = str(error.value)
+    assert message.startswith(f"{tmp_path}: MobileNet.npy was predicted with weights none, ")
+    assert f"input size {INPUT_SIZE}, crop fraction 0.875" in message
+    assert "this run asks for weights none, input size 64" in message
+    assert "Predict into a new folder (--out)" in message
+    assert not (tmp_path / "MobileNetV3Small.npy").exists()
+    after = os.stat(tmp_path / "MobileNet.npy")
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+@pytest.mark.slow
+def test_adding_a_model_with_another_crop_fraction_is_refused(tmp_path, images):
+    _predict(images, tmp_path, ["MobileNet"])
+    with pytest.raises(annotator_models.PredictionsError, match="crop fraction 0.5"):
+        _predict(images, tmp_path, ["MobileNetV3Small"], crop_fraction=0.5)
+    assert not (tmp_path / "MobileNetV3Small.npy").exists()
+
+
+@pytest.mark.slow
+def test_resuming_with_other_weights_is_refused(tmp_path, images, weight_files):
+    _predict(images, tmp_path, ["MobileNet"])
+    with pytest.raises(annotator_models.PredictionsError, match="the weights file .*MobileNet"):
+        _predict(images, tmp_path, ["MobileNet"], weights=weight_files["MobileNet"])
+
+
+@pytest.mark.slow
+def test_each_model_keeps_its_own_weights_file(tmp_path, images, weight_files):
+    for name in MODELS:
+        _predict(images, tmp_path, [name], weights=weight_files[name])
+    settings = relabel_files.read_prediction_settings(tmp_path)
+    assert {settings[name]["weights_file"] for name in MODELS} == {
+        os.path.realpath(weight_files[name]) for name in MODELS
+    }
+    # The same model with another file is another set of predictions.
+    with pytest.raises(annotator_models.PredictionsError, match="MobileNet.npy was predicted"):
+        _predict(images, tmp_path, ["MobileNet"], weights=weight_files["MobileNetV3Small"])
+
+
+def test_predictions_without_recorded_settings_are_refused(tmp_path, images):
+    relabel_files.write_file_names(tmp_path, [e["file_name"] for e in images])
+    probabilities = np.full((NUM_IMAGES, upstream.NUM_CLASSES), 1e-3, np.float32)
+    np.save(tmp_path / "MobileNet.npy", probabilities)
+    with pytest.raises(annotator_models.PredictionsError) as error:
+        _predict(images, tmp_path, ["MobileNetV3Small", "MobileNet"])
+    assert f"{tmp_path}: MobileNet.npy has no recorded settings" in str(error.value)
+    assert not (tmp_path / "MobileNetV3Small.npy").exists()
+
+
+def test_input_size_a_model_does_not_take_is_refused_before_anything(tmp_path, images):
+    out_dir = tmp_path / "new" / "validation"
+    with pytest.raises(annotator_models.PredictionsError, match="InceptionV3 takes at least 75"):
+        _predict(images, out_dir, ["MobileNet", "InceptionV3"], input_size=74)
+    assert not (tmp_path / "new").exists()
+
+
+def test_missing_weights_file_is_refused_before_anything(tmp_path, images):
+    with pytest.raises(annotator_models.PredictionsError, match="'nope.h5', which is not a file"):
+        _predict(images, tmp_path / "new", ["MobileNet"], weights="nope.h5")
+    assert not (tmp_path / "new").exists()
+
+
+def test_failed_prediction_leaves_no_folder_it_made(tmp_path, images):
+    broken = [*images[:3], {"image": b"not an image", "file_name": "x.JPEG"}, *images[4:]]
+    with pytest.raises(Exception):  # noqa: B017 (TensorFlow's decoding error)
+        _predict(broken, tmp_path / "new" / "validation", ["MobileNetV3Small"])
+    assert not (tmp_path / "new").exists()
+
+
+def test_weights_already_in_keras_cache_are_not_downloaded(tmp_path, monkeypatch):
+    # No network (a proxy on a closed port): only files already in the cache can pass.
+    monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    cache = tmp_path / "models"
+    cache.mkdir()
+    for name in ("VGG16", "MobileNet"):
+        file_name, _ = annotator_models.MODEL_SPECS[name].imagenet_weights(160)
+        (cache / file_name).write_bytes(b"weights")
+    annotator_models.fetch_imagenet_weights(["VGG16", "MobileNet"], 160)
+    with pytest.raises(annotator_models.WeightsDownloadError, match="mobilenet_1_0_224_tf.h5"):
+        annotator_models.fetch_imagenet_weights(["MobileNet"], 224)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -13,6 +17,7 @@ import pytest
 from imagenet_pi import (
     annotations,
     cli,
+    custom_configs,
     fake_data,
     parallel_relabel,
     relabel,
@@ -76,13 +81,47 @@ def test_relabel_command_records_its_parameters(predictions, tmp_path):
     assert metadata["models"] == list(upstream.ANNOTATOR_MODELS)
 
 
+def _printed_config(out: str) -> dict:
+    command = next(line for line in out.splitlines() if "tfds build" in line)
+    return json.loads(shlex.split(command)[shlex.split(command).index("--config") + 1])
+
+
 def test_relabel_command_prints_a_working_tfds_build_config(predictions, tmp_path, capsys):
     assert cli.main(_relabel_argv(predictions, tmp_path)) == 0
     out = capsys.readouterr().out
-    command = next(line for line in out.splitlines() if "tfds build" in line)
-    config = json.loads(shlex.split(command)[shlex.split(command).index("--config") + 1])
-    assert config == {"name": "beta_0.25", "beta": 0.25, "annotations_dir": str(tmp_path)}
-    assert "tfds.load('imagenet_pi/beta_0.25'" in out
+    name = custom_configs.custom_config(tmp_path).name
+    assert re.fullmatch(r"beta_0\.25_seed4_[0-9a-f]{8}", name)
+    assert _printed_config(out) == {"name": name, "beta": 0.25, "annotations_dir": str(tmp_path)}
+    assert f"tfds.load('imagenet_pi/{name}'" in out
+
+
+def _printed_name(argv: list[str], capsys) -> str:
+    assert cli.main(argv) == 0
+    return _printed_config(capsys.readouterr().out)["name"]
+
+
+def test_relabel_names_differ_for_other_seeds(predictions, tmp_path, capsys):
+    first = _printed_name(_relabel_argv(predictions, tmp_path / "a"), capsys)
+    argv = _relabel_argv(predictions, tmp_path / "b")
+    argv[argv.index("--seed") + 1] = "5"
+    second = _printed_name(argv, capsys)
+    assert first.startswith("beta_0.25_seed4_") and second.startswith("beta_0.25_seed5_")
+    assert first != second
+
+
+def test_relabel_names_differ_for_other_predictions(predictions, tmp_path, capsys):
+    copy = shutil.copytree(predictions, tmp_path / "p")
+    for split in upstream.SPLITS:  # the same models, seeing the images in another way
+        path = relabel_files.predictions_path(copy / split, "VGG16")
+        np.save(path, np.load(path)[:, ::-1].copy())
+    first = _printed_name(_relabel_argv(predictions, tmp_path / "a"), capsys)
+    second = _printed_name(_relabel_argv(str(copy), tmp_path / "b"), capsys)
+    assert first != second and second.startswith("beta_0.25_seed4_")
+
+
+def test_relabel_name_is_the_same_for_the_same_draws(predictions, tmp_path, capsys):
+    first = _printed_name(_relabel_argv(predictions, tmp_path / "a"), capsys)
+    assert _printed_name(_relabel_argv(predictions, tmp_path / "b"), capsys) == first
 
 
 def test_annotator_features_flag_copies_the_given_table(predictions, tmp_path):
@@ -181,3 +220,271 @@ def test_predict_command_on_an_unbuilt_dataset_says_to_build_it(tmp_path, capsys
     argv += ["--dataset", "imagenet_pi/low_noise", "--data-dir", str(tmp_path)]
     assert cli.main(argv) == 1
     assert "not built" in capsys.readouterr().err
+
+
+# Refusals: each names the file, and nothing is written.
+
+
+def _copy(predictions: str, tmp_path) -> object:
+    return shutil.copytree(predictions, tmp_path / "p")
+
+
+def _refused(argv: list[str], capsys, out) -> str:
+    """Runs the command, checks it refused with one error line and wrote nothing; the line."""
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("imagenet-pi relabel: error: "), err
+    assert not os.path.exists(out)
+    return lines[0]
+
+
+def _probabilities(rows: int, classes: int) -> np.ndarray:
+    return np.full((rows, classes), 1 / classes, np.float32)
+
+
+@pytest.mark.parametrize("classes", [10, 999, 1001, 2000])
+def test_predictions_of_another_class_count_are_refused_naming_file_and_shape(
+    predictions, tmp_path, capsys, classes
+):
+    copy = _copy(predictions, tmp_path)
+    for split, rows in (("train", NUM_TRAIN), ("validation", NUM_VALIDATION)):
+        for model in upstream.ANNOTATOR_MODELS:
+            path = relabel_files.predictions_path(copy / split, model)
+            np.save(path, _probabilities(rows, classes))
+    error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
+    assert "ResNet50V2.npy: expected predictions over the 1000 ILSVRC2012 classes" in error
+    assert f"found shape ({NUM_TRAIN}, {classes})" in error
+
+
+def test_1001_classes_get_the_background_column_hint(predictions, tmp_path, capsys):
+    copy = _copy(predictions, tmp_path)
+    np.save(copy / "validation" / "VGG19.npy", _probabilities(NUM_VALIDATION, 1001))
+    error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
+    assert "validation/VGG19.npy" in error and "background class at column 0" in error
+
+
+def test_a_split_of_ten_classes_is_refused_though_the_other_is_right(predictions, tmp_path, capsys):
+    # The train split is fine; validation has 10 classes: nothing is relabelled or written.
+    copy = _copy(predictions, tmp_path)
+    for model in upstream.ANNOTATOR_MODELS:
+        np.save(copy / "validation" / f"{model}.npy", _probabilities(NUM_VALIDATION, 10))
+    annotations.write_annotator_features(tmp_path / "given", np.zeros((16, 2), np.float32))
+    argv = _relabel_argv(str(copy), tmp_path / "out", "--annotator-features", tmp_path / "given")
+    error = _refused(argv, capsys, tmp_path / "out")
+    assert "validation/ResNet50V2.npy" in error and f"({NUM_VALIDATION}, 10)" in error
+
+
+def test_blank_line_in_file_names_is_blamed_on_file_names_txt(predictions, tmp_path, capsys):
+    copy = _copy(predictions, tmp_path)
+    names_path = copy / "train" / relabel_files.FILE_NAMES_FILE
+    lines = names_path.read_text().splitlines(keepends=True)
+    names_path.write_text("".join([*lines[:3], "\n", *lines[3:]]))
+    error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
+    assert "train/file_names.txt, line 4: expected an image file name, found an empty line" in error
+    assert ".npy" not in error.split("found an empty line")[0]
+
+
+def test_one_name_too_many_is_blamed_on_file_names_txt(predictions, tmp_path, capsys):
+    copy = _copy(predictions, tmp_path)
+    with open(copy / "train" / relabel_files.FILE_NAMES_FILE, "a") as f:
+        f.write("n01440764_999.JPEG\n")
+    error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
+    assert f"train/file_names.txt: holds {NUM_TRAIN + 1} file names" in error
+    assert f"every <Model>.npy holds {NUM_TRAIN} rows" in error
+
+
+def test_duplicate_file_names_are_refused_naming_both_lines(predictions, tmp_path, capsys):
+    copy = _copy(predictions, tmp_path)
+    names_path = copy / "validation" / relabel_files.FILE_NAMES_FILE
+    lines = names_path.read_text().splitlines()
+    lines[7] = lines[2]
+    names_path.write_text("".join(f"{line}\n" for line in lines))
+    error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
+    names = "validation/file_names.txt: file name"
+    assert f"{names} {lines[2]!r} appears twice, on lines 3 and 8" in error
+
+
+def test_latin1_file_name_is_refused_naming_the_line(predictions, tmp_path, capsys):
+    copy = _copy(predictions, tmp_path)
+    names_path = copy / "train" / relabel_files.FILE_NAMES_FILE
+    lines = names_path.read_bytes().splitlines(keepends=True)
+    lines[1] = "caf\xe9.JPEG\n".encode("latin-1")
+    names_path.write_bytes(b"".join(lines))
+    error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
+    assert "train/file_names.txt, line 2: the file name b'caf\\xe9.JPEG' is not UTF-8" in error
+
+
+def test_short_clean_labels_are_blamed_on_clean_labels_npy(predictions, tmp_path, capsys):
+    copy = _copy(predictions, tmp_path)
+    clean_path = copy / "validation" / relabel_files.CLEAN_LABELS_FILE
+    np.save(clean_path, np.load(clean_path)[:-1])
+    error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
+    assert f"validation/clean_labels.npy: expected {NUM_VALIDATION} clean labels" in error
+    assert f"found {NUM_VALIDATION - 1}" in error and "<Model>.npy" not in error
+
+
+@pytest.mark.parametrize(
+    "labels, found",
+    [
+        (np.full(NUM_VALIDATION, 1000), "found 1000"),
+        (np.zeros(NUM_VALIDATION, float), "dtype float64"),
+    ],
+)
+def test_clean_labels_out_of_the_classes_are_refused(predictions, tmp_path, capsys, labels, found):
+    copy = _copy(predictions, tmp_path)
+    np.save(copy / "validation" / relabel_files.CLEAN_LABELS_FILE, labels)
+    error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
+    assert "validation/clean_labels.npy" in error and found in error
+
+
+@pytest.mark.parametrize("count", ["many", -3, 0, None, True, float("nan")])
+def test_bad_parameter_count_names_the_file_and_the_model(predictions, tmp_path, capsys, count):
+    copy = _copy(predictions, tmp_path)
+    counts_path = copy / "validation" / relabel_files.PARAMETER_COUNTS_FILE
+    counts = json.loads(counts_path.read_text())
+    counts["DenseNet169"] = count
+    counts_path.write_text(json.dumps(counts))
+    error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
+    assert "validation/parameter_counts.json: DenseNet169: expected a parameter count" in error
+
+
+@pytest.mark.parametrize("text", ['{"VGG16": 1', "[1, 2]", b'{"VGG16\xe9": 1}'])
+def test_unreadable_parameter_counts_name_the_file(predictions, tmp_path, capsys, text):
+    copy = _copy(predictions, tmp_path)
+    counts_path = copy / "validation" / relabel_files.PARAMETER_COUNTS_FILE
+    counts_path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
+    assert "validation/parameter_counts.json: " in error and "expected {model name" in error
+
+
+# predict: checks before any model runs.
+
+
+def _predict_argv(out, *extra) -> list[str]:
+    return ["predict", "--split", "validation", "--out", str(out), "--no-progress", *extra]
+
+
+def test_predict_input_size_below_a_models_minimum_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(_predict_argv(tmp_path / "p", "--input-size", "32", "--weights", "none"))
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("imagenet-pi predict: error: argument --input-size: expected an input")
+    for model, minimum in (("InceptionResNetV2", 75), ("InceptionV3", 75), ("Xception", 71)):
+        assert f"{model} takes at least {minimum}" in line
+    assert "ResNet50V2" not in line
+    assert not (tmp_path / "p").exists()
+
+
+def test_predict_input_size_without_imagenet_weights_is_a_usage_error(tmp_path, capsys):
+    argv = _predict_argv(tmp_path / "p", "--input-size", "100", "--models", "VGG16", "MobileNet")
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "VGG16 takes 224 with ImageNet weights" in line
+    assert "MobileNet takes 128, 160, 192 or 224 with ImageNet weights" in line
+    assert "--weights none" in line
+
+
+def test_predict_input_size_every_model_takes_is_accepted(tmp_path, capsys):
+    # Past the flag checks: the dataset is what is missing.
+    argv = _predict_argv(tmp_path / "p", "--input-size", "75", "--weights", "none")
+    argv += ["--dataset", "imagenet_pi/low_noise", "--data-dir", str(tmp_path)]
+    assert cli.main(argv) == 1
+    assert "not built" in capsys.readouterr().err
+
+
+# A proxy nobody listens on: downloads fail at once, and never reach a network.
+_OFFLINE = {"https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9", "no_proxy": ""}
+
+
+def _run_installed_cli(args: list[str], **env: str) -> subprocess.CompletedProcess:
+    command = os.path.join(os.path.dirname(sys.executable), "imagenet-pi")
+    return subprocess.run(
+        [command, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **_OFFLINE, **env},
+    )
+
+
+@pytest.mark.slow
+def test_predict_without_network_is_one_error_line_and_leaves_nothing(built_high_noise, tmp_path):
+    data_dir, _ = built_high_noise
+    keras_home = tmp_path / "keras"  # no weights in the cache
+    argv = _predict_argv(tmp_path / "preds", "--models", "ResNet50V2", "MobileNet")
+    argv += ["--dataset", "imagenet_pi/high_noise", "--data-dir", data_dir]
+    started = time.monotonic()
+    result = _run_installed_cli(argv, KERAS_HOME=str(keras_home))
+    assert time.monotonic() - started < 120  # TensorFlow's start-up; the download fails at once
+    assert result.returncode == 1, result.stderr[-3000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr[-3000:]
+    url = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
+    url += "resnet50v2_weights_tf_dim_ordering_tf_kernels.h5"
+    assert lines[0].startswith(
+        f"imagenet-pi predict: error: could not download the ImageNet weights of ResNet50V2, {url}"
+    )
+    cache = keras_home / "models"
+    assert f"{cache / 'resnet50v2_weights_tf_dim_ordering_tf_kernels.h5'} (Keras' cache" in lines[0]
+    assert "mobilenet_1_0_224_tf.h5 (MobileNet)" in lines[0]
+    assert "--weights FILE" in lines[0] and "--weights none" in lines[0]
+    assert not (tmp_path / "preds").exists() and not cache.exists()
+
+
+@pytest.mark.slow
+def test_predict_resuming_with_another_input_size_is_refused(built_high_noise, tmp_path, capsys):
+    data_dir, _ = built_high_noise
+    argv = _predict_argv(tmp_path, "--dataset", "imagenet_pi/high_noise", "--data-dir", data_dir)
+    argv += ["--models", "MobileNetV3Small", "--weights", "none", "--batch-size", "4"]
+    assert cli.main([*argv, "--input-size", "48"]) == 0
+    capsys.readouterr()
+    assert cli.main([*argv, "--input-size", "64"]) == 1
+    line = capsys.readouterr().err.strip()
+    split_dir = tmp_path / "validation"
+    assert line.startswith(f"imagenet-pi predict: error: {split_dir}: MobileNetV3Small.npy was ")
+    assert "weights none, input size 48, crop fraction 0.875" in line
+    assert "this run asks for weights none, input size 64" in line
+    assert "new folder (--out)" in line
+
+
+@pytest.mark.parametrize(
+    "content, found",
+    [
+        (b"", "could not read it"),
+        ("truncated", "could not read it"),
+        (np.ones(NUM_TRAIN, np.float32), f"found shape ({NUM_TRAIN},)"),
+        (np.ones((NUM_TRAIN, 1000, 2), np.float32), f"found shape ({NUM_TRAIN}, 1000, 2)"),
+        (np.ones((NUM_TRAIN, 1000), np.int32), "found dtype int32"),
+    ],
+)
+def test_a_npy_that_is_not_predictions_is_named(predictions, tmp_path, capsys, content, found):
+    copy = _copy(predictions, tmp_path)
+    path = copy / "train" / "DenseNet121.npy"
+    if isinstance(content, str):  # the header and a few rows of the right file
+        path.write_bytes(path.read_bytes()[:5000])
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        np.save(path, content)
+    error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
+    assert f"{path}: expected" in error and found in error
+
+
+def test_a_missing_split_folder_is_named(predictions, tmp_path, capsys):
+    copy = _copy(predictions, tmp_path)
+    shutil.rmtree(copy / "train")
+    error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
+    assert f"{copy / 'train'}: expected the predictions folder of split 'train'" in error
+    assert "--splits" in error
+
+
+def test_an_empty_clean_labels_file_is_named(predictions, tmp_path, capsys):
+    copy = _copy(predictions, tmp_path)
+    (copy / "validation" / relabel_files.CLEAN_LABELS_FILE).write_bytes(b"")
+    error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
+    assert "validation/clean_labels.npy: expected a .npy file of the clean labels" in error

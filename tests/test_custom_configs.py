@@ -71,7 +71,8 @@ def test_relabel_config_records_beta_seed_and_models(relabelled):
 def test_custom_config_takes_beta_and_name_from_relabel_json(relabelled):
     _, _, config_dir = relabelled
     config = imagenet_pi.custom_config(config_dir)
-    assert (config.name, config.beta) == ("beta_0.3", BETA)
+    digest = custom_configs.annotations_digest(config_dir)[:8]
+    assert (config.name, config.beta) == (f"beta_0.3_seed11_{digest}", BETA)
     assert config.annotations_dir == os.path.abspath(config_dir)
     assert "beta = 0.3" in config.description
 
@@ -116,6 +117,64 @@ def test_incomplete_folder_names_the_missing_files(tmp_path):
     annotations.write_annotator_features(tmp_path, np.zeros((16, 2), np.float32))
     with pytest.raises(annotation_files.AnnotationFilesError, match=r"labels/train\.csv"):
         imagenet_pi.custom_config(tmp_path, "mine")
+
+
+def test_derived_name_changes_with_the_annotations_and_only_with_them(relabelled, tmp_path):
+    config_dir = relabelled[2]
+    name = imagenet_pi.custom_config(config_dir).name
+    same = shutil.copytree(config_dir, tmp_path / "same")
+    assert imagenet_pi.custom_config(same).name == name
+    other = shutil.copytree(config_dir, tmp_path / "other")
+    split = annotations.read_split(other, "validation")
+    labels = split.labels.copy()
+    labels[0, 0] = (labels[0, 0] + 1) % upstream.NUM_CLASSES  # one label of one annotator
+    annotations.write_split(other, "validation", split.file_names, labels, split.confidences)
+    other_name = imagenet_pi.custom_config(other).name
+    assert other_name != name and other_name.startswith("beta_0.3_seed11_")
+
+
+def test_explicit_name_and_beta_are_kept(relabelled):
+    config = imagenet_pi.custom_config(relabelled[2], "beta_0.3", beta=0.5)
+    assert (config.name, config.beta) == ("beta_0.3", 0.5)
+
+
+def _with_relabel_json(relabelled, tmp_path, content: bytes):
+    copy = shutil.copytree(relabelled[2], tmp_path / "mine")
+    (copy / relabel_files.METADATA_FILE).write_bytes(content)
+    return copy
+
+
+def test_relabel_json_without_beta_says_what_it_lacks(relabelled, tmp_path):
+    copy = _with_relabel_json(relabelled, tmp_path, b'{"seed": 3}')
+    with pytest.raises(ValueError) as error:
+        imagenet_pi.custom_config(copy)
+    message = str(error.value)
+    assert f"{copy / relabel_files.METADATA_FILE}: expected 'beta'" in message
+    assert "found the keys ['seed']" in message and "has no relabel.json" not in message
+
+
+@pytest.mark.parametrize(
+    "content, found",
+    [
+        ('{"beta": 0.3, "note": "caf\xe9"}'.encode("latin-1"), "byte 0xe9 at position 26"),
+        (b"[0.3]", "found a JSON list"),
+        (b'{"beta": -1}', "beta: beta must be a finite number > 0"),
+        (b'{"beta": 0.3, "seed": "x"}', "seed: expected an int >= 0 or a list of them"),
+        (b'{"beta": 0.3, "seed": [1, -2]}', "seed: expected an int >= 0 or a list of them"),
+    ],
+)
+def test_bad_relabel_json_is_named_with_what_is_wrong(relabelled, tmp_path, content, found):
+    copy = _with_relabel_json(relabelled, tmp_path, content)
+    with pytest.raises(ValueError) as error:
+        imagenet_pi.custom_config(copy)
+    assert str(error.value).startswith(f"{copy / relabel_files.METADATA_FILE}: ")
+    assert found in str(error.value)
+
+
+def test_explicit_name_and_beta_do_not_need_a_readable_relabel_json(relabelled, tmp_path):
+    copy = _with_relabel_json(relabelled, tmp_path, b"\xff\xfe not json")
+    config = imagenet_pi.custom_config(copy, "mine", beta=0.3)
+    assert (config.name, config.beta) == ("mine", 0.3)
 
 
 def test_broken_relabel_json_gives_its_line(relabelled, tmp_path):
@@ -173,18 +232,19 @@ def test_labels_at_beta_0_3_agree_more_often_than_at_beta_0_01(relabelled, built
 @pytest.mark.slow
 def test_tfds_build_command_builds_a_custom_config_from_json(relabelled, built, tmp_path):
     manual_dir, _, config_dir = relabelled
-    config_json = json.dumps({"name": "beta_0.3", "beta": BETA, "annotations_dir": config_dir})
+    name = built[1].name  # the name relabel prints, derived from the folder
+    config_json = json.dumps({"name": name, "beta": BETA, "annotations_dir": config_dir})
     result = tfds_command.tfds_build(
         "imagenet_pi", manual_dir, str(tmp_path), "--config", config_json
     )
     assert result.returncode == 0, result.stderr[-4000:]
-    from_command = _loaded("imagenet_pi/beta_0.3", str(tmp_path), "validation")
-    from_python = _loaded("imagenet_pi/beta_0.3", built[0], "validation")
+    from_command = _loaded(f"imagenet_pi/{name}", str(tmp_path), "validation")
+    from_python = _loaded(f"imagenet_pi/{name}", built[0], "validation")
     order = np.argsort(from_command["file_name"]), np.argsort(from_python["file_name"])
     np.testing.assert_array_equal(
         from_command["annotator_labels"][order[0]], from_python["annotator_labels"][order[1]]
     )
-    info = tfds.builder("imagenet_pi/beta_0.3", data_dir=str(tmp_path)).info
+    info = tfds.builder(f"imagenet_pi/{name}", data_dir=str(tmp_path)).info
     assert info.metadata["beta"] == BETA
 
 
