@@ -343,13 +343,19 @@ def test_custom_config_object_is_read_after_its_folder_is_gone(relabelled_twice,
 def test_csvs_changed_in_the_same_folder_are_refused_naming_the_file(relabelled_twice, tmp_path):
     manual_dir, folder_a, _ = relabelled_twice
     folder = shutil.copytree(folder_a, tmp_path / "beta_0.3")
-    _build(tmp_path / "data", manual_dir, config=imagenet_pi.custom_config(folder))
+    # A name given: the name custom_config derives changes with the CSVs' content.
+    config = imagenet_pi.custom_config(folder, name="mine", beta=0.3)
+    _build(tmp_path / "data", manual_dir, config=config)
     labels_csv = folder / "labels" / "validation.csv"
     first, *rest = labels_csv.read_text().splitlines(keepends=True)
     name, label, *others = first.split(",")
     labels_csv.write_text(",".join([name, str((int(label) + 1) % 1000), *others]) + "".join(rest))
     with pytest.raises(build_identity.BuildInputsError) as error:
-        _build(tmp_path / "data", manual_dir, config=imagenet_pi.custom_config(folder))
+        _build(
+            tmp_path / "data",
+            manual_dir,
+            config=imagenet_pi.custom_config(folder, name="mine", beta=0.3),
+        )
     assert "their labels/validation.csv differ (sha256)" in str(error.value)
 
 
