@@ -20,6 +20,7 @@ from typing import Any
 
 __all__ = [
     "Builder",
+    "ImagenetPiError",
     "ImagenetPiConfig",
     "annotator_features",
     "annotator_features_of",
@@ -29,6 +30,7 @@ __version__ = "0.1.0"
 
 _BUILDER_MODULE = "imagenet_pi.imagenet_pi_dataset_builder"
 _PUBLIC_API = {
+    "ImagenetPiError": "imagenet_pi.errors",
     "Builder": _BUILDER_MODULE,
     "ImagenetPiConfig": _BUILDER_MODULE,
     "annotator_features": _BUILDER_MODULE,  # the first name of annotator_features_of

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from imagenet_pi import upstream
+from imagenet_pi import errors, upstream
 
 # Relative path in the upstream layout -> local file.
 AnnotationFiles = Mapping[str, str]
@@ -33,15 +33,15 @@ _ENTRIES_SHOWN = 3  # entries of a folder named in a message
 MISSING = "is missing"  # what `not_a_file` says of a path where nothing is
 
 
-class AnnotationFilesError(FileNotFoundError):
+class AnnotationFilesError(errors.ImagenetPiError, FileNotFoundError):
     """A PI folder (or TFDS's layout) was found but does not hold every file it needs."""
 
 
-class FlatLayoutError(ValueError):
+class FlatLayoutError(errors.ImagenetPiError, ValueError):
     """TFDS's imagenet_pi layout in the manual_dir is not the released config being built."""
 
 
-class CsvDownloadError(ConnectionError):
+class CsvDownloadError(errors.ImagenetPiError, ConnectionError):
     """The CSVs had to be downloaded and could not be (no network, HTTP 403, ...)."""
 
 

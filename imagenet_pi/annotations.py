@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from etils import epath
 
-from imagenet_pi import annotation_files, upstream
+from imagenet_pi import annotation_files, errors, upstream
 from imagenet_pi.file_names import as_str as _as_str
 
 PathLike = str | os.PathLike
@@ -56,7 +56,7 @@ _SCAN_BLOCK_BYTES = 1 << 22
 _TAIL_BYTES = 1 << 16
 
 
-class AnnotationError(ValueError):
+class AnnotationError(errors.ImagenetPiError, ValueError):
     """An ImageNet-PI annotation file is missing, incomplete or malformed."""
 
 

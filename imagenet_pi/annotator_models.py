@@ -40,7 +40,7 @@ import numpy as np
 import tensorflow as tf
 import tqdm
 
-from imagenet_pi import annotator_model_specs, fake_data, relabel_files, upstream
+from imagenet_pi import annotator_model_specs, errors, fake_data, relabel_files, upstream
 from imagenet_pi.annotator_model_specs import MODEL_SPECS, AnnotatorModel  # noqa: F401
 from imagenet_pi.file_names import as_str
 
@@ -49,7 +49,7 @@ DEFAULT_CROP_FRACTION = 0.875
 _NO_LABEL = -1
 
 
-class PredictionsError(ValueError):
+class PredictionsError(errors.ImagenetPiError, ValueError):
     """The images or an existing predictions folder cannot be used as asked."""
 
 

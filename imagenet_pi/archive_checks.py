@@ -16,7 +16,7 @@ import logging
 import os
 from collections.abc import Mapping
 
-from imagenet_pi import upstream
+from imagenet_pi import errors, upstream
 
 logger = logging.getLogger(__name__)
 
@@ -28,11 +28,11 @@ _NO_WORDS = ("", "0", "false", "no", "off")
 _CHUNK_BYTES = 8 << 20
 
 
-class ChecksumError(ValueError):
+class ChecksumError(errors.ImagenetPiError, ValueError):
     """A tar's sha256 differs from the official one."""
 
 
-class VerifySettingError(ValueError):
+class VerifySettingError(errors.ImagenetPiError, ValueError):
     """`IMAGENET_PI_VERIFY_ARCHIVES` or `verify_archives` holds something other than yes or no."""
 
 

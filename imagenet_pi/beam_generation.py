@@ -22,7 +22,7 @@ from typing import Any
 import apache_beam as beam
 import numpy as np
 
-from imagenet_pi import annotations, ilsvrc, join
+from imagenet_pi import annotations, errors, ilsvrc, join
 
 # (key, example) as TFDS wants them from `_generate_examples`.
 KeyExample = tuple[str, dict[str, Any]]
@@ -148,7 +148,7 @@ def check_join_on_worker(
         raise error.marked() from None
 
 
-class LostExamplesError(RuntimeError):
+class LostExamplesError(errors.ImagenetPiError, RuntimeError):
     """The pipeline wrote fewer (or more) examples than the join gave it."""
 
 

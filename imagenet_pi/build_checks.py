@@ -13,12 +13,12 @@ import dataclasses
 import os
 from collections.abc import Callable
 
-from imagenet_pi import built_datasets, record_files, worker_pool
+from imagenet_pi import built_datasets, errors, record_files, worker_pool
 
 METADATA_KEY = "file_checksums"
 
 
-class BuildCheckError(ValueError):
+class BuildCheckError(errors.ImagenetPiError, ValueError):
     """A built dataset does not match what was recorded when it was written."""
 
 

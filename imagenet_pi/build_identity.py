@@ -28,7 +28,7 @@ from typing import Any
 
 from absl import logging
 
-from imagenet_pi import annotation_files, relabel_files
+from imagenet_pi import annotation_files, errors, relabel_files
 
 # Metadata keys of what a build was made from (beside "beta" and "annotations_source").
 MAX_EXAMPLES_KEY = "max_examples_per_split"
@@ -36,7 +36,7 @@ ANNOTATIONS_SHA256_KEY = "annotations_sha256"
 RELABEL_SEED_KEY = "relabel_seed"
 
 
-class BuildInputsError(ValueError):
+class BuildInputsError(errors.ImagenetPiError, ValueError):
     """A build of this name exists in the data_dir, made from other inputs than asked for."""
 
 

@@ -33,7 +33,7 @@ from typing import Any
 import tensorflow_datasets as tfds
 from absl import logging
 
-from imagenet_pi import tfds_internals
+from imagenet_pi import errors, tfds_internals
 
 LOCK_SUFFIX = ".build.lock"
 
@@ -46,7 +46,7 @@ _READ_ONLY_NO_FLOCK_ERRNOS = _NO_FLOCK_ERRNOS | {errno.EBADF}
 _NO_ACCESS_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS}
 
 
-class BuildLockError(PermissionError):
+class BuildLockError(errors.ImagenetPiError, PermissionError):
     """The build lock file can be neither opened nor created by this user."""
 
 

@@ -13,7 +13,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 
-from imagenet_pi import fake_data, upstream
+from imagenet_pi import errors, fake_data, upstream
 
 
 def _int_in(low: int, high: int | None = None) -> Callable[[str], int]:
@@ -634,7 +634,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _quiet_start_up(args)
     try:
         args.run(args)
-    except (ValueError, FileNotFoundError) as error:
+    except (errors.ImagenetPiError, ValueError, FileNotFoundError) as error:
         # Bad input: the message says what to do; a traceback would bury it.
         print(f"imagenet-pi {args.command}: error: {error}", file=sys.stderr)
         return 1

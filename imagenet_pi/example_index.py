@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 from etils import epath
 
-from imagenet_pi import build_checks, record_files, synsets, tfds_internals
+from imagenet_pi import build_checks, errors, record_files, synsets, tfds_internals
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def write(
     return True
 
 
-class ExampleIndexError(ValueError):
+class ExampleIndexError(errors.ImagenetPiError, ValueError):
     """An example index that is not the one its build wrote."""
 
 

@@ -27,7 +27,7 @@ import tarfile
 from collections.abc import Callable, Iterator, Sequence
 from typing import BinaryIO, Protocol
 
-from imagenet_pi import archive_checks, image_fixes, record_files, synsets, upstream
+from imagenet_pi import archive_checks, errors, image_fixes, record_files, synsets, upstream
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 VALIDATION_SHARD_SIZE = 1000
 
 
-class IlsvrcError(ValueError):
+class IlsvrcError(errors.ImagenetPiError, ValueError):
     """An ILSVRC2012 archive or folder is missing, truncated or holds something unexpected."""
 
 

@@ -27,6 +27,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from imagenet_pi import errors
+
 logger = logging.getLogger(__name__)
 
 # Kinds of images, as counted in the build log.
@@ -51,7 +53,7 @@ _JPEG_QUALITY = 100
 _SUBSAMPLING_444 = 0  # PIL's code for no chroma subsampling: colours keep full resolution
 
 
-class ImageError(ValueError):
+class ImageError(errors.ImagenetPiError, ValueError):
     """Bytes that are not an image any decoder here can read."""
 
 

@@ -11,12 +11,12 @@ import re
 
 import numpy as np
 
-from imagenet_pi import annotations
+from imagenet_pi import annotations, errors
 
 _SHOWN = 5
 
 
-class JoinError(ValueError):
+class JoinError(errors.ImagenetPiError, ValueError):
     """Images and annotation rows do not match one to one."""
 
     # Runners that run workers in other processes re-raise a worker's error as their own,

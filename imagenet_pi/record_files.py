@@ -25,6 +25,8 @@ from collections.abc import Iterable, Iterator
 
 import google_crc32c
 
+from imagenet_pi import errors
+
 ARRAY_RECORD_OPTIONS = "group_size:1,uncompressed"
 TFRECORD = "tfrecord"
 ARRAY_RECORD = "array_record"
@@ -34,7 +36,7 @@ _CRC = struct.Struct("<I")
 _MASK_DELTA = 0xA282EAD8
 
 
-class RecordFileError(ValueError):
+class RecordFileError(errors.ImagenetPiError, ValueError):
     """A record file is truncated or corrupt."""
 
 

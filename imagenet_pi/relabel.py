@@ -26,6 +26,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from imagenet_pi import errors
+
 # Rows that share one random stream. Part of the definition of the sampling: changing it
 # changes every label drawn for a given seed.
 SAMPLING_BLOCK_ROWS = 4096
@@ -35,7 +37,7 @@ PROBABILITY_SUM_ATOL = 2e-3
 Seed = int | Sequence[int]
 
 
-class InvalidPredictionsError(ValueError):
+class InvalidPredictionsError(errors.ImagenetPiError, ValueError):
     """Annotator predictions (probabilities or logits) that cannot be relabelled."""
 
 

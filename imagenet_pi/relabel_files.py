@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from imagenet_pi import relabel, upstream
+from imagenet_pi import errors, relabel, upstream
 
 FILE_NAMES_FILE = "file_names.txt"
 CLEAN_LABELS_FILE = "clean_labels.npy"
@@ -43,7 +43,7 @@ METADATA_FILE = "relabel.json"
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 
-class RelabelFileError(ValueError):
+class RelabelFileError(errors.ImagenetPiError, ValueError):
     """A file of a predictions folder, or a relabel.json, that cannot be used as it is."""
 
 

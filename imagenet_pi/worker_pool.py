@@ -38,6 +38,8 @@ import traceback
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
+from imagenet_pi import errors
+
 # A worker sends its progress to the parent at most this often (seconds).
 _PROGRESS_INTERVAL = 0.2
 # How long a pool being closed waits for an idle worker to exit before killing it (seconds).
@@ -57,7 +59,7 @@ RunTask = Callable[[Any, Callable[[int], None]], Any]
 OnProgress = Callable[[Any, int], None]
 
 
-class WorkerError(RuntimeError):
+class WorkerError(errors.ImagenetPiError, RuntimeError):
     """A worker died, or raised an error that could not be sent to the parent as itself."""
 
 
