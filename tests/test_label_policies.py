@@ -208,15 +208,14 @@ _IMPORT_POLICIES_THEN_TFDS = """
 import sys
 import imagenet_pi.label_policies
 import imagenet_pi.pi_features
-heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("tensorflow", "tensorflow_datasets"))
-print("heavy before tfds:", heavy)
+print("tensorflow loaded:", "tensorflow" in sys.modules)
 import tensorflow_datasets as tfds
 print("registered:", tfds.builder_cls("imagenet_pi").__module__)
 """
 
 
 @pytest.mark.slow
-def test_label_policies_import_without_tfds_and_tfds_later_gets_our_builder():
+def test_label_policies_import_without_tensorflow_and_register_our_builder():
     result = subprocess.run(
         [sys.executable, "-c", _IMPORT_POLICIES_THEN_TFDS],
         capture_output=True,
@@ -224,5 +223,6 @@ def test_label_policies_import_without_tfds_and_tfds_later_gets_our_builder():
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "heavy before tfds: []" in result.stdout
+    # The package registers its builder on import (TFDS is imported; TensorFlow is not yet).
+    assert "tensorflow loaded: False" in result.stdout
     assert "registered: imagenet_pi.imagenet_pi_dataset_builder" in result.stdout

@@ -85,3 +85,23 @@ def test_a_module_that_imports_tfds_first_still_registers_our_builder(module):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.split()[-1] == "imagenet_pi.imagenet_pi_dataset_builder"
+
+
+def test_importing_the_package_installs_no_import_hook():
+    # `import tensorflow_datasets` can never fail because of this package. (Libraries it
+    # imports, absl and six, add finders of their own.)
+    script = (
+        "import sys\n"
+        "import imagenet_pi\n"
+        "ours = [type(hook).__module__ for hook in [*sys.meta_path, *sys.path_hooks]\n"
+        "        if type(hook).__module__.startswith('imagenet_pi')]\n"
+        "assert not ours, ours\n"
+        "import tensorflow_datasets as tfds\n"
+        "assert tfds.builder_cls('imagenet_pi') is imagenet_pi.Builder\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split()[-1] == "ok"
