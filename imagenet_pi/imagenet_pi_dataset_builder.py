@@ -34,8 +34,6 @@ from imagenet_pi import (
     upstream,
 )
 
-# TFDS ships a config-less builder of the same name, which this one replaces.
-_TFDS_BUILDER_MODULE = "tensorflow_datasets.datasets.imagenet_pi.imagenet_pi_dataset_builder"
 _HOMEPAGE = f"{upstream.REPO_URL}/"
 
 _DESCRIPTION = """\
@@ -231,7 +229,9 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
         }
         for split, rows in split_annotations.items():
             # Clean labels and upstream order by index, for readers that must not read images.
-            example_index.write(self.data_dir, split, rows.file_names, write_orders[split])
+            example_index.write(
+                tfds_internals.generation_dir(self), split, rows.file_names, write_orders[split]
+            )
         images = ilsvrc.detect_source(manual_dir, verify_archives=verify_archives)
         self.info.metadata.update(
             annotator_features=annotator_features.tolist(),
@@ -322,7 +322,7 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
             ),
             shard_boundaries=functools.partial(tfds_internals.shard_boundaries, shard_config),
             serialize=tfds_internals.ExampleSerializer(self.info.features),
-            spill_dir=os.fspath(self.data_dir),
+            spill_dir=os.fspath(tfds_internals.generation_dir(self)),
             write_other_format=tfds_internals.write_with_file_adapter,
         )
         written = parallel_build.write_splits(
@@ -338,7 +338,7 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
             for shard in split.shards
         }
         for split in written:
-            index_path = example_index.path(self.data_dir, split.name)
+            index_path = example_index.path(tfds_internals.generation_dir(self), split.name)
             if index_path.exists():
                 index_file = record_files.sha256_of(index_path)
                 files[index_path.name] = {
@@ -474,4 +474,5 @@ def annotator_features_of(builder: tfds.core.DatasetBuilder) -> np.ndarray:
 annotator_features = annotator_features_of
 
 
-tfds_internals.register_builder(Builder, replacing_module=_TFDS_BUILDER_MODULE)
+# TFDS ships a config-less builder of the same name, which this one replaces.
+tfds_internals.register_builder(Builder)

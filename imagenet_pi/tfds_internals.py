@@ -4,9 +4,11 @@ Written against TensorFlow Datasets 4.9.10. Each reliance below has one test in
 `tests/test_tfds_internals.py`, named after it, that checks TFDS still behaves as relied
 upon: a TFDS release that breaks one fails that test, not a user's build.
 
-- the dataset registry (`register_builder`): replacing the `imagenet_pi` TFDS ships;
+- the dataset registry (`register_builder`): replacing the `imagenet_pi` TFDS ships, whose
+  module TFDS's layout of its own builders names;
 - the data_dirs TFDS searches (`data_dirs`);
-- the `incomplete.*` folders `download_and_prepare` builds in (`incomplete_dir_pattern`);
+- the `incomplete.*` folders `download_and_prepare` builds in (`incomplete_dir_pattern`),
+  which `builder.data_dir` points at while the splits are written (`generation_dir`);
 - the downloader's module-level retry count (`few_download_retries`);
 - the builder hooks `_example_writer` and `_download_and_prepare` (`BuilderHooks`);
 - checksums.tsv found beside the builder's module, and the `_checksums_path` hook that
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
 import os
 import re
 import threading
@@ -49,20 +52,23 @@ from imagenet_pi import record_files
 # --- The registry -------------------------------------------------------------------------
 
 
-def register_builder(builder_cls: type, replacing_module: str | None = None) -> None:
+def register_builder(builder_cls: type) -> None:
     """Makes `builder_cls` the class `tfds.builder(builder_cls.name)` resolves to.
 
     TFDS has no public way to replace a registered builder: registering a second class of
-    the same name raises "already registered", and it ships its own `imagenet_pi`.
+    the same name raises "already registered", and it ships its own `imagenet_pi`. TFDS's
+    own builder of the name, if any (`tensorflow_datasets.datasets.<name>.<name>_dataset_
+    builder`, TFDS's layout), is imported first, so that it registers now and can never
+    raise when imported later.
 
     Args:
       builder_cls: a `DatasetBuilder` subclass defined with `skip_registration=True`.
-      replacing_module: the module of the TFDS builder of the same name, if any. It is
-        imported first, so that it registers now and can never raise when imported later.
     """
-    if replacing_module is not None:
-        importlib.import_module(replacing_module)
-    registered._DATASET_REGISTRY[builder_cls.name] = builder_cls
+    name = builder_cls.name
+    tfds_own = f"tensorflow_datasets.datasets.{name}.{name}_dataset_builder"
+    if importlib.util.find_spec(f"tensorflow_datasets.datasets.{name}") is not None:
+        importlib.import_module(tfds_own)
+    registered._DATASET_REGISTRY[name] = builder_cls
 
 
 # --- Data dirs and the folders of a build --------------------------------------------------
@@ -71,6 +77,16 @@ def register_builder(builder_cls: type, replacing_module: str | None = None) -> 
 def data_dirs(data_dir: str | os.PathLike | None) -> list[epath.Path]:
     """The data_dirs TFDS looks in for `data_dir`: it alone, or every registered one if None."""
     return [epath.Path(path) for path in file_utils.list_data_dirs(data_dir)]
+
+
+def generation_dir(builder: tfds.core.DatasetBuilder) -> epath.Path:
+    """The folder a build writes its files into while TFDS generates it.
+
+    During `download_and_prepare`, TFDS points `builder.data_dir` at the build's
+    `incomplete.*` folder, renamed to the version folder once the build succeeds and
+    deleted if it fails; files written there are part of the build or of its failure.
+    """
+    return epath.Path(builder.data_dir)
 
 
 def incomplete_dir_pattern(version: str) -> re.Pattern[str]:

@@ -75,6 +75,7 @@ class _TinyBuilder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder)
 
     def write_splits(self, dl_manager, download_config):
         self.events.append("write_splits")
+        self.written_in = tfds_internals.generation_dir(self)
         return _write_tiny_splits(self, download_config, num_workers=2)
 
 
@@ -186,6 +187,15 @@ def test_registry_replacement_makes_tfds_builder_return_ours(tmp_path):
     assert tfds.builder_cls("imagenet_pi") is imagenet_pi.Builder
 
 
+def test_tfds_keeps_its_own_builder_of_a_name_where_register_builder_looks():
+    import importlib
+
+    module = importlib.import_module(
+        "tensorflow_datasets.datasets.imagenet_pi.imagenet_pi_dataset_builder"
+    )
+    assert module.Builder.name == "imagenet_pi"
+
+
 # --- Data dirs and the folders of a build --------------------------------------------------
 
 
@@ -209,6 +219,15 @@ def test_tfds_builds_a_version_in_an_incomplete_folder_of_the_known_name(tmp_pat
         assert tfds_internals.incomplete_dir_pattern("2.0.0").match(name), name
         assert not tfds_internals.incomplete_dir_pattern("1.0.0").match(name)
         assert not tfds_internals.incomplete_dir_pattern("2.0").match(name)
+
+
+def test_generation_dir_is_the_incomplete_folder_while_the_splits_are_written(tmp_path):
+    builder = _build_tiny(tmp_path, file_format="tfrecord", on_beam=False)
+    during = builder.written_in
+    assert tfds_internals.incomplete_dir_pattern("1.0.0").match(during.name), during
+    assert during.parent == builder.data_path.parent
+    assert not during.exists()  # renamed to the version folder when the build succeeded
+    assert tfds_internals.generation_dir(builder) == builder.data_path
 
 
 # --- Downloads -----------------------------------------------------------------------------
