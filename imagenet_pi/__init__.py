@@ -21,7 +21,6 @@ from typing import Any
 __all__ = [
     "Builder",
     "ImagenetPiConfig",
-    "annotator_features",
     "annotator_features_of",
     "custom_config",
 ]
@@ -31,8 +30,7 @@ _BUILDER_MODULE = "imagenet_pi.imagenet_pi_dataset_builder"
 _PUBLIC_API = {
     "Builder": _BUILDER_MODULE,
     "ImagenetPiConfig": _BUILDER_MODULE,
-    "annotator_features": _BUILDER_MODULE,  # the first name of annotator_features_of
-    "annotator_features_of": _BUILDER_MODULE,
+    "annotator_features_of": "imagenet_pi.built_datasets",
     "custom_config": "imagenet_pi.custom_configs",
 }
 
@@ -41,6 +39,11 @@ def __getattr__(name: str) -> Any:
     """The public API, imported on first use (it needs TensorFlow Datasets)."""
     if name in _PUBLIC_API:
         return getattr(importlib.import_module(_PUBLIC_API[name]), name)
+    if name == "annotator_features":  # its first name, dropped
+        raise AttributeError(
+            "imagenet_pi.annotator_features is now imagenet_pi.annotator_features_of "
+            "(same arguments, same result)"
+        )
     raise AttributeError(f"module 'imagenet_pi' has no attribute {name!r}")
 
 

@@ -21,12 +21,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import zipfile
 from collections.abc import Sequence
 
 import numpy as np
 from etils import epath
 
-from imagenet_pi import synsets, tfds_internals
+from imagenet_pi import built_datasets, synsets, tfds_internals
 
 logger = logging.getLogger(__name__)
 
@@ -91,10 +92,17 @@ def read(data_dir: str | os.PathLike, split: str, num_examples: int) -> ExampleI
     path = epath.Path(data_dir) / _FILE.format(split=split)
     if not path.exists():
         return None
-    with path.open("rb") as file, np.load(file) as arrays:
-        index = ExampleIndex(
-            arrays["clean_labels"].astype(np.int64), arrays["upstream_order"].astype(np.int64)
-        )
+    try:
+        with path.open("rb") as file, np.load(file) as arrays:
+            index = ExampleIndex(
+                arrays["clean_labels"].astype(np.int64), arrays["upstream_order"].astype(np.int64)
+            )
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError, KeyError) as error:
+        raise built_datasets.damaged_file_error(
+            path,
+            f"expected the npz of the arrays clean_labels and upstream_order, which cannot be "
+            f"read from it ({type(error).__name__}: {error}; cut short?)",
+        ) from error
     return index if len(index.clean_labels) == num_examples else None
 
 

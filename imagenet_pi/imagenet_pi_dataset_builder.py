@@ -331,20 +331,4 @@ def _joined_examples(
     image_join.check_complete()
 
 
-def annotator_features_of(builder: tfds.core.DatasetBuilder) -> np.ndarray:
-    """The `(16, 2) float32` annotator features of a built config, read from its metadata."""
-    features = builder.info.metadata.get("annotator_features")
-    if features is None:
-        raise ValueError(
-            f"{builder.info.full_name} at {builder.data_dir} has no annotator_features in its "
-            "metadata: build it with this package (`tfds build imagenet_pi/<config> "
-            "--imports imagenet_pi`)."
-        )
-    return np.asarray(features, np.float32)
-
-
-# The first name of `annotator_features_of`, kept for code written with it.
-annotator_features = annotator_features_of
-
-
 tfds_internals.register_builder(Builder, replacing_module=_TFDS_BUILDER_MODULE)

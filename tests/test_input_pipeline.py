@@ -237,7 +237,7 @@ def test_annotator_draws_are_fixed_or_redrawn_each_epoch(builds, backend, redraw
 
 def test_best_subset_keeps_the_most_accurate_annotators(builds):
     builder = tfds.builder(_NAME, data_dir=builds["tfdata"])
-    accuracy = imagenet_pi.annotator_features(builder)[:, 0]
+    accuracy = imagenet_pi.annotator_features_of(builder)[:, 0]
     batch = next(
         _iterator(
             builds,

@@ -201,7 +201,7 @@ def test_annotator_features_property_is_the_builders_metadata(built):
     builder = tfds.builder(f"imagenet_pi/{_CONFIG}", data_dir=built["array_record"])
     features = dataset.annotator_features
     assert features.shape == (16, 2) and features.dtype == torch.float32
-    np.testing.assert_array_equal(features.numpy(), imagenet_pi.annotator_features(builder))
+    np.testing.assert_array_equal(features.numpy(), imagenet_pi.annotator_features_of(builder))
 
 
 def test_val_is_upstreams_name_for_the_validation_split(built):
