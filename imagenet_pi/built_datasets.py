@@ -374,7 +374,11 @@ def read_columns(
     if builder.info.file_format.value == "array_record":
         yield from _array_record_columns(builder, split, decoding, built_split)
         return
-    dataset = builder.as_dataset(split=split, decoders=decoding, shuffle_files=False)
+    # No autocache: TFDS caches small splits, and a read that fails would log about the cache.
+    read_config = tfds.ReadConfig(try_autocache=False)
+    dataset = builder.as_dataset(
+        split=split, decoders=decoding, shuffle_files=False, read_config=read_config
+    )
     yield from naming_damaged_shards(tfds.as_numpy(dataset.batch(_CHUNK)), built_split)
 
 
