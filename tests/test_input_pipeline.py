@@ -387,7 +387,7 @@ print("imports done", file=sys.stderr, flush=True)
 
 def make(**kwargs):
     kwargs = {{"split": "train", "train": True, "global_batch_size": 8, "image_size": 32,
-              "with_file_names": True, "worker_count": {worker_count}, **kwargs}}
+              "with_file_names": True, **{backend_options}, **kwargs}}
     return input_pipeline.make_iterator(
         "{name}", backend="{backend}", data_dir={data_dir!r}, **kwargs)
 """
@@ -481,7 +481,9 @@ def test_abandoned_iterator_lets_the_process_exit_quietly(builds, backend, scena
         name=_NAME,
         backend=backend.split("_")[0],
         data_dir=builds[backend.split("_")[0]],
-        worker_count=1 if backend == "grain_workers" else 0,
+        backend_options={"tfdata": {}, "grain": {"worker_count": 0}}.get(
+            backend, {"worker_count": 1}
+        ),
     )
     script = prelude + textwrap.dedent(_SCENARIOS[scenario]) + 'print("done", flush=True)\n'
     result = run_to_exit(script)
