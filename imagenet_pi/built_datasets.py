@@ -115,11 +115,11 @@ def _builder_inside(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder
     config = config.split(":", 1)[0]
     path = epath.Path(data_dir)
     version = None
-    if (path / "dataset_info.json").exists() and path.parent.parent.name == dataset:
+    if _is_version_dir(path) and path.parent.parent.name == dataset:
         version, config_dir = path.name, path.parent
-    elif path.parent.name == dataset and path.name != dataset:
+    elif path.parent.name == dataset and _is_config_dir(path):
         config_dir = path
-    elif path.name == dataset:
+    elif path.name == dataset and path.is_dir() and any(map(_is_config_dir, path.iterdir())):
         config_dir = path / config
     else:
         return None
@@ -131,6 +131,15 @@ def _builder_inside(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder
         )
     versioned = f"{dataset}/{config}:{version}" if version else f"{dataset}/{config}"
     return _builder(versioned, os.fspath(root))
+
+
+def _is_version_dir(path: epath.Path) -> bool:
+    return (path / "dataset_info.json").exists()
+
+
+def _is_config_dir(path: epath.Path) -> bool:
+    """Whether `path` holds a built version (`<version>/dataset_info.json`)."""
+    return path.is_dir() and any(map(_is_version_dir, path.iterdir()))
 
 
 def _root(builder: tfds.core.DatasetBuilder) -> str:

@@ -47,3 +47,11 @@ def test_stats_command_reads_the_version_folder_it_is_given(built_high_noise, ca
     argv = ["stats", "--dataset", _NAME, "--data-dir", _version_dir(data_dir), "--json"]
     assert cli.main([*argv, "--splits", "validation", "--no-progress"]) == 0
     assert json.loads(capsys.readouterr().out)["splits"]["validation"]["num_examples"] == 6
+
+
+def test_a_data_dir_that_only_looks_like_a_folder_of_a_build_is_taken_as_given(tmp_path):
+    data_dir = tmp_path / "imagenet_pi" / "tfds"  # named like the dataset's folders, empty
+    data_dir.mkdir(parents=True)
+    for given in (data_dir, data_dir.parent):
+        with pytest.raises(FileNotFoundError, match=rf"{_NAME} is not built in {given}:"):
+            built_datasets.open_built(_NAME, given)
