@@ -64,8 +64,8 @@ print(sorted(set({writers!r}) & set(sys.modules)))
         "imagenet_pi.input_pipeline",
         "imagenet_pi.pi_lookup",
         "imagenet_pi.torch_dataset",
-        "imagenet_pi.built_datasets",
-        "imagenet_pi.stats",
+        pytest.param("imagenet_pi.built_datasets", marks=pytest.mark.slow),
+        pytest.param("imagenet_pi.stats", marks=pytest.mark.slow),
     ],
 )
 def test_reader_modules_do_not_import_the_writer(module):
