@@ -1,9 +1,10 @@
 """How noisy is a build? Agreement, confidences, confusions and noise transitions, with plots.
 
-Works on a built config (`tfds` files, read without the images) or on PI CSVs alone (clean
-labels then come from the file names: a train image's synset, or the official validation
-ground truth). Everything is computed from arrays in a few vectorised passes: the label
-transition counts of a split are one `np.bincount` of `clean * 1000 + annotator label`.
+Works on a built config (TFRecord or array_record, read without decoding the images) or on
+PI CSVs alone (clean labels then come from the file names: a train image's synset, or the
+official validation ground truth). Everything is computed from arrays in a few vectorised
+passes: the label transition counts of a split are one `np.bincount` of
+`clean * 1000 + annotator label`.
 
 `report(...)` gives a JSON-able dict; `stats_rendering` renders it (text, plots, Markdown,
 JSON), never the arrays.
