@@ -50,6 +50,7 @@ def open_built(
     *,
     file_format: str | None = None,
     reader: str = "this reader",
+    check_shards: bool = True,
 ) -> tfds.core.DatasetBuilder:
     """The builder of `name` (e.g. "imagenet_pi/high_noise") as built in `data_dir`.
 
@@ -63,11 +64,13 @@ def open_built(
       file_format: "tfrecord" or "array_record" if the reader needs one; the builder
         then reads that format.
       reader: who reads it, for the messages (e.g. "the PyTorch dataset").
+      check_shards: refuse a build whose shard files are not all there. A build check,
+        which reports every file itself, passes False.
 
     Raises:
       FileNotFoundError: nothing of that name is built in `data_dir`.
       ValueError: it is built, but not in `file_format`.
-      DamagedBuildError: shard files of the build are missing.
+      DamagedBuildError: shard files of the build are missing (`check_shards`).
     """
     shown_dir = os.fspath(data_dir) if data_dir is not None else None
     builder = _builder(name, shown_dir)
@@ -85,7 +88,8 @@ def open_built(
         check_file_format(builder, file_format, reader)
         if builder.info.file_format.value != file_format:  # built in several: read that one
             builder = _builder(f"{name}:{builder.info.version}", _root(builder), file_format)
-    check_shards_exist(builder)
+    if check_shards:
+        check_shards_exist(builder)
     return builder
 
 

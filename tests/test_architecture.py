@@ -46,13 +46,15 @@ _WRITER_MODULES = (
     "imagenet_pi.annotation_files",
     "imagenet_pi.build_lock",
 )
-# Imports a reader module with the package's registration of the builder taken out of
-# sys.meta_path (registration is the package's concern, not the reader's), then lists the
-# writer modules that got imported.
+# Imports a reader module without running the package's __init__ (which registers the
+# builder with TFDS: the package's concern, not the reader's), then lists the writer
+# modules that got imported.
 _IMPORT_A_READER = """
-import sys
-import imagenet_pi
-sys.meta_path[:] = [f for f in sys.meta_path if type(f).__module__ != "imagenet_pi"]
+import importlib.util, sys, types
+spec = importlib.util.find_spec("imagenet_pi")  # found, not imported
+package = types.ModuleType("imagenet_pi")
+package.__path__, package.__spec__ = spec.submodule_search_locations, spec
+sys.modules["imagenet_pi"] = package
 import {module}
 print(sorted(set({writers!r}) & set(sys.modules)))
 """

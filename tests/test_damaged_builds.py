@@ -202,6 +202,9 @@ def test_a_missing_shard_is_found_when_the_build_is_opened(builds, tmp_path):
     ) as error:
         built_datasets.open_built(_NAME, data_dir)
     _check_names(str(error.value), shard, data_dir)
+    # A build check, which reports every file itself, opens it all the same.
+    builder = built_datasets.open_built(_NAME, data_dir, check_shards=False)
+    assert builder.info.splits["train"].num_examples == 12
 
 
 def test_a_cut_example_index_names_its_file(builds, tmp_path):
