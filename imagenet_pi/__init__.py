@@ -12,21 +12,25 @@ here, which imports TensorFlow Datasets (TensorFlow itself loads later, when TFD
 needs it).
 """
 
+from imagenet_pi.built_datasets import annotator_features_of
 from imagenet_pi.custom_configs import custom_config
 from imagenet_pi.errors import ImagenetPiError
-from imagenet_pi.imagenet_pi_dataset_builder import (
-    Builder,
-    ImagenetPiConfig,
-    annotator_features,
-    annotator_features_of,
-)
+from imagenet_pi.imagenet_pi_dataset_builder import Builder, ImagenetPiConfig
 
 __all__ = [
     "Builder",
     "ImagenetPiConfig",
     "ImagenetPiError",
-    "annotator_features",
     "annotator_features_of",
     "custom_config",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name == "annotator_features":  # its first name, dropped
+        raise AttributeError(
+            "imagenet_pi.annotator_features is now imagenet_pi.annotator_features_of "
+            "(same arguments, same result)"
+        )
+    raise AttributeError(f"module 'imagenet_pi' has no attribute {name!r}")

@@ -24,11 +24,18 @@ import numbers
 import os
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from absl import logging
 
-from imagenet_pi import annotation_files, errors, relabel_files
+from imagenet_pi import errors
+
+if TYPE_CHECKING:
+    from imagenet_pi import annotation_files
+
+# annotation_files and relabel_files (the writer's side) are imported in the functions that
+# compute what a build asks for: readers, which only check what a build recorded
+# (`warn_if_partial`), never load them.
 
 # Metadata keys of what a build was made from (beside "beta" and "annotations_source").
 MAX_EXAMPLES_KEY = "max_examples_per_split"
@@ -132,11 +139,15 @@ def check_max_examples_per_split(value: object, *, on_beam: bool = False) -> int
 
 def annotation_digests(files: Mapping[str, str]) -> dict[str, str]:
     """Relative path -> hex sha256 of each annotation file (about 0.4 s for 593 MB)."""
+    from imagenet_pi import annotation_files
+
     return {rel: annotation_files.sha256_of(path) for rel, path in sorted(files.items())}
 
 
 def relabel_seed(annotations_dir: str | os.PathLike | None) -> int | None:
     """The seed in `<annotations_dir>/relabel.json` (written by `imagenet-pi relabel`), or None."""
+    from imagenet_pi import relabel_files
+
     if annotations_dir is None:
         return None
     seed = (relabel_files.read_metadata(annotations_dir) or {}).get("seed")
@@ -174,6 +185,8 @@ def requested_inputs(
     Raises:
       The errors of `annotation_files.resolve` for files that are there but unusable.
     """
+    from imagenet_pi import annotation_files
+
     beta = config.beta
     if config.annotations_dir is None and manual_dir is None:
         return BuildInputs(max_examples_per_split, beta, None, None)
@@ -241,6 +254,8 @@ def check_read(builder: Any) -> None:
     opened by name (a released config, or `tfds.load("imagenet_pi/<name>")`) names no
     annotation files: nothing to compare.
     """
+    from imagenet_pi import annotation_files
+
     config = builder.builder_config
     if getattr(config, "annotations_dir", None) is None:
         return

@@ -168,7 +168,7 @@ def _demo(args: argparse.Namespace) -> None:
         )
     example = next(iter(tfds.as_numpy(splits[0].take(1))))
     image = np.asarray(Image.open(io.BytesIO(example["image"])))  # as TFDS decodes it
-    features = imagenet_pi.annotator_features(builder)
+    features = imagenet_pi.annotator_features_of(builder)
     print(f"\n  One example: {example['file_name'].decode()}, image {image.shape} uint8")
     synset = builder.info.features["clean_label"].int2str(example["clean_label"])
     print(f"    clean_label            {example['clean_label']} ({synset})")

@@ -21,12 +21,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import zipfile
 from collections.abc import Sequence
 
 import numpy as np
 from etils import epath
 
-from imagenet_pi import build_checks, errors, record_files, synsets, tfds_internals
+from imagenet_pi import build_checks, built_datasets, errors, record_files, synsets, tfds_internals
 
 logger = logging.getLogger(__name__)
 
@@ -137,10 +138,17 @@ def read(
                 "it again from the same build, or build the dataset again; `imagenet-pi "
                 "check-build --dataset <name> --data-dir <data_dir>` checks every file."
             )
-    with index_path.open("rb") as file, np.load(file) as arrays:
-        index = ExampleIndex(
-            arrays["clean_labels"].astype(np.int64), arrays["upstream_order"].astype(np.int64)
-        )
+    try:
+        with index_path.open("rb") as file, np.load(file) as arrays:
+            index = ExampleIndex(
+                arrays["clean_labels"].astype(np.int64), arrays["upstream_order"].astype(np.int64)
+            )
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError, KeyError) as error:
+        raise built_datasets.damaged_file_error(
+            index_path,
+            f"expected the npz of the arrays clean_labels and upstream_order, which cannot be "
+            f"read from it ({type(error).__name__}: {error}; cut short?)",
+        ) from error
     return index if len(index.clean_labels) == num_examples else None
 
 

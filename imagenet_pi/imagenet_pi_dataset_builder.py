@@ -458,21 +458,5 @@ def example(
     }
 
 
-def annotator_features_of(builder: tfds.core.DatasetBuilder) -> np.ndarray:
-    """The `(16, 2) float32` annotator features of a built config, read from its metadata."""
-    features = builder.info.metadata.get("annotator_features")
-    if features is None:
-        raise ValueError(
-            f"{builder.info.full_name} at {builder.data_dir} has no annotator_features in its "
-            "metadata: build it with this package (`tfds build imagenet_pi/<config> "
-            "--imports imagenet_pi`)."
-        )
-    return np.asarray(features, np.float32)
-
-
-# The first name of `annotator_features_of`, kept for code written with it.
-annotator_features = annotator_features_of
-
-
 # TFDS ships a config-less builder of the same name, which this one replaces.
 tfds_internals.register_builder(Builder)

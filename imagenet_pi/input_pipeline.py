@@ -43,8 +43,9 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from imagenet_pi import built_datasets, label_policies, pi_features, preprocessing
-from imagenet_pi.imagenet_pi_dataset_builder import annotator_features
 from imagenet_pi.pipelines import grain_threads, grain_workers, tfdata
+from imagenet_pi.pipelines import options as pipeline_options
+from imagenet_pi.pipelines.options import GrainOptions, TfDataOptions
 from imagenet_pi.pipelines.raw import RawOptions
 
 if TYPE_CHECKING:
@@ -177,12 +178,19 @@ class Batches(Iterator[dict]):
         return self.num_steps
 
     def get_state(self) -> Any:
-        """The position in the data, to save with a checkpoint (grain back end only)."""
+        """The position in the data, to save with a checkpoint (grain back end only):
+        `{"step": batches handed out, ...}` and what decides which examples come at each
+        step (dataset, split, train, seed, global_batch_size, processes, examples), plain
+        values that JSON keeps."""
         self._require_grain("get_state")
         return self._open().get_state()
 
     def set_state(self, state: Any) -> None:
-        """Continues from a state `get_state` returned (grain back end only)."""
+        """Continues from a state `get_state` returned (grain back end only).
+
+        Raises ValueError, naming what differs, for a state saved from another dataset,
+        split, seed, batch size, ... (`worker_count`, `read_threads` and the output
+        options may differ), and for the `{"step": n}` of imagenet_pi 0.1.0."""
         self._require_grain("set_state")
         self._open().set_state(state)
 
@@ -238,39 +246,40 @@ def _close_open_iterators() -> None:
 class IteratorOptions:
     """Everything about a `make_iterator` pipeline but the data and the batch size.
 
-    Pass one as `make_iterator(..., options=IteratorOptions(...))`, or its fields as
-    keyword arguments (they override `options`).
+    Pass one as `make_iterator(..., options=IteratorOptions(...))`, or its fields and
+    its back end's options as keyword arguments (they override `options`). Every value
+    is checked on construction: a bad one raises ValueError naming it.
 
     Attributes:
-      backend: "tfdata" (reads TFRecord builds) or "grain" (array_record builds).
+      backend: the back end and its own options: "tfdata" or `TfDataOptions(...)`
+        (tf.data, reads TFRecord builds), "grain" or `GrainOptions(...)` (grain,
+        array_record builds). A name stands for that back end's default options;
+        `options.backend` is always the options object (`options.backend.name` is the
+        name).
       image_size: side of the square output images.
-      dtype: image dtype, e.g. np.float32 or jnp.bfloat16 / "bfloat16".
+      dtype: image dtype, a floating one: np.float32, jnp.bfloat16 / "bfloat16", ...
       normalise: "imagenet" (mean/std), "zero_one", "minus_one_one" or "none" (0..255).
       label_policy: "all", "subset", "random_annotator", "majority", "clean", or a
         `label_policies.LabelPolicy`.
-      num_annotators_per_example: k for "subset".
-      annotator_strategy: "uniform", "best" or "worst", for "subset".
-      redraw_each_epoch: random policies draw annotators again each epoch (else
-        each example keeps its draw for the whole run).
+      num_annotators_per_example: k for "subset" (1..16); only with "subset".
+      annotator_strategy: "uniform", "best" or "worst"; other than "uniform" only with
+        "subset".
+      redraw_each_epoch: random policies ("subset" with "uniform", "random_annotator")
+        draw annotators again each epoch (else each example keeps its draw for the
+        whole run); only with those.
       annotator_labels_format: `pi_features["annotator_labels"]` as "one_hot"
         `(..., A, 1000)` or "index" `(..., A, 1)`.
       seed: seeds shuffling, augmentation and label policies; same seed, same batches.
       sharding: a `jax.sharding.Sharding` of the batch axis (e.g.
         `NamedSharding(mesh, P("data"))`): batches are then global `jax.Array`s.
         None: numpy arrays with a leading local-device axis.
-      num_epochs: training epochs (None: forever).
-      shuffle_buffer_size: tf.data's shuffle buffer (grain shuffles globally).
-      deterministic: tf.data keeps the order fixed (a little slower).
-      worker_count: grain worker processes (0: grain reads in threads of this process
-        and one tf.data pipeline here decodes, the fastest; N: each worker reads and
-        decodes whole batches, one TensorFlow call a batch, for hosts whose main
-        process is busy).
-      read_threads: grain threads each reading a batch of records, in each process.
+      num_epochs: training epochs, an integer >= 1; None: forever (the one spelling:
+        tf.data's -1 is refused, as grain refuses it).
       with_file_names: keep `file_name` `(..., ) bytes` in batches (host numpy).
       process_index, process_count: override `jax.process_index()` / `jax.process_count()`.
     """
 
-    backend: Backend = "tfdata"
+    backend: str | TfDataOptions | GrainOptions = "tfdata"
     image_size: int = 224
     dtype: Any = np.float32
     normalise: str = "imagenet"
@@ -282,16 +291,75 @@ class IteratorOptions:
     seed: int = 0
     sharding: Any = None  # jax.sharding.Sharding | None
     num_epochs: int | None = None
-    shuffle_buffer_size: int = 10_000
-    deterministic: bool = True
-    worker_count: int = 0
-    read_threads: int = 2
     with_file_names: bool = False
     process_index: int | None = None
     process_count: int | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "backend", pipeline_options.backend_options(self.backend))
+        pipeline_options.check_int("image_size", self.image_size, 1)
+        _image_dtype(self.dtype)
+        pipeline_options.check_choice("normalise", self.normalise, preprocessing.NORMALISATIONS)
+        self._check_label_policy()
+        pipeline_options.check_choice(
+            "annotator_labels_format", self.annotator_labels_format, ("one_hot", "index")
+        )
+        pipeline_options.check_seed("seed", self.seed)
+        if self.sharding is not None:
+            import jax
 
-_BACKEND_FILE_FORMATS = {"tfdata": "tfrecord", "grain": "array_record"}
+            if not isinstance(self.sharding, jax.sharding.Sharding):
+                raise ValueError(
+                    f"sharding: expected None or a jax.sharding.Sharding, found {self.sharding!r}"
+                )
+        if self.num_epochs is not None:
+            pipeline_options.check_int("num_epochs", self.num_epochs, 1)
+        pipeline_options.check_bool("with_file_names", self.with_file_names)
+        if self.process_count is not None:
+            pipeline_options.check_int("process_count", self.process_count, 1)
+        if self.process_index is not None:
+            high = None if self.process_count is None else self.process_count - 1
+            pipeline_options.check_int("process_index", self.process_index, 0, high)
+
+    def _check_label_policy(self) -> None:
+        """The label policy's options: valid, and none given that the policy ignores."""
+        pipeline_options.check_bool("redraw_each_epoch", self.redraw_each_epoch)
+        pipeline_options.check_choice(
+            "annotator_strategy", self.annotator_strategy, ("uniform", "best", "worst")
+        )
+        policy = self.label_policy
+        if isinstance(policy, str):
+            pipeline_options.check_choice("label_policy", policy, label_policies.POLICY_NAMES)
+        elif not callable(getattr(policy, "select", None)):
+            raise ValueError(
+                f"label_policy: expected one of {label_policies.POLICY_NAMES} or a "
+                f"label_policies.LabelPolicy, found {policy!r}"
+            )
+        subset = policy == "subset"
+        if subset and self.num_annotators_per_example is None:
+            raise ValueError(
+                "num_annotators_per_example: label_policy 'subset' needs it (k, 1..16), found None"
+            )
+        ignored = []
+        if self.num_annotators_per_example is not None:
+            if subset:
+                pipeline_options.check_int(
+                    "num_annotators_per_example", self.num_annotators_per_example, 1, 16
+                )
+            else:
+                ignored.append(f"num_annotators_per_example={self.num_annotators_per_example}")
+        if self.annotator_strategy != "uniform" and not subset:
+            ignored.append(f"annotator_strategy={self.annotator_strategy!r}")
+        draws = policy == "random_annotator" or (subset and self.annotator_strategy == "uniform")
+        if self.redraw_each_epoch and not draws:
+            ignored.append("redraw_each_epoch=True")
+        if ignored:
+            raise ValueError(
+                f"label_policy={policy!r} would ignore {', '.join(ignored)}: drop it "
+                "(num_annotators_per_example and annotator_strategy are for 'subset'; "
+                "redraw_each_epoch for the random draws of 'subset' with 'uniform' and of "
+                "'random_annotator'; a LabelPolicy object carries its own)."
+            )
 
 
 def make_iterator(
@@ -311,25 +379,39 @@ def make_iterator(
         reads TFRecord builds, "grain" reads array_record builds (build with
         `file_format="array_record"`).
       split: "train", "validation", or any TFDS split spec ("train[:10%]").
-      global_batch_size: examples per step over all processes; divisible by the
-        number of devices.
+      global_batch_size: examples per step over all processes (>= 1); divisible by the
+        number of devices. Training needs at least one full batch in each process's part
+        of the split (over `num_epochs` epochs).
       train: random crop, flip, shuffling and repetition; else centre crop and one
         padded pass in order.
       data_dir: where the dataset is built (TFDS's default if None).
       options: the rest (`IteratorOptions`); defaults if None.
-      **overrides: fields of `IteratorOptions`, e.g. `backend="grain", seed=1`.
+      **overrides: fields of `IteratorOptions`, e.g. `seed=1`, and options of the back
+        end (`TfDataOptions`, `GrainOptions`), e.g. `backend="grain", worker_count=2`.
+        An option of the other back end raises TypeError naming it.
 
     Returns:
       A `Batches` iterator; `num_steps` is the length of an evaluation pass.
+
+    Raises:
+      ValueError: an option or argument out of its range, or a training split too
+        small for one batch.
+      TypeError: an unknown keyword, or an option of the other back end.
+      FileNotFoundError, built_datasets.DamagedBuildError: the build is not there, or
+        is damaged.
     """
     import jax
 
     options = _with_overrides(options or IteratorOptions(), overrides)
-    if options.backend not in _BACKEND_FILE_FORMATS:
-        raise ValueError(f"backend must be 'tfdata' or 'grain', got {options.backend!r}")
-    preprocessing.normalise(np.zeros((1, 3), np.float32), options.normalise)  # fail early
+    pipeline_options.check_bool("train", train)
+    global_batch_size = pipeline_options.check_int("global_batch_size", global_batch_size, 1)
     process_index = jax.process_index() if options.process_index is None else options.process_index
     process_count = jax.process_count() if options.process_count is None else options.process_count
+    if not 0 <= process_index < process_count:
+        raise ValueError(
+            f"process_index: expected an integer in 0..{process_count - 1} (process_count "
+            f"{process_count}), found {process_index}"
+        )
     devices = jax.local_devices()
     if global_batch_size % (process_count * len(devices)):
         raise ValueError(
@@ -341,6 +423,10 @@ def make_iterator(
         builder, split, process_index, process_count
     )
     local_batch_size = global_batch_size // process_count
+    if train:
+        _check_one_training_batch(
+            split, num_examples, local_batch_size, options.num_epochs, process_index, process_count
+        )
     num_steps = None if train else math.ceil(max_num_examples / local_batch_size)
     raw_options = RawOptions(
         train=train,
@@ -349,10 +435,20 @@ def make_iterator(
         normalise=options.normalise,
         seed=options.seed,
     )
-    raw = _raw_batches(builder, subsplit, raw_options, options, num_examples, num_steps)
+    identity = {  # what decides which examples come at each step (grain states)
+        "dataset": builder.info.full_name,
+        "split": split if isinstance(split, str) else str(split),
+        "train": train,
+        "seed": options.seed,
+        "global_batch_size": global_batch_size,
+        "process_index": process_index,
+        "process_count": process_count,
+        "num_examples": num_examples,
+    }
+    raw = _raw_batches(builder, subsplit, raw_options, options, num_examples, num_steps, identity)
     return Batches(
         raw,
-        backend=options.backend,
+        backend=options.backend.name,
         options=_output_options(options, builder),
         num_steps=num_steps,
         num_devices=len(devices),
@@ -360,26 +456,72 @@ def make_iterator(
     )
 
 
-def _with_overrides(options: IteratorOptions, overrides: dict[str, Any]) -> IteratorOptions:
+def _check_one_training_batch(
+    split: Any,
+    num_examples: int,
+    local_batch_size: int,
+    num_epochs: int | None,
+    process_index: int,
+    process_count: int,
+) -> None:
+    """Training batches are whole: refuses a stream that would give none (tf.data and
+    grain would silently end at once)."""
+    epochs = num_epochs
+    if num_examples and (epochs is None or epochs * num_examples >= local_batch_size):
+        return
+    where = f"split {split!r}"
+    if process_count > 1:
+        where = f"process {process_index}'s part of {where} (of {process_count} processes)"
+    over = "forever" if epochs is None else f"over num_epochs={epochs}"
+    raise ValueError(
+        f"global_batch_size: training batches of {local_batch_size} examples a process "
+        f"cannot be made from {where}, which holds {num_examples} examples ({over}): no "
+        "batch would come. Use a smaller global_batch_size, a larger split, or more "
+        "epochs (num_epochs=None repeats forever)."
+    )
+
+
+def _with_overrides(base: IteratorOptions, overrides: dict[str, Any]) -> IteratorOptions:
+    """`base` with the fields and back-end options `overrides` names replaced."""
     fields = {field.name for field in dataclasses.fields(IteratorOptions)}
-    unknown = sorted(set(overrides) - fields)
+    knobs = {
+        knob
+        for backend in pipeline_options.BACKENDS.values()
+        for knob in pipeline_options.knob_fields(backend)
+    }
+    unknown = sorted(set(overrides) - fields - knobs)
     if unknown:
         raise TypeError(
             f"make_iterator got unexpected keyword arguments {unknown}; expected the fields of "
-            f"IteratorOptions: {sorted(fields)}"
+            f"IteratorOptions: {sorted(fields)}, or of the back end's options: "
+            f"TfDataOptions {list(pipeline_options.knob_fields(TfDataOptions))}, GrainOptions "
+            f"{list(pipeline_options.knob_fields(GrainOptions))}"
         )
-    return dataclasses.replace(options, **overrides)
+    common = {key: value for key, value in overrides.items() if key in fields}
+    backend = common.pop("backend", base.backend)
+    if isinstance(backend, str) and backend == base.backend.name:
+        backend = base.backend  # the same back end: keep its options
+    backend = pipeline_options.backend_options(backend)
+    backend_knobs = {key: value for key, value in overrides.items() if key in knobs}
+    pipeline_options.refuse_other_backends_knobs(backend_knobs, backend)
+    return dataclasses.replace(
+        base, backend=dataclasses.replace(backend, **backend_knobs), **common
+    )
 
 
 def _open(
-    dataset: str | tfds.core.DatasetBuilder, data_dir: str | None, backend: Backend
+    dataset: str | tfds.core.DatasetBuilder,
+    data_dir: str | None,
+    backend: TfDataOptions | GrainOptions,
 ) -> tfds.core.DatasetBuilder:
-    """The built dataset, checked to hold the file format `backend` reads."""
-    file_format = _BACKEND_FILE_FORMATS[backend]
-    reader = f"input_pipeline's backend={backend!r}"
+    """The built dataset, checked to hold the file format `backend` reads, every shard
+    file there."""
+    file_format = backend.file_format
+    reader = f"input_pipeline's backend={backend.name!r}"
     if isinstance(dataset, str):
         return built_datasets.open_built(dataset, data_dir, file_format=file_format, reader=reader)
     built_datasets.check_file_format(dataset, file_format, reader)
+    built_datasets.check_shards_exist(dataset)
     return dataset
 
 
@@ -390,15 +532,14 @@ def _output_options(options: IteratorOptions, builder: tfds.core.DatasetBuilder)
             policy,
             k=options.num_annotators_per_example,
             strategy=options.annotator_strategy,
-            annotator_features=annotator_features(builder)
+            annotator_features=built_datasets.annotator_features_of(builder)
             if options.annotator_strategy != "uniform"
             else None,
             seed=options.seed,
             redraw_each_epoch=options.redraw_each_epoch,
         )
-    dtype = options.dtype
     return OutputOptions(
-        dtype=_numpy_dtype(dtype) if isinstance(dtype, str) else np.dtype(dtype),
+        dtype=_image_dtype(options.dtype),
         policy=policy,
         labels_format=options.annotator_labels_format,
         with_file_names=options.with_file_names,
@@ -412,27 +553,29 @@ def _raw_batches(
     options: IteratorOptions,
     num_examples: int,
     num_steps: int | None,
+    identity: dict[str, Any],
 ) -> Iterator[dict]:
     """Raw batches (`pipelines.raw`) of the chosen back end."""
-    if options.backend == "tfdata":
-        return tfdata.dataset(
+    backend = options.backend
+    if isinstance(backend, TfDataOptions):
+        return tfdata.batches(
             builder,
             subsplit,
             raw_options,
             num_examples=num_examples,
             num_steps=num_steps,
             num_epochs=options.num_epochs,
-            shuffle_buffer_size=options.shuffle_buffer_size,
-            deterministic=options.deterministic,
-        ).as_numpy_iterator()
-    if options.worker_count == 0:
+            backend=backend,
+        )
+    if backend.worker_count == 0:
         return grain_threads.batches(
             builder,
             subsplit,
             raw_options,
             num_steps=num_steps,
             num_epochs=options.num_epochs,
-            read_threads=options.read_threads,
+            read_threads=backend.read_threads,
+            identity=identity,
         )
     return grain_workers.batches(
         builder,
@@ -440,14 +583,27 @@ def _raw_batches(
         raw_options,
         num_steps=num_steps,
         num_epochs=options.num_epochs,
-        worker_count=options.worker_count,
-        read_threads=options.read_threads,
+        worker_count=backend.worker_count,
+        read_threads=backend.read_threads,
+        identity=identity,
     )
 
 
-def _numpy_dtype(name: str) -> np.dtype:
-    if name == "bfloat16":
-        import ml_dtypes
+def _image_dtype(dtype: Any) -> np.dtype:
+    """The numpy dtype of images: a floating dtype, "bfloat16" included; else ValueError."""
+    try:
+        if isinstance(dtype, str) and dtype == "bfloat16":
+            import ml_dtypes
 
-        return np.dtype(ml_dtypes.bfloat16)
-    return np.dtype(name)
+            dtype = ml_dtypes.bfloat16
+        numpy_dtype = np.dtype(dtype)
+    except TypeError:
+        numpy_dtype = None
+    if numpy_dtype is None or not (
+        np.issubdtype(numpy_dtype, np.floating) or numpy_dtype.name == "bfloat16"
+    ):
+        raise ValueError(
+            "dtype: expected a floating dtype for the images (np.float32, 'bfloat16', "
+            f"jnp.bfloat16, np.float16, ...), found {dtype!r}"
+        )
+    return numpy_dtype

@@ -20,8 +20,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from imagenet_pi import annotations, upstream
-from imagenet_pi.imagenet_pi_dataset_builder import annotator_features_of
+from imagenet_pi import annotations, built_datasets, upstream
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -64,13 +63,17 @@ class PiTable:
 
     @classmethod
     def from_builder(cls, builder: tfds.core.DatasetBuilder, split: str) -> PiTable:
-        """From a built imagenet_pi split (reads every record, images included: slow on
-        the full train split; prefer `from_csvs` when you have the CSVs)."""
-        ds = builder.as_dataset(split=split, decoders={"image": tfds.decode.SkipDecoding()})
+        """From a built imagenet_pi split, TFRecord or array_record (reads every record,
+        images included: slow on the full train split; prefer `from_csvs` when you have
+        the CSVs).
+
+        Raises:
+          DamagedBuildError: a shard of the build is missing or damaged (names it).
+        """
+        built_datasets.check_shards_exist(builder)
         keys = ("file_name", "annotator_labels", "annotator_confidences")
-        ds = ds.map(lambda example: {key: example[key] for key in keys})
         columns = {key: [] for key in keys}
-        for batch in ds.batch(4096).as_numpy_iterator():
+        for batch in built_datasets.read_columns(builder, split, keys):
             for key in keys:
                 columns[key].append(batch[key])
         names = np.concatenate(columns["file_name"]).astype(str)
@@ -79,7 +82,7 @@ class PiTable:
             file_names=names[order],
             annotator_labels=np.concatenate(columns["annotator_labels"])[order],
             annotator_confidences=np.concatenate(columns["annotator_confidences"])[order],
-            annotator_features=annotator_features_of(builder),
+            annotator_features=built_datasets.annotator_features_of(builder),
         )
 
     def __len__(self) -> int:

@@ -1,9 +1,10 @@
 """How noisy is a build? Agreement, confidences, confusions and noise transitions, with plots.
 
-Works on a built config (`tfds` files, read without the images) or on PI CSVs alone (clean
-labels then come from the file names: a train image's synset, or the official validation
-ground truth). Everything is computed from arrays in a few vectorised passes: the label
-transition counts of a split are one `np.bincount` of `clean * 1000 + annotator label`.
+Works on a built config (TFRecord or array_record, read without decoding the images) or on
+PI CSVs alone (clean labels then come from the file names: a train image's synset, or the
+official validation ground truth). Everything is computed from arrays in a few vectorised
+passes: the label transition counts of a split are one `np.bincount` of
+`clean * 1000 + annotator label`.
 
 `report(...)` gives a JSON-able dict; `stats_rendering` renders it (text, plots, Markdown,
 JSON), never the arrays.
@@ -27,8 +28,6 @@ TOP_CONFUSIONS = 10
 HEATMAP_CLASSES = 20
 # Wrong labels per class counted in the share of its noise they take.
 TOP_WRONG_LABELS = 5
-
-_READ_BATCH = 65_536
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,9 +130,14 @@ def from_built_dataset(
     *,
     progress: bool = False,
 ) -> LabelSource:
-    """Labels of a built config, e.g. `imagenet_pi/high_noise`, read without the images."""
-    import tensorflow_datasets as tfds
+    """Labels of a built config, e.g. `imagenet_pi/high_noise`, read without the images.
 
+    Reads a TFRecord or an array_record build.
+
+    Raises:
+      FileNotFoundError: `name` is not built in `data_dir`.
+      DamagedBuildError: a shard of the build is missing or damaged (names it).
+    """
     from imagenet_pi import built_datasets
 
     builder = built_datasets.open_built(name, data_dir)
@@ -144,7 +148,6 @@ def from_built_dataset(
             f"{name} at {builder.data_dir} has no {missing} features: it was not built by this "
             "package (`tfds build imagenet_pi/<config> --imports imagenet_pi`)"
         )
-    decoders = tfds.decode.PartialDecoding({column: True for column in columns})
     result = {}
     for split in splits:
         if split not in builder.info.splits:
@@ -152,11 +155,10 @@ def from_built_dataset(
                 f"{name} at {builder.data_dir}: expected a split {split!r}, found "
                 f"{sorted(builder.info.splits)}"
             )
-        dataset = builder.as_dataset(split=split, decoders=decoders, shuffle_files=False)
         parts: dict[str, list[np.ndarray]] = {column: [] for column in columns}
         total = builder.info.splits[split].num_examples
         with tqdm.tqdm(total=total, unit="example", desc=split, disable=not progress) as bar:
-            for batch in tfds.as_numpy(dataset.batch(_READ_BATCH)):
+            for batch in built_datasets.read_columns(builder, split, columns):
                 for column in columns:
                     parts[column].append(batch[column])
                 bar.update(len(batch["clean_label"]))

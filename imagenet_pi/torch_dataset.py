@@ -18,6 +18,7 @@ never imports it.
 from __future__ import annotations
 
 import io
+import operator
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -36,7 +37,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from PIL import Image
 
-from imagenet_pi import built_datasets, example_index, imagenet_pi_dataset_builder, synsets
+from imagenet_pi import built_datasets, example_index, synsets
 
 # Upstream (torchvision's ImageNet) names the validation split "val".
 _SPLIT_ALIASES = {"val": "validation"}
@@ -111,12 +112,14 @@ class ImageNetPI(torch.utils.data.Dataset):
         self.target_transform = target_transform
         self.as_dict = as_dict
         self._builder: tfds.core.DatasetBuilder | None = None
-        self._source: Sequence[dict[str, Any]] | None = None
+        self._source: Sequence[bytes] | None = None
+        self._built_split: built_datasets.BuiltSplit | None = None
         self._source_pid: int | None = None
         self._index: example_index.ExampleIndex | None = None
         self._open()  # fail here, not in a worker, when the dataset is missing
 
-    def _open(self) -> Sequence[dict[str, Any]]:
+    def _open(self) -> Sequence[bytes]:
+        """The split's serialized examples, by random access."""
         # A reader opened in another process (inherited through fork) is not ours to use.
         if self._source is None or self._source_pid != os.getpid():
             self._builder = built_datasets.open_built(
@@ -125,9 +128,12 @@ class ImageNetPI(torch.utils.data.Dataset):
                 file_format="array_record",
                 reader="the PyTorch dataset (random access)",
             )
+            # Raw records, deserialized here: a record of a file cut short reads as b"",
+            # which is then named as damage instead of failing as a missing feature.
             self._source = self._builder.as_data_source(
-                split=self.split, decoders={"image": tfds.decode.SkipDecoding()}
+                split=self.split, deserialize_method=tfds.decode.DeserializeMethod.RAW_BYTES
             )
+            self._built_split = built_datasets.BuiltSplit.of(self._builder, self.split)
             self._source_pid = os.getpid()
         return self._source
 
@@ -145,6 +151,7 @@ class ImageNetPI(torch.utils.data.Dataset):
         self.__dict__.update(state)
         self._builder = None
         self._source = None
+        self._built_split = None
         self._source_pid = None
         self._index = None
 
@@ -152,17 +159,45 @@ class ImageNetPI(torch.utils.data.Dataset):
         return len(self._open())
 
     def __getitem__(self, index: int) -> tuple[Any, Any, torch.Tensor, torch.Tensor] | dict:
-        if not -len(self) <= index < len(self):
-            raise IndexError(f"index {index} is out of range for {len(self)} examples")
-        _check_not_forked_after_reading()
-        return self._item(self._open()[index % len(self)])
+        """Item `index`; negative indices count from the end, as in a Python sequence."""
+        return self._items([index])[0]
 
     def __getitems__(self, indices: Sequence[int]) -> list:
         """Reads a whole batch at once (DataLoader calls this with a batch's indices)."""
-        _check_not_forked_after_reading()
-        return [self._item(example) for example in self._open().__getitems__(list(indices))]
+        return self._items(indices)
 
-    def _item(self, example: dict[str, Any]) -> tuple[Any, Any, torch.Tensor, torch.Tensor] | dict:
+    def _items(self, indices: Sequence[int]) -> list:
+        source = self._open()
+        positions = [self._position(index, len(source)) for index in indices]
+        _check_not_forked_after_reading()
+        try:
+            records = source.__getitems__(positions)
+        except (RuntimeError, OSError) as error:  # array_record's errors name no file
+            raise self._built_split.read_error(str(error), positions) from error
+        self._built_split.check_records(records, positions)
+        return [self._item(record) for record in records]
+
+    @staticmethod
+    def _position(index: Any, length: int) -> int:
+        """`index` as a position in 0..length-1, checked as a Python sequence checks it."""
+        try:
+            position = operator.index(index)  # ints, numpy ints, 0-d integer tensors
+        except TypeError:
+            raise TypeError(
+                f"ImageNetPI indices must be integers, not {type(index).__name__} ({index!r}); "
+                "for a part of the dataset use torch.utils.data.Subset(dataset, indices)"
+            ) from None
+        if not -length <= position < length:
+            raise IndexError(
+                f"ImageNetPI index {position} is out of range: the dataset holds {length} "
+                f"examples (indices {-length}..{length - 1})"
+            )
+        return position % length
+
+    def _item(self, record: bytes) -> tuple[Any, Any, torch.Tensor, torch.Tensor] | dict:
+        example = self._builder.info.features.deserialize_example_np(
+            record, decoders={"image": tfds.decode.SkipDecoding()}
+        )
         image = Image.open(io.BytesIO(example["image"])).convert("RGB")
         if self.transform is not None:
             image = self.transform(image)
@@ -188,7 +223,7 @@ class ImageNetPI(torch.utils.data.Dataset):
     def annotator_features(self) -> torch.Tensor:
         """`(16, 2) float32`: per annotator, normalised accuracy and log parameter count."""
         self._open()
-        return torch.from_numpy(imagenet_pi_dataset_builder.annotator_features(self._builder))
+        return torch.from_numpy(built_datasets.annotator_features_of(self._builder))
 
     @property
     def synsets(self) -> list[str]:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import pathlib
 import re
+import subprocess
+import sys
+
+import pytest
 
 _ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -34,3 +38,42 @@ def test_architecture_names_no_module_that_is_gone():
     named |= {name for cell in re.findall(r"\| `(\w+\.py)` / `(\w+\.py)`", text) for name in cell}
     gone = sorted(name for name in named if not (_ROOT / "imagenet_pi" / name).exists())
     assert not gone, f"ARCHITECTURE.md names modules that do not exist: {gone}"
+
+
+_WRITER_MODULES = (
+    "imagenet_pi.imagenet_pi_dataset_builder",
+    "imagenet_pi.ilsvrc",
+    "imagenet_pi.annotation_files",
+    "imagenet_pi.build_lock",
+)
+# Imports a reader module without running the package's __init__ (which registers the
+# builder with TFDS: the package's concern, not the reader's), then lists the writer
+# modules that got imported.
+_IMPORT_A_READER = """
+import importlib.util, sys, types
+spec = importlib.util.find_spec("imagenet_pi")  # found, not imported
+package = types.ModuleType("imagenet_pi")
+package.__path__, package.__spec__ = spec.submodule_search_locations, spec
+sys.modules["imagenet_pi"] = package
+import {module}
+print(sorted(set({writers!r}) & set(sys.modules)))
+"""
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "imagenet_pi.input_pipeline",
+        "imagenet_pi.pi_lookup",
+        "imagenet_pi.torch_dataset",
+        pytest.param("imagenet_pi.built_datasets", marks=pytest.mark.slow),
+        pytest.param("imagenet_pi.stats", marks=pytest.mark.slow),
+    ],
+)
+def test_reader_modules_do_not_import_the_writer(module):
+    script = _IMPORT_A_READER.format(module=module, writers=_WRITER_MODULES)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=240, check=False
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.splitlines()[-1] == "[]"

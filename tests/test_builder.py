@@ -137,7 +137,7 @@ def test_annotator_features_in_metadata_and_every_example(built, tmp_path):
     expected = annotations.read_annotator_features(csv)
     # A fresh builder reads the metadata back from disk, without reading any example.
     reloaded = tfds.builder("imagenet_pi/high_noise", data_dir=builder.data_dir_root)
-    np.testing.assert_array_equal(imagenet_pi.annotator_features(reloaded), expected)
+    np.testing.assert_array_equal(imagenet_pi.annotator_features_of(reloaded), expected)
     example = next(iter(tfds.as_numpy(builder.as_dataset(split="validation").take(1))))
     np.testing.assert_array_equal(example["annotator_features"], expected)
     assert example["annotator_features"].shape == (16, 2)

@@ -242,7 +242,7 @@ def test_tfds_flat_layout_builds_the_config_it_is(flat_sample, tmp_path):
         row = expected.row(example["file_name"].decode())
         np.testing.assert_array_equal(example["annotator_labels"], expected.labels[row])
     features = annotations.read_annotator_features(os.path.join(flat_sample.manual_dir, _FEATURES))
-    np.testing.assert_array_equal(imagenet_pi.annotator_features(builder), features)
+    np.testing.assert_array_equal(imagenet_pi.annotator_features_of(builder), features)
     assert builder.info.splits["train"].num_examples == len(flat_sample.sample.train_file_names)
 
 
@@ -289,7 +289,7 @@ def test_flat_layout_takes_annotator_features_from_a_clone(flat_sample, tmp_path
     _copy_flat(flat_sample.released["low_noise"], clone, [_FEATURES])
     builder = _build(flat_sample.builder_cls, flat_sample.manual_dir, str(tmp_path / "data"))
     expected = annotations.read_annotator_features(os.path.join(clone, _FEATURES))
-    np.testing.assert_array_equal(imagenet_pi.annotator_features(builder), expected)
+    np.testing.assert_array_equal(imagenet_pi.annotator_features_of(builder), expected)
 
 
 def test_flat_layout_downloads_the_pinned_annotator_features_when_absent(flat_sample, tmp_path):
@@ -302,7 +302,7 @@ def test_flat_layout_downloads_the_pinned_annotator_features_when_absent(flat_sa
         builder_cls = csv_pins.builder_class(tsv, url_root)
         builder = _build(builder_cls, flat_sample.manual_dir, str(tmp_path / "data"))
     expected = annotations.read_annotator_features(flat_sample.released["high_noise"][_FEATURES])
-    np.testing.assert_array_equal(imagenet_pi.annotator_features(builder), expected)
+    np.testing.assert_array_equal(imagenet_pi.annotator_features_of(builder), expected)
     downloaded = _downloaded_csvs(str(tmp_path / "data"))
     assert len(downloaded) == 1
     with open(downloaded[0], "rb") as f, open(served_file, "rb") as g:

@@ -215,8 +215,9 @@ def test_custom_config_is_loaded_by_name_with_its_metadata(relabelled, built):
     )
 
 
-def test_annotator_features_is_the_first_name_of_annotator_features_of():
-    assert imagenet_pi.annotator_features is imagenet_pi.annotator_features_of
+def test_the_dropped_name_annotator_features_names_annotator_features_of():
+    with pytest.raises(AttributeError, match="is now imagenet_pi.annotator_features_of"):
+        imagenet_pi.annotator_features  # noqa: B018
 
 
 def test_labels_at_beta_0_3_agree_more_often_than_at_beta_0_01(relabelled, built):

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import collections
 import gc
-import os
+import json
 import pickle
-import signal
-import subprocess
-import sys
+import re
 import textwrap
 import threading
 
@@ -17,6 +15,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
+from python_process import run_to_exit
 
 import imagenet_pi
 from imagenet_pi import annotations, fake_data, ilsvrc, input_pipeline, pi_lookup, preprocessing
@@ -220,7 +219,7 @@ def test_annotator_draws_are_fixed_or_redrawn_each_epoch(builds, backend, redraw
         label_policy="subset",
         num_annotators_per_example=2,
         redraw_each_epoch=redraw,
-        shuffle_buffer_size=4,
+        **({"shuffle_buffer_size": 4} if backend == "tfdata" else {}),
     )
     draws = collections.defaultdict(set)
     for batch in _take(iterator, 6):  # 48 examples: 4 epochs of 12
@@ -237,7 +236,7 @@ def test_annotator_draws_are_fixed_or_redrawn_each_epoch(builds, backend, redraw
 
 def test_best_subset_keeps_the_most_accurate_annotators(builds):
     builder = tfds.builder(_NAME, data_dir=builds["tfdata"])
-    accuracy = imagenet_pi.annotator_features(builder)[:, 0]
+    accuracy = imagenet_pi.annotator_features_of(builder)[:, 0]
     batch = next(
         _iterator(
             builds,
@@ -388,7 +387,7 @@ print("imports done", file=sys.stderr, flush=True)
 
 def make(**kwargs):
     kwargs = {{"split": "train", "train": True, "global_batch_size": 8, "image_size": 32,
-              "with_file_names": True, "worker_count": {worker_count}, **kwargs}}
+              "with_file_names": True, **{backend_options}, **kwargs}}
     return input_pipeline.make_iterator(
         "{name}", backend="{backend}", data_dir={data_dir!r}, **kwargs)
 """
@@ -461,26 +460,6 @@ _SCENARIOS = {
 }
 
 
-def _run_to_exit(script: str, timeout: float = 240) -> subprocess.CompletedProcess:
-    """Runs `script` in a new Python process (group); kills the group if it outlives `timeout`."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "1", "JAX_PLATFORMS": "cpu"}
-    process = subprocess.Popen(
-        [sys.executable, "-c", script],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        start_new_session=True,
-    )
-    try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        stdout, stderr = process.communicate()
-        pytest.fail(f"the process did not exit within {timeout} s; stderr:\n{stderr[-3000:]}")
-    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
-
-
 # One scenario runs in the quick suite (-m "not slow"); all of them run in the whole suite.
 _QUICK_SCENARIOS = {("grain", "peek_in_a_function")}  # the hang of issue 11
 
@@ -502,10 +481,12 @@ def test_abandoned_iterator_lets_the_process_exit_quietly(builds, backend, scena
         name=_NAME,
         backend=backend.split("_")[0],
         data_dir=builds[backend.split("_")[0]],
-        worker_count=1 if backend == "grain_workers" else 0,
+        backend_options={"tfdata": {}, "grain": {"worker_count": 0}}.get(
+            backend, {"worker_count": 1}
+        ),
     )
     script = prelude + textwrap.dedent(_SCENARIOS[scenario]) + 'print("done", flush=True)\n'
-    result = _run_to_exit(script)
+    result = run_to_exit(script)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.splitlines()[-1:] == ["done"]
     after_imports = result.stderr.split("imports done\n", 1)[-1]
@@ -520,16 +501,20 @@ def test_abandoned_iterator_lets_the_process_exit_quietly(builds, backend, scena
 def test_grain_state_is_the_number_of_batches_handed_out(builds):
     kwargs = dict(split="train", train=False)  # 12 examples: 2 batches of 8
     iterator = _iterator(builds, "grain", **kwargs)
-    assert iterator.get_state() == {"step": 0}
+    assert iterator.get_state()["step"] == 0
     _take(iterator, 1)
-    assert iterator.get_state() == {"step": 1}
+    state = iterator.get_state()
+    assert state["step"] == 1
     rest = list(iterator)
     assert len(rest) == len(iterator) - 1 == 1
     again = _iterator(builds, "grain", **kwargs)
-    again.set_state({"step": 1})
+    again.set_state(state)
     assert [_names(b) for b in again] == [_names(b) for b in rest]
-    for bad in ({"steps": 1}, {"step": 3}, {"step": -1}, [1]):
-        with pytest.raises(ValueError, match="set_state expects"):
+    for bad in ({**state, "step": 3}, {**state, "step": -1}, {**state, "step": 1.0}):
+        with pytest.raises(ValueError, match="set_state expects 'step' with 0 <= step <= 2"):
+            again.set_state(bad)
+    for bad in ({"steps": 1}, [1]):
+        with pytest.raises(ValueError, match="set_state expects the dict get_state"):
             again.set_state(bad)
 
 
@@ -550,7 +535,7 @@ def test_grain_worker_process_gives_the_same_batches(builds):
 
 @pytest.mark.slow
 def test_grain_state_is_the_same_with_or_without_workers(builds):
-    """`{"step": n}` whatever `worker_count`: a state saved without workers restores an
+    """The same state whatever `worker_count`: a state saved without workers restores an
     iterator with workers."""
     kwargs = dict(split="train", train=True, seed=2)
     in_process = _iterator(builds, "grain", **kwargs)
@@ -560,7 +545,7 @@ def test_grain_state_is_the_same_with_or_without_workers(builds):
     with _iterator(builds, "grain", worker_count=1, **kwargs) as with_workers:
         with_workers.set_state(state)
         resumed = _take(with_workers, 1)
-        assert with_workers.get_state() == {"step": 2}
+        assert with_workers.get_state() == {**state, "step": 2}
     assert _names(expected[0]) == _names(resumed[0])
     np.testing.assert_array_equal(expected[0]["image"], resumed[0]["image"])
 
@@ -699,3 +684,268 @@ def test_an_unknown_keyword_names_the_options_there_are(builds):
         input_pipeline.make_iterator(
             _NAME, "train", global_batch_size=8, train=True, batch_size=8, data_dir=builds["tfdata"]
         )
+
+
+# ---------------------------------------------------------------------------------------
+# Options: every value checked, no knob silently ignored.
+
+
+@pytest.mark.parametrize("backend", ["tfdata", "grain"])
+@pytest.mark.parametrize("global_batch_size", [0, -4, 8.0, True, "8"])
+def test_a_global_batch_size_that_is_not_a_positive_integer_is_refused(
+    builds, backend, global_batch_size
+):
+    with pytest.raises(ValueError, match=r"global_batch_size: expected an integer >= 1, found"):
+        _iterator(builds, backend, split="train", train=True, global_batch_size=global_batch_size)
+
+
+@pytest.mark.parametrize("backend", ["tfdata", "grain"])
+def test_training_batches_larger_than_the_split_over_its_epochs_are_refused(builds, backend):
+    # 12 training examples: one epoch cannot fill a batch of 16, two can.
+    with pytest.raises(ValueError, match=r"training batches of 16 examples .* holds 12 examples"):
+        _iterator(builds, backend, split="train", train=True, global_batch_size=16, num_epochs=1)
+    with _iterator(
+        builds, backend, split="train", train=True, global_batch_size=16, num_epochs=2
+    ) as batches:
+        assert len(list(batches)) == 1  # 24 examples: one batch of 16
+
+
+@pytest.mark.parametrize("backend", ["tfdata", "grain"])
+def test_an_empty_training_split_is_refused_even_forever(builds, backend):
+    with pytest.raises(ValueError, match=r"split 'train\[:0\]', which holds 0 examples \(forever"):
+        _iterator(builds, backend, split="train[:0]", train=True)
+
+
+@pytest.mark.parametrize("backend", ["tfdata", "grain"])
+@pytest.mark.parametrize("num_epochs", [-1, 0, 1.5, True])
+def test_num_epochs_is_a_positive_integer_or_none_on_both_backends(builds, backend, num_epochs):
+    with pytest.raises(ValueError, match=r"num_epochs: expected an integer >= 1, found"):
+        _iterator(builds, backend, split="train", train=True, num_epochs=num_epochs)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("backend", "jax"),
+        ("image_size", 0),
+        ("image_size", 32.0),
+        ("dtype", "int32"),
+        ("dtype", "float33"),
+        ("normalise", "standard"),
+        ("label_policy", "vote"),
+        ("label_policy", 3),
+        ("annotator_strategy", "median"),
+        ("redraw_each_epoch", "yes"),
+        ("annotator_labels_format", "onehot"),
+        ("seed", 2**64),
+        ("seed", "0"),
+        ("sharding", "data"),
+        ("num_epochs", -1),
+        ("with_file_names", 1),
+        ("process_count", 0),
+        ("process_index", -1),
+    ],
+)
+def test_iterator_options_refuse_a_bad_value_naming_the_field(field, value):
+    with pytest.raises(ValueError, match=rf"^{field}: expected .*, found {re.escape(repr(value))}"):
+        input_pipeline.IteratorOptions(**{field: value})
+
+
+@pytest.mark.parametrize(
+    ("options_class", "field", "value"),
+    [
+        (input_pipeline.TfDataOptions, "shuffle_buffer_size", 0),
+        (input_pipeline.TfDataOptions, "deterministic", None),
+        (input_pipeline.GrainOptions, "worker_count", -1),
+        (input_pipeline.GrainOptions, "read_threads", 0),
+        (input_pipeline.GrainOptions, "read_threads", 2.5),
+    ],
+)
+def test_backend_options_refuse_a_bad_value_naming_the_field(options_class, field, value):
+    with pytest.raises(ValueError, match=rf"^{field}: expected .*, found {re.escape(repr(value))}"):
+        options_class(**{field: value})
+
+
+def test_the_process_index_must_be_below_the_process_count():
+    with pytest.raises(ValueError, match=r"process_index: expected an integer in 0\.\.1, found 2"):
+        input_pipeline.IteratorOptions(process_index=2, process_count=2)
+
+
+@pytest.mark.parametrize(
+    ("backend", "knob", "owner"),
+    [
+        ("tfdata", "worker_count", "grain"),
+        ("tfdata", "read_threads", "grain"),
+        ("grain", "shuffle_buffer_size", "tfdata"),
+        ("grain", "deterministic", "tfdata"),
+    ],
+)
+def test_an_option_of_the_other_backend_is_refused_naming_it(builds, backend, knob, owner):
+    value = {"worker_count": 1, "read_threads": 4, "shuffle_buffer_size": 4}.get(knob, False)
+    message = rf"^{knob} is an option of backend='{owner}' .*backend='{backend}' would ignore it"
+    with pytest.raises(TypeError, match=message):
+        _iterator(builds, backend, split="train", train=True, **{knob: value})
+    options = input_pipeline.IteratorOptions(backend=backend)
+    with pytest.raises(TypeError, match=message):
+        input_pipeline.make_iterator(
+            _NAME, "train", global_batch_size=8, train=True, options=options, **{knob: value}
+        )
+
+
+def test_a_backend_name_stands_for_its_default_options():
+    assert input_pipeline.IteratorOptions(backend="grain").backend == input_pipeline.GrainOptions()
+    assert input_pipeline.IteratorOptions().backend == input_pipeline.TfDataOptions()
+
+
+def test_backend_options_given_as_an_object_reach_the_iterator(builds):
+    options = input_pipeline.IteratorOptions(
+        backend=input_pipeline.GrainOptions(read_threads=3), image_size=_SIZE
+    )
+    with input_pipeline.make_iterator(
+        _NAME,
+        "validation",
+        global_batch_size=8,
+        train=False,
+        data_dir=builds["grain"],
+        options=options,
+        backend="grain",
+    ) as batches:
+        assert batches.backend == "grain"
+        assert next(batches)["image"].shape[2:4] == (_SIZE, _SIZE)
+
+
+@pytest.mark.parametrize(
+    ("fields", "ignored"),
+    [
+        ({"label_policy": "all", "num_annotators_per_example": 3}, "num_annotators_per_example=3"),
+        ({"label_policy": "majority", "annotator_strategy": "best"}, "annotator_strategy='best'"),
+        ({"label_policy": "clean", "redraw_each_epoch": True}, "redraw_each_epoch=True"),
+        (
+            {
+                "label_policy": "subset",
+                "num_annotators_per_example": 2,
+                "annotator_strategy": "best",
+                "redraw_each_epoch": True,
+            },
+            "redraw_each_epoch=True",
+        ),
+    ],
+)
+def test_label_policy_options_the_policy_would_ignore_are_refused(fields, ignored):
+    with pytest.raises(ValueError, match=rf"would ignore {re.escape(ignored)}: drop it"):
+        input_pipeline.IteratorOptions(**fields)
+
+
+def test_subset_needs_its_number_of_annotators():
+    with pytest.raises(ValueError, match="num_annotators_per_example: label_policy 'subset' needs"):
+        input_pipeline.IteratorOptions(label_policy="subset")
+    with pytest.raises(
+        ValueError, match=r"num_annotators_per_example: expected an integer in 1\.\.16"
+    ):
+        input_pipeline.IteratorOptions(label_policy="subset", num_annotators_per_example=17)
+
+
+# ---------------------------------------------------------------------------------------
+# grain states: what they were saved from, checked.
+
+
+def _grain_state(builds, **kwargs):
+    kwargs = {"split": "train", "train": True, "seed": 1, **kwargs}
+    with _iterator(builds, "grain", **kwargs) as iterator:
+        _take(iterator, 1)
+        return iterator.get_state()
+
+
+@pytest.mark.parametrize(
+    ("saved_with", "resumed_with", "difference"),
+    [
+        ({"seed": 0}, {}, "seed 0 in the state, 1 here"),
+        ({"global_batch_size": 16}, {}, "global_batch_size 16 in the state, 8 here"),
+        ({"split": "train[:10]"}, {}, "split 'train[:10]' in the state, 'train' here"),
+        ({"train": False}, {}, "train False in the state, True here"),
+        (
+            {"process_index": 1, "process_count": 2, "global_batch_size": 16},
+            {},
+            "process_index 1 in the state, 0 here",
+        ),
+    ],
+)
+def test_a_grain_state_of_another_stream_is_refused_naming_what_differs(
+    builds, saved_with, resumed_with, difference
+):
+    state = _grain_state(builds, **saved_with)
+    message = rf"saved from another stream \(.*{re.escape(difference)}"
+    with (
+        _iterator(builds, "grain", split="train", train=True, seed=1, **resumed_with) as other,
+        pytest.raises(ValueError, match=message),
+    ):
+        other.set_state(state)
+
+
+def test_a_grain_state_of_another_dataset_is_refused(builds):
+    state = {**_grain_state(builds), "dataset": "imagenet_pi/low_noise/3.0.0"}
+    with (
+        _iterator(builds, "grain", split="train", train=True, seed=1) as other,
+        pytest.raises(ValueError, match="dataset 'imagenet_pi/low_noise/3.0.0' in the state"),
+    ):
+        other.set_state(state)
+
+
+def test_a_grain_state_of_version_0_1_0_is_refused_saying_how_to_resume(builds):
+    how = re.escape("it.set_state({**it.get_state(), 'step': 3})")
+    with (
+        _iterator(builds, "grain", split="train", train=True) as iterator,
+        pytest.raises(ValueError, match=rf"saved by imagenet_pi 0\.1\.0.*{how}"),
+    ):
+        iterator.set_state({"step": 3})
+
+
+def test_a_grain_state_resumes_after_a_json_round_trip_with_other_output_options(builds):
+    kwargs = dict(split="train", train=True, seed=1)
+    with _iterator(builds, "grain", **kwargs) as iterator:
+        _take(iterator, 1)
+        state = json.loads(json.dumps(iterator.get_state()))
+        expected = _names(next(iterator))
+    with _iterator(builds, "grain", image_size=_SIZE // 2, read_threads=1, **kwargs) as resumed:
+        resumed.set_state(state)
+        assert _names(next(resumed)) == expected
+
+
+# grain's two streams, made directly, share one lifecycle: a closed stream refuses
+# next, get_state and set_state (it never restarts); an open one restarts at a state.
+_STREAM_LIFECYCLE = """
+import tensorflow_datasets as tfds
+from imagenet_pi.pipelines import grain_threads, grain_workers
+from imagenet_pi.pipelines.raw import RawOptions
+
+builder = tfds.builder("{name}", data_dir={data_dir!r})
+options = RawOptions(train=True, local_batch_size=4, image_size=16, normalise="none", seed=0)
+common = dict(num_steps=None, num_epochs=None, read_threads=1, identity={{"seed": 0}})
+if "{stream}" == "threads":
+    stream = grain_threads.batches(builder, "train", options, **common)
+else:
+    stream = grain_workers.batches(builder, "train", options, worker_count=1, **common)
+first = next(stream)["file_name"].tolist()
+next(stream)
+state = stream.get_state()
+assert state == {{"step": 2, "seed": 0}}, state
+stream.set_state({{"step": 0, "seed": 0}})
+assert next(stream)["file_name"].tolist() == first
+stream.close()
+stream.close()
+for call in (lambda: next(stream), stream.get_state, lambda: stream.set_state(state)):
+    try:
+        call()
+    except ValueError as error:
+        assert "this grain stream is closed" in str(error), error
+    else:
+        raise AssertionError("a closed stream must refuse")
+"""
+
+
+@pytest.mark.parametrize("stream", ["threads", pytest.param("workers", marks=pytest.mark.slow)])
+def test_grain_streams_restart_at_a_state_and_refuse_everything_once_closed(builds, stream):
+    script = _STREAM_LIFECYCLE.format(name=_NAME, data_dir=builds["grain"], stream=stream)
+    result = run_to_exit(script + 'print("done", flush=True)\n')
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.splitlines()[-1:] == ["done"]

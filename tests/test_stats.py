@@ -12,7 +12,16 @@ import sys
 import numpy as np
 import pytest
 
-from imagenet_pi import annotations, cli, label_policies, stats, stats_rendering, synsets, upstream
+from imagenet_pi import (
+    annotations,
+    cli,
+    fake_data,
+    label_policies,
+    stats,
+    stats_rendering,
+    synsets,
+    upstream,
+)
 
 NUM_ANNOTATORS = 4
 NUM_EXAMPLES = 100
@@ -338,3 +347,20 @@ def test_plots_leave_matplotlib_backend_and_pyplot_alone(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.split() == ["svg", "False"]
+
+
+def test_stats_command_reads_an_array_record_build_as_it_reads_tfrecord(
+    built_high_noise, built_high_noise_array_record, capsys
+):
+    reports = []
+    for data_dir, _ in (built_high_noise, built_high_noise_array_record):
+        argv = ["stats", "--dataset", "imagenet_pi/high_noise", "--data-dir", data_dir, "--json"]
+        assert cli.main([*argv, "--no-progress"]) == 0
+        reports.append(json.loads(capsys.readouterr().out))
+    tfrecord, array_record = reports
+    assert array_record["source"] != tfrecord["source"]
+    assert array_record["splits"] == tfrecord["splits"]
+    assert (
+        array_record["splits"]["train"]["num_examples"]
+        == fake_data.SMALL_SAMPLE["num_synsets"] * fake_data.SMALL_SAMPLE["images_per_synset"]
+    )

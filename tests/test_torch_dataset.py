@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 import pickle
 import re
 import subprocess
@@ -201,7 +202,7 @@ def test_annotator_features_property_is_the_builders_metadata(built):
     builder = tfds.builder(f"imagenet_pi/{_CONFIG}", data_dir=built["array_record"])
     features = dataset.annotator_features
     assert features.shape == (16, 2) and features.dtype == torch.float32
-    np.testing.assert_array_equal(features.numpy(), imagenet_pi.annotator_features(builder))
+    np.testing.assert_array_equal(features.numpy(), imagenet_pi.annotator_features_of(builder))
 
 
 def test_val_is_upstreams_name_for_the_validation_split(built):
@@ -327,3 +328,55 @@ def test_missing_or_non_string_split_is_refused_naming_the_splits(built, split):
     message = str(error.value)
     assert message.startswith("split: expected 'train', 'validation' (or 'val'), or a TFDS split")
     assert message.endswith(f"found {split!r}")
+
+
+@pytest.mark.parametrize("index", [1.5, "3", None, slice(0, 2), [0, 1]])
+def test_an_index_that_is_not_an_integer_gives_a_type_error_naming_it(built, index):
+    dataset = ImageNetPI(built["array_record"], split="train", config=_CONFIG)
+    name = type(index).__name__
+    with pytest.raises(TypeError, match=rf"ImageNetPI indices must be integers, not {name}"):
+        dataset[index]
+
+
+@pytest.mark.parametrize("index", [_NUM_EXAMPLES["train"], -_NUM_EXAMPLES["train"] - 1, 10**12])
+def test_an_index_out_of_range_gives_an_index_error_naming_the_range(built, index):
+    dataset = ImageNetPI(built["array_record"], split="train", config=_CONFIG)
+    last = _NUM_EXAMPLES["train"] - 1
+    message = rf"index {index} is out of range.*\(indices -{last + 1}\.\.{last}\)"
+    with pytest.raises(IndexError, match=message):
+        dataset[index]
+
+
+def test_negative_and_numpy_indices_count_as_in_a_python_sequence(built):
+    dataset = ImageNetPI(built["array_record"], split="train", config=_CONFIG, as_dict=True)
+    last = len(dataset) - 1
+    assert dataset[-1]["file_name"] == dataset[last]["file_name"]
+    assert dataset[-len(dataset)]["file_name"] == dataset[0]["file_name"]
+    assert dataset[np.int64(2)]["file_name"] == dataset[2]["file_name"]
+    assert dataset[torch.tensor(2)]["file_name"] == dataset[2]["file_name"]
+    names = [item["file_name"] for item in dataset.__getitems__([0, -1])]
+    assert names == [dataset[0]["file_name"], dataset[last]["file_name"]]
+
+
+def _version_dir(data_dir: str) -> str:
+    return os.fspath(tfds.builder(f"imagenet_pi/{_CONFIG}", data_dir=data_dir).data_path)
+
+
+@pytest.mark.parametrize("levels_up", [0, 1, 2])  # the version, config, imagenet_pi folder
+def test_a_data_dir_inside_the_build_is_recognised(built, levels_up):
+    data_dir = _version_dir(built["array_record"])
+    for _ in range(levels_up):
+        data_dir = os.path.dirname(data_dir)
+    dataset = ImageNetPI(data_dir, split="validation", config=_CONFIG, as_dict=True)
+    reference = ImageNetPI(built["array_record"], split="validation", config=_CONFIG, as_dict=True)
+    assert len(dataset) == len(reference) == _NUM_EXAMPLES["validation"]
+    assert [item["file_name"] for item in dataset] == [item["file_name"] for item in reference]
+
+
+def test_the_version_folder_of_another_config_says_which_data_dir_to_pass(built):
+    version_dir = _version_dir(built["array_record"])
+    with pytest.raises(FileNotFoundError) as error:
+        ImageNetPI(version_dir, split="train", config="low_noise")
+    message = str(error.value)
+    assert f"data_dir {version_dir} is inside the build of imagenet_pi/{_CONFIG}" in message
+    assert f"data_dir={built['array_record']}" in message

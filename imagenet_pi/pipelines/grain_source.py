@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import tensorflow_datasets as tfds
 
+from imagenet_pi import built_datasets
 from imagenet_pi.pipelines.raw import RawOptions
 
 
@@ -31,12 +32,16 @@ class BatchSource:
     stream)`, which seeds each example's crop and flip. Reading a whole batch per item
     keeps grain's per-record Python work (about a tenth of the CPU budget of an image)
     out of the pipeline.
+
+    A record that cannot be read, or reads as empty (a shard cut short), raises
+    `DamagedBuildError` naming its file (`built_split`).
     """
 
     def __init__(
         self,
         source: Sequence[bytes],
         *,
+        built_split: built_datasets.BuiltSplit | None = None,
         batch_size: int,
         seed: int,
         train: bool,
@@ -44,6 +49,7 @@ class BatchSource:
         num_steps: int | None,
     ):
         self._source = source
+        self._built_split = built_split
         self._batch_size = batch_size
         self._seed = seed
         self._train = train
@@ -82,10 +88,22 @@ class BatchSource:
             mask = positions < self._num_examples
             indices = positions[mask]
         records = np.full(self._batch_size, b"", object)
-        for slot, index in zip(np.flatnonzero(mask), indices.tolist()):
-            records[slot] = self._source[index]
+        for slot, record in zip(np.flatnonzero(mask), self._read(indices.tolist())):
+            records[slot] = record  # one by one: numpy would strip trailing zero bytes
         seeds = np.stack([np.full_like(positions, self._seed), positions], axis=1)
         return {"record": records, "mask": mask, "epoch": epochs, "seed": seeds}
+
+    def _read(self, indices: list[int]) -> list[bytes]:
+        """The serialized examples at `indices` of the source, checked to be there."""
+        try:
+            records = [self._source[index] for index in indices]
+        except (RuntimeError, OSError) as error:  # array_record's errors name no file
+            if self._built_split is None:
+                raise
+            raise self._built_split.read_error(str(error), indices) from error
+        if self._built_split is not None:
+            self._built_split.check_records(records, indices)
+        return records
 
     def _permutation(self, epoch: int) -> np.ndarray:
         """The order of the examples in `epoch`; the two latest epochs stay cached."""
@@ -123,6 +141,7 @@ def batch_dataset(
     return grain.MapDataset.source(
         BatchSource(
             source,
+            built_split=built_datasets.BuiltSplit.of(builder, subsplit),
             batch_size=options.local_batch_size,
             seed=options.seed,
             train=options.train,
@@ -130,17 +149,3 @@ def batch_dataset(
             num_steps=num_steps,
         )
     )
-
-
-def step_of(state: Any, num_batches: int) -> int:
-    """The step of a grain iterator's state, `{"step": batches handed out}`, checked.
-
-    Both grain back ends save and restore this same state, whatever `worker_count`."""
-    step = state.get("step") if isinstance(state, dict) else None
-    if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= num_batches:
-        raise ValueError(
-            f"set_state expects {{'step': n}} with 0 <= n <= {num_batches}, as get_state() of "
-            f"a grain iterator returns; got {state!r}. Pass back what get_state() returned, "
-            "to an iterator made with the same arguments."
-        )
-    return step

@@ -3,13 +3,14 @@ this process decodes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Mapping
 from typing import Any
 
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from imagenet_pi.pipelines import grain_source
+from imagenet_pi.pipelines.grain_stream import GrainStream
 from imagenet_pi.pipelines.raw import RawOptions, decode_or_pad
 
 
@@ -21,16 +22,18 @@ def batches(
     num_steps: int | None,
     num_epochs: int | None,
     read_threads: int,
+    identity: Mapping[str, Any],
 ) -> DecodedStream:
     """Raw batches; grain's items (whole batches of records) read by `read_threads`
-    threads, decoded by one tf.data pipeline of this process."""
+    threads, decoded by one tf.data pipeline of this process. `identity` goes into its
+    states (`grain_stream`)."""
     source = grain_source.batch_dataset(
         builder, subsplit, options, num_steps=num_steps, num_epochs=num_epochs
     )
-    return DecodedStream(source, builder.info.features, options, read_threads)
+    return DecodedStream(source, builder.info.features, options, read_threads, identity)
 
 
-class DecodedStream(Iterator[dict]):
+class DecodedStream(GrainStream):
     """grain reads, one tf.data pipeline of this process decodes: the grain back end
     without worker processes.
 
@@ -50,9 +53,8 @@ class DecodedStream(Iterator[dict]):
     Dropping or closing the stream cancels the pipeline's work at once, a dequeue
     waiting for records included.
 
-    The position is the number of batches handed out: `get_state()` gives it,
-    `set_state()` restarts both grain and the pipeline at that batch (a batch depends
-    only on its step).
+    Position, state, close and restart are `GrainStream`'s: `set_state()` restarts
+    both grain and the pipeline at the state's batch (a batch depends only on its step).
     """
 
     # Batches of records queued beyond the one `__next__` waits for: the pipeline
@@ -65,13 +67,14 @@ class DecodedStream(Iterator[dict]):
         features: tfds.features.FeaturesDict,
         options: RawOptions,
         read_threads: int,
+        identity: Mapping[str, Any],
     ):
         self._batches = batches
         self._features = features
         self._options = options
         self._read_threads = read_threads
         self._reader = self._iterator = self._queue = None
-        self._start(0)
+        super().__init__(len(batches), identity)
 
     def _start(self, step: int) -> None:
         import grain
@@ -113,7 +116,7 @@ class DecodedStream(Iterator[dict]):
         tf_options.deterministic = True
         tf_options.autotune.enabled = True
         self._iterator = ds.with_options(tf_options).as_numpy_iterator()
-        self._step = self._fed = step
+        self._fed = step
 
     def _feed(self) -> None:
         """Queues batches of records up to LOOKAHEAD beyond the `_step` first ones.
@@ -126,32 +129,13 @@ class DecodedStream(Iterator[dict]):
             self._queue.enqueue({key: records[key] for key in ("record", "seed", "mask", "epoch")})
             self._fed += 1
 
-    def __iter__(self) -> DecodedStream:
-        return self
-
-    def __next__(self) -> dict:
-        if self._iterator is None:
-            raise ValueError("this grain stream is closed")
+    def _next_batch(self) -> dict:
         self._feed()
-        batch = next(self._iterator)
-        self._step += 1
-        return batch
+        return next(self._iterator)
 
-    def get_state(self) -> dict:
-        """`{"step": batches handed out}`."""
-        return {"step": self._step}
-
-    def set_state(self, state: dict) -> None:
-        """Continues after the `state["step"]` first batches."""
-        step = grain_source.step_of(state, len(self._batches))
-        if self._iterator is None:
-            raise ValueError("this grain stream is closed")
-        self.close()
-        self._start(step)
-
-    def close(self) -> None:
+    def _stop(self) -> None:
         """Stops the pipeline (at once: nothing it runs waits for Python) and grain's
-        read threads. Idempotent."""
+        read threads."""
         if self._queue is not None:
             # Fails a dequeue waiting for records (TensorFlow would log a warning
             # when cancelling it), and lets the pipeline stop.
@@ -160,6 +144,3 @@ class DecodedStream(Iterator[dict]):
         reader, self._reader = self._reader, None
         if reader is not None:
             reader.close()
-
-    def __del__(self) -> None:
-        self.close()

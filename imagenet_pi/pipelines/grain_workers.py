@@ -4,7 +4,7 @@ batches, one TensorFlow call a batch (`DecodeBatch`)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -12,6 +12,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from imagenet_pi.pipelines import grain_source
+from imagenet_pi.pipelines.grain_stream import GrainStream
 from imagenet_pi.pipelines.raw import RawOptions, decode_or_pad
 
 
@@ -24,14 +25,15 @@ def batches(
     num_epochs: int | None,
     worker_count: int,
     read_threads: int,
+    identity: Mapping[str, Any],
 ) -> FromWorkers:
     """Raw batches made by `worker_count` processes, each reading with `read_threads`
-    threads."""
+    threads. `identity` goes into its states (`grain_stream`)."""
     source = grain_source.batch_dataset(
         builder, subsplit, options, num_steps=num_steps, num_epochs=num_epochs
     )
     decode = DecodeBatch(builder.info.features, options)
-    return FromWorkers(source.map(decode.map), worker_count, read_threads)
+    return FromWorkers(source.map(decode.map), worker_count, read_threads, identity)
 
 
 class DecodeBatch:
@@ -93,24 +95,26 @@ class DecodeBatch:
         return {**out, "mask": batch["mask"], "epoch": batch["epoch"]}
 
 
-class FromWorkers(Iterator[dict]):
+class FromWorkers(GrainStream):
     """Decoded batches from grain's worker processes, copied out of shared memory.
 
     A batch still in grain's shared memory when Python exits cannot free itself
     ("Exception ignored in ... SharedMemoryArray.__del__") and leaks the block; a copy
     of a raw batch costs a small part of decoding it.
 
-    The position is the number of batches handed out, as without workers: `get_state()`
-    gives it, `set_state()` restarts the workers at that batch (a batch depends only on
-    its step).
+    Position, state, close and restart are `GrainStream`'s, as without workers:
+    `set_state()` restarts the workers at the state's batch (a batch depends only on its
+    step).
     """
 
-    def __init__(self, batches: Any, worker_count: int, read_threads: int):
+    def __init__(
+        self, batches: Any, worker_count: int, read_threads: int, identity: Mapping[str, Any]
+    ):
         self._batches = batches  # grain.MapDataset of decoded batches
         self._worker_count = worker_count
         self._read_threads = read_threads
         self._iterator = None
-        self._start(0)
+        super().__init__(len(batches), identity)
 
     def _start(self, step: int) -> None:
         import grain
@@ -123,32 +127,15 @@ class FromWorkers(Iterator[dict]):
         _parse_absl_flags()
         workers = grain.MultiprocessingOptions(num_workers=self._worker_count)
         self._iterator = iter(ds.mp_prefetch(workers))
-        self._step = step
 
-    def __iter__(self) -> FromWorkers:
-        return self
-
-    def __next__(self) -> dict:
-        if self._iterator is None:
-            raise ValueError("this grain stream is closed")
+    def _next_batch(self) -> dict:
         batch = next(self._iterator)
-        self._step += 1
         copy = {key: np.array(value) for key, value in batch.items()}
         for value in batch.values():
             _unlink_now(value)
         return copy
 
-    def get_state(self) -> dict:
-        """`{"step": batches handed out}`."""
-        return {"step": self._step}
-
-    def set_state(self, state: dict) -> None:
-        """Continues after the `state["step"]` first batches."""
-        step = grain_source.step_of(state, len(self._batches))
-        self.close()
-        self._start(step)
-
-    def close(self) -> None:
+    def _stop(self) -> None:
         """Stops the worker processes (each exits once it sees the request)."""
         iterator, self._iterator = self._iterator, None
         if iterator is not None:

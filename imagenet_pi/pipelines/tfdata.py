@@ -7,12 +7,14 @@ so dropping its iterator stops it at once.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from imagenet_pi import preprocessing
+from imagenet_pi import built_datasets, preprocessing
+from imagenet_pi.pipelines.options import TfDataOptions
 from imagenet_pi.pipelines.raw import ANNOTATION_KEYS, RawOptions
 
 
@@ -49,8 +51,7 @@ def dataset(
     num_examples: int,
     num_steps: int | None,
     num_epochs: int | None,
-    shuffle_buffer_size: int,
-    deterministic: bool,
+    backend: TfDataOptions,
 ) -> tf.data.Dataset:
     """Raw batches (annotations not yet turned into labels and PI) of a tf.data pipeline.
 
@@ -77,7 +78,8 @@ def dataset(
     # Positions in the repeated stream, taken before shuffling, give each example's epoch.
     ds = ds.enumerate()
     if options.train:
-        ds = ds.shuffle(min(shuffle_buffer_size, max(num_examples, 1)), seed=options.seed)
+        buffer_size = min(backend.shuffle_buffer_size, max(num_examples, 1))
+        ds = ds.shuffle(buffer_size, seed=options.seed)
     seed = tf.constant(options.seed, tf.int64)
     ds = ds.map(
         lambda index, example: _tf_example(
@@ -92,6 +94,52 @@ def dataset(
     ds = ds.batch(options.local_batch_size, drop_remainder=True)
     ds = ds.prefetch(tf.data.AUTOTUNE)
     tf_options = tf.data.Options()
-    tf_options.deterministic = deterministic
+    tf_options.deterministic = backend.deterministic
     tf_options.autotune.enabled = True
     return ds.with_options(tf_options)
+
+
+def batches(
+    builder: tfds.core.DatasetBuilder,
+    subsplit: Any,
+    options: RawOptions,
+    *,
+    num_examples: int,
+    num_steps: int | None,
+    num_epochs: int | None,
+    backend: TfDataOptions,
+) -> Batches:
+    """Raw batches of `dataset(...)`, as numpy."""
+    ds = dataset(
+        builder,
+        subsplit,
+        options,
+        num_examples=num_examples,
+        num_steps=num_steps,
+        num_epochs=num_epochs,
+        backend=backend,
+    )
+    return Batches(ds, built_datasets.BuiltSplit.of(builder, subsplit))
+
+
+class Batches(Iterator[dict]):
+    """The numpy batches of a tf.data pipeline over a build; an error about a damaged
+    shard (which TensorFlow reports without naming the file) becomes `DamagedBuildError`
+    naming it. Closing drops the pipeline, which stops it at once."""
+
+    def __init__(self, ds: tf.data.Dataset, built_split: built_datasets.BuiltSplit):
+        self._iterator = built_datasets.naming_damaged_shards(ds.as_numpy_iterator(), built_split)
+
+    def __iter__(self) -> Batches:
+        return self
+
+    def __next__(self) -> dict:
+        if self._iterator is None:
+            raise ValueError("this tf.data stream is closed")
+        return next(self._iterator)
+
+    def close(self) -> None:
+        """Drops the pipeline (nothing in it waits for Python); idempotent."""
+        iterator, self._iterator = self._iterator, None
+        if iterator is not None:
+            iterator.close()  # the generator's frame lets go of the pipeline now

@@ -1,0 +1,57 @@
+"""Opening a build: by the data_dir it was built in, or by a folder inside it."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+import tensorflow_datasets as tfds
+
+from imagenet_pi import built_datasets, cli
+
+_NAME = "imagenet_pi/high_noise"
+
+
+def _version_dir(data_dir: str) -> str:
+    return os.fspath(tfds.builder(_NAME, data_dir=data_dir).data_path)
+
+
+@pytest.mark.parametrize("levels_up", [0, 1, 2])  # the version, config, imagenet_pi folder
+def test_a_folder_inside_the_build_opens_the_build(built_high_noise, levels_up):
+    data_dir, _ = built_high_noise
+    inside = _version_dir(data_dir)
+    for _ in range(levels_up):
+        inside = os.path.dirname(inside)
+    builder = built_datasets.open_built(_NAME, inside)
+    assert os.fspath(builder.data_path) == _version_dir(data_dir)
+    assert builder.info.splits["train"].num_examples == 12
+
+
+def test_a_folder_inside_the_build_of_another_config_names_the_data_dir_to_pass(
+    built_high_noise,
+):
+    data_dir, _ = built_high_noise
+    with pytest.raises(FileNotFoundError) as error:
+        built_datasets.open_built("imagenet_pi/low_noise", _version_dir(data_dir))
+    assert f"Pass the data_dir that holds imagenet_pi/: data_dir={data_dir}" in str(error.value)
+
+
+def test_a_folder_outside_any_build_still_says_to_build_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match=rf"{_NAME} is not built in {tmp_path}"):
+        built_datasets.open_built(_NAME, tmp_path / "imagenet_pi" / "high_noise" / "3.0.0")
+
+
+def test_stats_command_reads_the_version_folder_it_is_given(built_high_noise, capsys):
+    data_dir, _ = built_high_noise
+    argv = ["stats", "--dataset", _NAME, "--data-dir", _version_dir(data_dir), "--json"]
+    assert cli.main([*argv, "--splits", "validation", "--no-progress"]) == 0
+    assert json.loads(capsys.readouterr().out)["splits"]["validation"]["num_examples"] == 6
+
+
+def test_a_data_dir_that_only_looks_like_a_folder_of_a_build_is_taken_as_given(tmp_path):
+    data_dir = tmp_path / "imagenet_pi" / "tfds"  # named like the dataset's folders, empty
+    data_dir.mkdir(parents=True)
+    for given in (data_dir, data_dir.parent):
+        with pytest.raises(FileNotFoundError, match=rf"{_NAME} is not built in {given}:"):
+            built_datasets.open_built(_NAME, given)
