@@ -24,13 +24,12 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from imagenet_pi import errors, upstream
+from imagenet_pi.paths import MISSING, not_a_file
 
 # Relative path in the upstream layout -> local file.
 AnnotationFiles = Mapping[str, str]
 
 _FLAT_DIRS = ("labels", "confidences")
-_ENTRIES_SHOWN = 3  # entries of a folder named in a message
-MISSING = "is missing"  # what `not_a_file` says of a path where nothing is
 
 
 class AnnotationFilesError(errors.ImagenetPiError, FileNotFoundError):
@@ -115,28 +114,6 @@ def candidate_dirs(manual_dir: str | os.PathLike, config: str) -> list[str]:
         names.append(upstream.NOISE_LEVELS[config].legacy_name)
     roots = [os.path.join(os.fspath(manual_dir), "imagenet_pi"), os.fspath(manual_dir)]
     return [os.path.join(root, name) for root in roots for name in names]
-
-
-def not_a_file(path: str | os.PathLike) -> str | None:
-    """What is at `path` when it is not a file, to follow the path ("is a folder ..."); None.
-
-    One of `MISSING`, "is a folder (holding ...), not a file", "is a broken link to '...'"
-    and "is a special file ...". A link to a file is a file.
-    """
-    path = os.fspath(path)
-    if os.path.isfile(path):
-        return None
-    if os.path.isdir(path):
-        entries = sorted(os.listdir(path))
-        if not entries:
-            return "is an empty folder, not a file"
-        shown = ", ".join(entries[:_ENTRIES_SHOWN]) + (", ..." if entries[_ENTRIES_SHOWN:] else "")
-        return f"is a folder (holding {shown}), not a file"
-    if os.path.islink(path):
-        return f"is a broken link to {os.readlink(path)!r}"
-    if os.path.lexists(path):
-        return "is a special file (a FIFO, socket or device), not a regular file"
-    return MISSING
 
 
 def files_in_dir(config_dir: str | os.PathLike) -> dict[str, str]:

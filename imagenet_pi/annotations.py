@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from etils import epath
 
-from imagenet_pi import annotation_files, errors, upstream
+from imagenet_pi import errors, paths, upstream
 from imagenet_pi.file_names import as_str as _as_str
 
 PathLike = str | os.PathLike
@@ -479,11 +479,10 @@ def _to_str(names: np.ndarray, ascii_only: bool) -> np.ndarray:
 def _check_readable(path: epath.Path) -> None:
     """Refuses a missing file, a folder or other non-file, an empty file and a Git LFS pointer."""
     local = "://" not in os.fspath(path)
-    if local:
-        what = annotation_files.not_a_file(path)
-    else:
-        what = "is a folder, not a file" if path.is_dir() else None
-    if what not in (None, annotation_files.MISSING):
+    what = paths.not_a_file(path) if local else None
+    if not local and path.is_dir():  # a remote path: only a folder is told apart
+        what = "is a folder, not a file"
+    if what not in (None, paths.MISSING):
         raise AnnotationError(
             f"{path} {what}; expected an ImageNet-PI CSV file there. Put the file itself in "
             "its place (a folder named like the file, as some unzipping tools make, holds it "

@@ -129,7 +129,14 @@ def read(
     if not index_path.exists():
         return None
     if recorded is not None:
-        found = record_files.sha256_of(index_path).sha256
+        written = record_files.sha256_of(index_path)
+        if written.num_bytes != recorded["num_bytes"]:
+            raise built_datasets.damaged_file_error(
+                index_path,
+                f"it has {written.num_bytes:,} bytes, the build recorded "
+                f"{int(recorded['num_bytes']):,} (cut short, or another file)",
+            )
+        found = written.sha256
         if found != recorded["sha256"]:
             raise ExampleIndexError(
                 f"{index_path} is not the example index this build wrote: its sha256 is "
