@@ -266,7 +266,8 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
         self._max_examples_per_split = build_identity.check_max_examples_per_split(
             download_config.max_examples_per_split, on_beam=on_beam
         )
-        if not on_beam and not self.is_prepared():
+        # `is_prepared()` would log TFDS's "Variant folder ... has no dataset_info.json".
+        if not on_beam and not (self.data_path / "dataset_info.json").exists():
             # A bad IMAGENET_PI_BUILD_WORKERS is refused before anything is read.
             self._build_workers = parallel_build.build_workers(self._build_workers)
 
