@@ -28,7 +28,8 @@ from typing import Any
 
 from absl import logging
 
-from imagenet_pi import annotation_files, errors, relabel_files
+from imagenet_pi import annotation_files, errors
+from imagenet_pi.relabelling import relabel_metadata
 
 # Metadata keys of what a build was made from (beside "beta" and "annotations_source").
 MAX_EXAMPLES_KEY = "max_examples_per_split"
@@ -139,7 +140,7 @@ def relabel_seed(annotations_dir: str | os.PathLike | None) -> int | None:
     """The seed in `<annotations_dir>/relabel.json` (written by `imagenet-pi relabel`), or None."""
     if annotations_dir is None:
         return None
-    seed = (relabel_files.read_metadata(annotations_dir) or {}).get("seed")
+    seed = (relabel_metadata.read_metadata(annotations_dir) or {}).get("seed")
     return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
 
 

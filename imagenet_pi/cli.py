@@ -281,7 +281,7 @@ def _relabel(args: argparse.Namespace) -> None:
 
 
 def _add_relabel_command(commands) -> None:
-    from imagenet_pi import parallel_relabel
+    from imagenet_pi.relabelling import parallel_sampling
 
     command = commands.add_parser(
         "relabel",
@@ -330,7 +330,7 @@ def _add_relabel_command(commands) -> None:
     command.add_argument(
         "--chunk-size",
         type=_int_in(1),
-        default=parallel_relabel.DEFAULT_CHUNK_ROWS,
+        default=parallel_sampling.DEFAULT_CHUNK_ROWS,
         help="rows relabelled at a time (>= 1)",
     )
     command.add_argument(
@@ -431,7 +431,8 @@ def _add_predict_command(commands) -> None:
 
 def _check_input_size(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Exits with a usage error if a chosen model does not take --input-size."""
-    from imagenet_pi import annotator_model_specs  # no Keras: the check runs before TensorFlow
+    # No Keras: the check runs before TensorFlow loads.
+    from imagenet_pi.relabelling import annotator_model_specs
 
     try:
         annotator_model_specs.check_input_size(

@@ -19,11 +19,10 @@ from imagenet_pi import (
     cli,
     custom_configs,
     fake_data,
-    parallel_relabel,
     relabel,
-    relabel_files,
     upstream,
 )
+from imagenet_pi.relabelling import parallel_sampling, predictions_folder, relabel_metadata
 
 NUM_TRAIN = 40
 NUM_VALIDATION = 30
@@ -42,13 +41,15 @@ def predictions(tmp_path_factory) -> str:
             names = [f"n01440764_{i}.JPEG" for i in range(count)]
         else:
             names = [f"ILSVRC2012_val_{i + 1:08d}.JPEG" for i in range(count)]
-        (split_dir / relabel_files.FILE_NAMES_FILE).write_text("".join(f"{n}\n" for n in names))
+        (split_dir / predictions_folder.FILE_NAMES_FILE).write_text(
+            "".join(f"{n}\n" for n in names)
+        )
         for annotator, model in enumerate(upstream.ANNOTATOR_MODELS):
             probs = fake_data.annotator_probabilities(clean, annotator, 1, upstream.NUM_ANNOTATORS)
-            np.save(relabel_files.predictions_path(split_dir, model), probs.astype(np.float32))
-        np.save(split_dir / relabel_files.CLEAN_LABELS_FILE, clean.astype(np.int16))
+            np.save(predictions_folder.predictions_path(split_dir, model), probs.astype(np.float32))
+        np.save(split_dir / predictions_folder.CLEAN_LABELS_FILE, clean.astype(np.int16))
         counts = {m: 1e6 * (i + 1) for i, m in enumerate(upstream.ANNOTATOR_MODELS)}
-        (split_dir / relabel_files.PARAMETER_COUNTS_FILE).write_text(json.dumps(counts))
+        (split_dir / predictions_folder.PARAMETER_COUNTS_FILE).write_text(json.dumps(counts))
     return str(root)
 
 
@@ -63,9 +64,11 @@ def test_relabel_command_draws_the_labels_of_relabel_split(predictions, tmp_path
     assert cli.main(_relabel_argv(predictions, tmp_path / "out")) == 0
     for split in upstream.SPLITS:
         split_dir = os.path.join(predictions, split)
-        paths = [relabel_files.predictions_path(split_dir, m) for m in upstream.ANNOTATOR_MODELS]
-        names = relabel_files.read_file_names(split_dir)
-        labels, confidences = parallel_relabel.relabel_split(
+        paths = [
+            predictions_folder.predictions_path(split_dir, m) for m in upstream.ANNOTATOR_MODELS
+        ]
+        names = predictions_folder.read_file_names(split_dir)
+        labels, confidences = parallel_sampling.relabel_split(
             paths, names, 0.25, relabel.split_seed(4, split)
         )
         written = annotations.read_split(tmp_path / "out", split)
@@ -76,7 +79,7 @@ def test_relabel_command_draws_the_labels_of_relabel_split(predictions, tmp_path
 
 def test_relabel_command_records_its_parameters(predictions, tmp_path):
     assert cli.main(_relabel_argv(predictions, tmp_path)) == 0
-    metadata = relabel_files.read_metadata(tmp_path)
+    metadata = relabel_metadata.read_metadata(tmp_path)
     assert (metadata["beta"], metadata["seed"], metadata["from_logits"]) == (0.25, 4, False)
     assert metadata["models"] == list(upstream.ANNOTATOR_MODELS)
 
@@ -112,7 +115,7 @@ def test_relabel_names_differ_for_other_seeds(predictions, tmp_path, capsys):
 def test_relabel_names_differ_for_other_predictions(predictions, tmp_path, capsys):
     copy = shutil.copytree(predictions, tmp_path / "p")
     for split in upstream.SPLITS:  # the same models, seeing the images in another way
-        path = relabel_files.predictions_path(copy / split, "VGG16")
+        path = predictions_folder.predictions_path(copy / split, "VGG16")
         np.save(path, np.load(path)[:, ::-1].copy())
     first = _printed_name(_relabel_argv(predictions, tmp_path / "a"), capsys)
     second = _printed_name(_relabel_argv(str(copy), tmp_path / "b"), capsys)
@@ -146,7 +149,7 @@ def test_from_logits_flag_reads_logits(predictions, tmp_path):
     logits_dir = shutil.copytree(predictions, tmp_path / "logits")
     for split in upstream.SPLITS:
         for model in upstream.ANNOTATOR_MODELS:
-            path = relabel_files.predictions_path(logits_dir / split, model)
+            path = predictions_folder.predictions_path(logits_dir / split, model)
             np.save(path, np.log(np.load(path)) + 3.0)  # logits, up to a constant
     assert cli.main(_relabel_argv(predictions, tmp_path / "from_probs")) == 0
     argv = _relabel_argv(str(logits_dir), tmp_path / "from_logits", "--from-logits")
@@ -205,13 +208,13 @@ def test_predict_command_writes_predictions_of_a_built_split(built_high_noise, t
     ]  # fmt: skip
     assert cli.main(argv) == 0
     split_dir = tmp_path / "validation"
-    names = relabel_files.read_file_names(split_dir).tolist()
+    names = predictions_folder.read_file_names(split_dir).tolist()
     assert sorted(names) == sorted(sample.validation_file_names)
     probabilities = np.load(split_dir / "MobileNetV3Small.npy")
     assert probabilities.shape == (len(names), upstream.NUM_CLASSES)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1, atol=1e-3)
     clean_of = dict(zip(sample.validation_file_names, sample.validation_clean_labels.tolist()))
-    clean = np.load(split_dir / relabel_files.CLEAN_LABELS_FILE)
+    clean = np.load(split_dir / predictions_folder.CLEAN_LABELS_FILE)
     assert clean.tolist() == [clean_of[name] for name in names]
 
 
@@ -250,7 +253,7 @@ def test_predictions_of_another_class_count_are_refused_naming_file_and_shape(
     copy = _copy(predictions, tmp_path)
     for split, rows in (("train", NUM_TRAIN), ("validation", NUM_VALIDATION)):
         for model in upstream.ANNOTATOR_MODELS:
-            path = relabel_files.predictions_path(copy / split, model)
+            path = predictions_folder.predictions_path(copy / split, model)
             np.save(path, _probabilities(rows, classes))
     error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
     assert "ResNet50V2.npy: expected predictions over the 1000 ILSVRC2012 classes" in error
@@ -277,7 +280,7 @@ def test_a_split_of_ten_classes_is_refused_though_the_other_is_right(predictions
 
 def test_blank_line_in_file_names_is_blamed_on_file_names_txt(predictions, tmp_path, capsys):
     copy = _copy(predictions, tmp_path)
-    names_path = copy / "train" / relabel_files.FILE_NAMES_FILE
+    names_path = copy / "train" / predictions_folder.FILE_NAMES_FILE
     lines = names_path.read_text().splitlines(keepends=True)
     names_path.write_text("".join([*lines[:3], "\n", *lines[3:]]))
     error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
@@ -287,7 +290,7 @@ def test_blank_line_in_file_names_is_blamed_on_file_names_txt(predictions, tmp_p
 
 def test_one_name_too_many_is_blamed_on_file_names_txt(predictions, tmp_path, capsys):
     copy = _copy(predictions, tmp_path)
-    with open(copy / "train" / relabel_files.FILE_NAMES_FILE, "a") as f:
+    with open(copy / "train" / predictions_folder.FILE_NAMES_FILE, "a") as f:
         f.write("n01440764_999.JPEG\n")
     error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
     assert f"train/file_names.txt: holds {NUM_TRAIN + 1} file names" in error
@@ -296,7 +299,7 @@ def test_one_name_too_many_is_blamed_on_file_names_txt(predictions, tmp_path, ca
 
 def test_duplicate_file_names_are_refused_naming_both_lines(predictions, tmp_path, capsys):
     copy = _copy(predictions, tmp_path)
-    names_path = copy / "validation" / relabel_files.FILE_NAMES_FILE
+    names_path = copy / "validation" / predictions_folder.FILE_NAMES_FILE
     lines = names_path.read_text().splitlines()
     lines[7] = lines[2]
     names_path.write_text("".join(f"{line}\n" for line in lines))
@@ -307,7 +310,7 @@ def test_duplicate_file_names_are_refused_naming_both_lines(predictions, tmp_pat
 
 def test_latin1_file_name_is_refused_naming_the_line(predictions, tmp_path, capsys):
     copy = _copy(predictions, tmp_path)
-    names_path = copy / "train" / relabel_files.FILE_NAMES_FILE
+    names_path = copy / "train" / predictions_folder.FILE_NAMES_FILE
     lines = names_path.read_bytes().splitlines(keepends=True)
     lines[1] = "caf\xe9.JPEG\n".encode("latin-1")
     names_path.write_bytes(b"".join(lines))
@@ -317,7 +320,7 @@ def test_latin1_file_name_is_refused_naming_the_line(predictions, tmp_path, caps
 
 def test_short_clean_labels_are_blamed_on_clean_labels_npy(predictions, tmp_path, capsys):
     copy = _copy(predictions, tmp_path)
-    clean_path = copy / "validation" / relabel_files.CLEAN_LABELS_FILE
+    clean_path = copy / "validation" / predictions_folder.CLEAN_LABELS_FILE
     np.save(clean_path, np.load(clean_path)[:-1])
     error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
     assert f"validation/clean_labels.npy: expected {NUM_VALIDATION} clean labels" in error
@@ -333,7 +336,7 @@ def test_short_clean_labels_are_blamed_on_clean_labels_npy(predictions, tmp_path
 )
 def test_clean_labels_out_of_the_classes_are_refused(predictions, tmp_path, capsys, labels, found):
     copy = _copy(predictions, tmp_path)
-    np.save(copy / "validation" / relabel_files.CLEAN_LABELS_FILE, labels)
+    np.save(copy / "validation" / predictions_folder.CLEAN_LABELS_FILE, labels)
     error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
     assert "validation/clean_labels.npy" in error and found in error
 
@@ -341,7 +344,7 @@ def test_clean_labels_out_of_the_classes_are_refused(predictions, tmp_path, caps
 @pytest.mark.parametrize("count", ["many", -3, 0, None, True, float("nan")])
 def test_bad_parameter_count_names_the_file_and_the_model(predictions, tmp_path, capsys, count):
     copy = _copy(predictions, tmp_path)
-    counts_path = copy / "validation" / relabel_files.PARAMETER_COUNTS_FILE
+    counts_path = copy / "validation" / predictions_folder.PARAMETER_COUNTS_FILE
     counts = json.loads(counts_path.read_text())
     counts["DenseNet169"] = count
     counts_path.write_text(json.dumps(counts))
@@ -352,7 +355,7 @@ def test_bad_parameter_count_names_the_file_and_the_model(predictions, tmp_path,
 @pytest.mark.parametrize("text", ['{"VGG16": 1', "[1, 2]", b'{"VGG16\xe9": 1}'])
 def test_unreadable_parameter_counts_name_the_file(predictions, tmp_path, capsys, text):
     copy = _copy(predictions, tmp_path)
-    counts_path = copy / "validation" / relabel_files.PARAMETER_COUNTS_FILE
+    counts_path = copy / "validation" / predictions_folder.PARAMETER_COUNTS_FILE
     counts_path.write_bytes(text if isinstance(text, bytes) else text.encode())
     error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
     assert "validation/parameter_counts.json: " in error and "expected {model name" in error
@@ -485,6 +488,6 @@ def test_a_missing_split_folder_is_named(predictions, tmp_path, capsys):
 
 def test_an_empty_clean_labels_file_is_named(predictions, tmp_path, capsys):
     copy = _copy(predictions, tmp_path)
-    (copy / "validation" / relabel_files.CLEAN_LABELS_FILE).write_bytes(b"")
+    (copy / "validation" / predictions_folder.CLEAN_LABELS_FILE).write_bytes(b"")
     error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
     assert "validation/clean_labels.npy: expected a .npy file of the clean labels" in error

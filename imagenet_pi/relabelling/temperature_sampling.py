@@ -10,10 +10,11 @@ Randomness is keyed by `(seed, annotator, block)`, where blocks are fixed runs o
 `SAMPLING_BLOCK_ROWS` rows: a result depends on the seed, the annotator index and the row
 index only, never on how the rows are chunked or spread over workers.
 
-This module is the sampling maths of one annotator, numpy only. Around it:
-`parallel_relabel` (every annotator of a split, on all cores), `annotator_feature_table`
-(accuracy and size of the annotators), `relabel_files` (the predictions folder and
-`relabel.json`), `relabelled_configs` (a predictions folder in, a config folder out).
+This module is the sampling maths of one annotator, numpy only; its public path is
+`imagenet_pi.relabel`. The rest of `imagenet_pi.relabelling` is around it:
+`parallel_sampling` (every annotator of a split, on all cores), `annotator_feature_table`
+(accuracy and size of the annotators), `predictions_folder` (what is relabelled),
+`relabelled_configs` (a predictions folder in, a config folder out).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from imagenet_pi import errors
+from imagenet_pi.relabelling.errors import InvalidPredictionsError
 
 # Rows that share one random stream. Part of the definition of the sampling: changing it
 # changes every label drawn for a given seed.
@@ -35,10 +36,6 @@ SAMPLING_BLOCK_ROWS = 4096
 PROBABILITY_SUM_ATOL = 2e-3
 
 Seed = int | Sequence[int]
-
-
-class InvalidPredictionsError(errors.ImagenetPiError, ValueError):
-    """Annotator predictions (probabilities or logits) that cannot be relabelled."""
 
 
 def check_beta(beta: float) -> float:
@@ -257,7 +254,7 @@ def relabel(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Labels and confidences of one annotator, drawn by the relabelling process.
 
-    Gives the same draws as column `annotator` of `parallel_relabel.relabel_split` with the
+    Gives the same draws as column `annotator` of `parallel_sampling.relabel_split` with the
     same seed.
 
     Args:

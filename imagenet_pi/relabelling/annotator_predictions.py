@@ -2,7 +2,7 @@
 
 The first step of relabelling: each of the 16 upstream annotator models classifies every
 image of a split, with its own input size and `preprocess_input`. Results go to a predictions
-folder (its format is `imagenet_pi.relabel_files`) that `imagenet-pi relabel` reads:
+folder (its format is `predictions_folder`) that `imagenet-pi relabel` reads:
 
     <out_dir>/file_names.txt            the N image file names, one a line, in row order
     <out_dir>/<Model>.npy               (N, 1000) float32 probabilities of one model
@@ -17,12 +17,10 @@ or adding models, with another input size, crop fraction or kind of weights is r
 
 Everything that can be checked is checked before the first model runs: the models, the
 input size each takes (`annotator_model_specs`), the settings of earlier predictions in the
-folder, and Keras' ImageNet weights, which are all downloaded first. Nothing is created
-until then.
+folder, and Keras' ImageNet weights, which are all downloaded first (`keras_models`).
+Nothing is created until then. Images become model inputs in `model_inputs`.
 
-Upstream does not say how it resized images; here each image is centre-cropped to
-`crop_fraction` of its shorter side (0.875, the usual 224-of-256 evaluation crop) and resized
-to the model's input size, antialiased.
+Its public path is `imagenet_pi.annotator_models`.
 """
 
 from __future__ import annotations
@@ -40,91 +38,18 @@ import numpy as np
 import tensorflow as tf
 import tqdm
 
-from imagenet_pi import annotator_model_specs, errors, fake_data, relabel_files, upstream
-from imagenet_pi.annotator_model_specs import MODEL_SPECS, AnnotatorModel  # noqa: F401
-from imagenet_pi.file_names import as_str
+from imagenet_pi import fake_data, upstream
+from imagenet_pi.relabelling import (
+    annotator_model_specs,
+    keras_models,
+    model_inputs,
+    predictions_folder,
+)
+from imagenet_pi.relabelling.annotator_model_specs import MODEL_SPECS
+from imagenet_pi.relabelling.errors import PredictionsError
+from imagenet_pi.relabelling.model_inputs import DEFAULT_CROP_FRACTION
 
 DEFAULT_BATCH_SIZE = 32
-DEFAULT_CROP_FRACTION = 0.875
-_NO_LABEL = -1
-
-
-class PredictionsError(errors.ImagenetPiError, ValueError):
-    """The images or an existing predictions folder cannot be used as asked."""
-
-
-class WeightsDownloadError(PredictionsError):
-    """Keras' ImageNet weights of a model are not in its cache and could not be downloaded."""
-
-
-def prepare_image(image: Any, input_size: int, crop_fraction: float = DEFAULT_CROP_FRACTION):
-    """One image as a model input: decoded, centre-cropped, resized.
-
-    Args:
-      image: encoded bytes (JPEG, PNG, ...) or a `(height, width, 1 or 3)` uint8 array/tensor.
-      input_size: side of the output.
-      crop_fraction: side of the central square crop, as a fraction of the shorter side.
-
-    Returns:
-      `(input_size, input_size, 3)` float32 tf.Tensor, RGB values in [0, 255].
-    """
-    image = tf.convert_to_tensor(image)
-    if image.dtype == tf.string:
-        image = tf.io.decode_image(image, channels=3, expand_animations=False)
-    elif image.shape.rank == 3 and image.shape[-1] == 1:
-        image = tf.image.grayscale_to_rgb(image)
-    height, width = tf.shape(image)[0], tf.shape(image)[1]
-    side = tf.cast(tf.cast(tf.minimum(height, width), tf.float32) * crop_fraction, tf.int32)
-    side = tf.maximum(side, 1)
-    top, left = (height - side) // 2, (width - side) // 2
-    image = image[top : top + side, left : left + side]
-    return tf.image.resize(image, (input_size, input_size), method="bilinear", antialias=True)
-
-
-def _unpack(element: Any) -> tuple[Any, Any, Any]:
-    """(image, file name, clean label or None) of a dict or (image, file_name[, label])."""
-    if isinstance(element, dict):
-        if "image" not in element or "file_name" not in element:
-            raise PredictionsError(
-                f"images: expected elements with 'image' and 'file_name', found keys "
-                f"{sorted(element)}"
-            )
-        label = element.get("clean_label", element.get("label"))
-        return element["image"], element["file_name"], label
-    if isinstance(element, tuple | list) and len(element) in (2, 3):
-        return element[0], element[1], element[2] if len(element) == 3 else None
-    raise PredictionsError(
-        "images: expected dicts with 'image', 'file_name' (and 'clean_label' or 'label'), or "
-        f"tuples (image, file_name[, label]); found {type(element).__name__}"
-    )
-
-
-def _batches(
-    images: Iterable, input_size: int, crop_fraction: float, batch_size: int
-) -> Iterator[tuple[np.ndarray, list[str], np.ndarray]]:
-    """Batches `(b, size, size, 3) float32` images, `b` file names, `(b,)` labels (-1: none)."""
-    if isinstance(images, tf.data.Dataset):
-
-        def prepare(*element):
-            image, file_name, label = _unpack(element[0] if len(element) == 1 else element)
-            label = tf.constant(_NO_LABEL, tf.int64) if label is None else tf.cast(label, tf.int64)
-            return prepare_image(image, input_size, crop_fraction), file_name, label
-
-        dataset = images.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        for batch, names, labels in dataset.batch(batch_size).prefetch(2).as_numpy_iterator():
-            yield batch, [as_str(name) for name in names], labels
-        return
-    batch, names, labels = [], [], []
-    for element in images:
-        image, file_name, label = _unpack(element)
-        batch.append(prepare_image(image, input_size, crop_fraction).numpy())
-        names.append(as_str(file_name))
-        labels.append(_NO_LABEL if label is None else int(np.asarray(label)))
-        if len(batch) == batch_size:
-            yield np.stack(batch), names, np.array(labels, np.int64)
-            batch, names, labels = [], [], []
-    if batch:
-        yield np.stack(batch), names, np.array(labels, np.int64)
 
 
 def _num_examples(images: Iterable, num_examples: int | None) -> int:
@@ -145,26 +70,6 @@ def _num_examples(images: Iterable, num_examples: int | None) -> int:
     )
 
 
-def build_model(name: str, weights: str | None = "imagenet", input_size: int | None = None):
-    """A `keras.applications` annotator model with a softmax top, and its preprocess_input.
-
-    Args:
-      name: one of `MODEL_SPECS`.
-      weights: "imagenet" (downloaded by Keras on first use), None (random), or a file path.
-      input_size: input side; default the size its ImageNet weights expect.
-
-    Returns:
-      (keras.Model mapping `(b, size, size, 3)` to `(b, 1000)` probabilities, preprocess_input).
-    """
-    annotator_model_specs.check_models([name])
-    spec = MODEL_SPECS[name]
-    size = input_size or spec.input_size
-    model = getattr(keras.applications, spec.name)(
-        weights=weights, input_shape=(size, size, 3), classifier_activation="softmax"
-    )
-    return model, getattr(keras.applications, spec.module).preprocess_input
-
-
 def _save_npy(path: pathlib.Path, array: np.ndarray) -> None:
     with path.open("wb") as f:  # a file object: np.save would append .npy to the name
         np.save(f, array)
@@ -172,13 +77,13 @@ def _save_npy(path: pathlib.Path, array: np.ndarray) -> None:
 
 def _existing_file_names(out_dir: pathlib.Path, total: int) -> list[str] | None:
     """The file names of earlier predictions in `out_dir`, if any; they must be `total`."""
-    if not (out_dir / relabel_files.FILE_NAMES_FILE).is_file():
+    if not (out_dir / predictions_folder.FILE_NAMES_FILE).is_file():
         return None
-    names = relabel_files.read_file_names(out_dir).tolist()
+    names = predictions_folder.read_file_names(out_dir).tolist()
     if len(names) != total:
         raise PredictionsError(
-            f"{out_dir / relabel_files.FILE_NAMES_FILE}: holds {len(names)} file names of earlier "
-            f"predictions, but there are {total} images now; use a new folder"
+            f"{out_dir / predictions_folder.FILE_NAMES_FILE}: holds {len(names)} file names of "
+            f"earlier predictions, but there are {total} images now; use a new folder"
         )
     return names
 
@@ -187,7 +92,7 @@ def _write_file_names(out_dir: pathlib.Path, file_names: list[str]) -> None:
     for name in file_names:
         if "\n" in name or "\r" in name:
             raise PredictionsError(f"images: file names cannot hold line breaks: {name!r}")
-    relabel_files.write_file_names(out_dir, file_names)
+    predictions_folder.write_file_names(out_dir, file_names)
 
 
 def _is_complete(path: pathlib.Path, num_examples: int) -> bool:
@@ -198,47 +103,6 @@ def _is_complete(path: pathlib.Path, num_examples: int) -> bool:
     except (ValueError, OSError, EOFError):  # not a whole .npy: predicted again
         return False
     return existing.ndim == 2 and existing.shape[0] == num_examples
-
-
-def fetch_imagenet_weights(models: Sequence[str], input_size: int | None = None) -> None:
-    """Puts Keras' ImageNet weights of every model in Keras' cache, downloading what is missing.
-
-    Keras would download each model's weights when it builds the model; fetching them all
-    first makes a missing network fail before the first prediction, with one message.
-
-    Raises:
-      WeightsDownloadError: a download failed; it names the file, its URL, where Keras looks
-        for it, and the files of the other models that are missing too.
-    """
-    cache = annotator_model_specs.keras_cache_dir()
-    needed = [(name, *MODEL_SPECS[name].imagenet_weights(input_size)) for name in models]
-    missing = [(name, file, url) for name, file, url in needed if not (cache / file).is_file()]
-    made_by_keras = [folder for folder in (cache.parent, cache) if not folder.exists()]
-    for index, (name, file_name, url) in enumerate(missing):
-        try:
-            # Into the folder looked in above, which Keras' models look in too.
-            keras.utils.get_file(
-                file_name, url, cache_dir=os.fspath(cache.parent), cache_subdir=cache.name
-            )
-        except Exception as error:  # Keras raises a bare Exception for a failed download
-            for folder in reversed(made_by_keras):
-                with contextlib.suppress(OSError):  # only if empty: nothing else is touched
-                    folder.rmdir()
-            others = [f"{file} ({model})" for model, file, _ in missing[index + 1 :]]
-            also = (
-                f"; the other models need {', '.join(others)} there too (from "
-                f"{annotator_model_specs.KERAS_WEIGHTS_URL}...)"
-                if others
-                else ""
-            )
-            reason = str(error).replace(f" on {url}", "")  # Keras' message repeats the URL
-            raise WeightsDownloadError(
-                f"could not download the ImageNet weights of {name}, {url} ({reason}). "
-                f"Without network, copy the file there by hand: {cache / file_name} (Keras' "
-                f"cache; $KERAS_HOME/models if KERAS_HOME is set){also}. Or pass a weights "
-                "file of the model (weights=FILE, --weights FILE), or random weights "
-                "(weights=None, --weights none) to try the tool. Nothing was written."
-            ) from error
 
 
 def _weights_setting(weights: str | None) -> dict[str, str]:
@@ -283,15 +147,15 @@ def _check_folder_settings(
 
     `settings` holds, for every model, the settings this run would give it.
     """
-    recorded = relabel_files.read_prediction_settings(out_dir)
+    recorded = predictions_folder.read_prediction_settings(out_dir)
     for name in MODEL_SPECS:
-        if not _is_complete(relabel_files.predictions_path(out_dir, name), total):
+        if not _is_complete(predictions_folder.predictions_path(out_dir, name), total):
             continue
         wanted = settings[name]
         if name not in recorded:
             raise PredictionsError(
                 f"{out_dir}: {name}.npy has no recorded settings in "
-                f"{relabel_files.PREDICTION_SETTINGS_FILE} (written by hand, or by an older "
+                f"{predictions_folder.PREDICTION_SETTINGS_FILE} (written by hand, or by an older "
                 f"imagenet_pi), so it cannot be told whether it was predicted with "
                 f"{_describe(wanted)}; predict into a new folder (--out), or delete "
                 f"{name}.npy to predict it again"
@@ -384,10 +248,10 @@ def predict_split(
         for name, spec in MODEL_SPECS.items()
     }
     _check_folder_settings(out_dir, total, models, settings)
-    paths = {name: relabel_files.predictions_path(out_dir, name) for name in models}
+    paths = {name: predictions_folder.predictions_path(out_dir, name) for name in models}
     to_predict = [name for name in models if not _is_complete(paths[name], total)]
     if weights == "imagenet":
-        fetch_imagenet_weights(to_predict, input_size)
+        keras_models.fetch_imagenet_weights(to_predict, input_size)
     if not to_predict:
         return paths
     created = _make_folder(out_dir)
@@ -424,14 +288,14 @@ def _predict_model(
     progress: bool,
 ) -> list[str]:
     """Writes `<name>.npy` (and, the first time, the file names); returns the file names."""
-    path = relabel_files.predictions_path(out_dir, name)
+    path = predictions_folder.predictions_path(out_dir, name)
     size = settings["input_size"]
-    model, preprocess_input = build_model(name, weights, size)
+    model, preprocess_input = keras_models.build_model(name, weights, size)
     temporary = path.with_name(path.name + ".tmp")
     probabilities = np.lib.format.open_memmap(
         temporary, mode="w+", dtype=np.float32, shape=(total, model.output_shape[-1])
     )
-    batches = _batches(images, size, settings["crop_fraction"], batch_size)
+    batches = model_inputs.batches(images, size, settings["crop_fraction"], batch_size)
     try:
         with tqdm.tqdm(total=total, unit="image", desc=name, disable=not progress) as bar:
             file_names, labels = _predict_into(
@@ -446,15 +310,15 @@ def _predict_model(
     if expected_names is None:
         _write_file_names(out_dir, file_names)
         expected_names = file_names
-    clean_labels_path = out_dir / relabel_files.CLEAN_LABELS_FILE
+    clean_labels_path = out_dir / predictions_folder.CLEAN_LABELS_FILE
     if np.all(labels >= 0) and not clean_labels_path.is_file():
-        relabel_files.write_atomically(
+        predictions_folder.write_atomically(
             clean_labels_path, functools.partial(_save_npy, array=labels.astype(np.int16))
         )
     # Recorded before the rename: a complete .npy always has its settings.
-    relabel_files.record_prediction_settings(out_dir, name, settings)
+    predictions_folder.record_prediction_settings(out_dir, name, settings)
     os.replace(temporary, path)
-    relabel_files.record_parameter_count(out_dir, name, int(model.count_params()))
+    predictions_folder.record_parameter_count(out_dir, name, int(model.count_params()))
     keras.backend.clear_session()  # frees the model's graph before the next one
     return expected_names
 

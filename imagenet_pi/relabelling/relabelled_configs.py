@@ -1,9 +1,10 @@
 """A config folder from a predictions folder: relabel every split, write the upstream layout.
 
 `relabel_config` is what `imagenet-pi relabel` runs: it reads the predictions folder (see
-`relabel_files`), relabels each split with `parallel_relabel`, computes the annotator feature
-table (`annotator_feature_table`) and writes `labels/`, `confidences/`,
-`annotator_features.csv` and `relabel.json`.
+`predictions_folder`), relabels each split with `parallel_sampling`, computes the annotator
+feature table (`annotator_feature_table`) and writes `labels/`, `confidences/`,
+`annotator_features.csv` and `relabel.json` (`relabel_metadata`). Its public path is
+`imagenet_pi.relabelled_configs`.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from imagenet_pi import (
-    annotations,
+from imagenet_pi import annotations, upstream
+from imagenet_pi.relabelling import (
     annotator_feature_table,
-    parallel_relabel,
-    relabel,
-    relabel_files,
-    upstream,
+    parallel_sampling,
+    predictions_folder,
+    relabel_metadata,
+    temperature_sampling,
 )
 
 
@@ -67,14 +68,14 @@ def relabel_config(
     predictions_dir: str | os.PathLike,
     out_dir: str | os.PathLike,
     beta: float,
-    seed: relabel.Seed,
+    seed: temperature_sampling.Seed,
     *,
     splits: Sequence[str] = upstream.SPLITS,
     models: Sequence[str] = upstream.ANNOTATOR_MODELS,
     from_logits: bool = False,
     annotator_features: np.ndarray | None = None,
     accuracy_split: str = "validation",
-    chunk_size: int = parallel_relabel.DEFAULT_CHUNK_ROWS,
+    chunk_size: int = parallel_sampling.DEFAULT_CHUNK_ROWS,
     num_workers: int | None = None,
     progress: bool = False,
 ) -> None:
@@ -86,7 +87,7 @@ def relabel_config(
     `out_dir/relabel.json` records beta, seed, models (column order) and splits; it is
     written last, so a folder with one is complete.
 
-    Every file is checked (`relabel_files.open_split`: names, shapes, the 1000 classes; clean
+    Every file is checked (`predictions_folder.open_split`: names, shapes, the 1000 classes; clean
     labels and parameter counts) before anything is relabelled or written.
 
     Without `annotator_features`, they are computed from each model's top-1 accuracy on
@@ -94,11 +95,13 @@ def relabel_config(
     (`<accuracy_split>/parameter_counts.json`), as `imagenet_pi.annotator_models` writes them.
     """
     predictions_dir = pathlib.Path(predictions_dir)
-    beta = relabel.check_beta(beta)
-    relabel.seed_entropy(seed)
+    beta = temperature_sampling.check_beta(beta)
+    temperature_sampling.seed_entropy(seed)
     _check_models_and_splits(models, splits)
     # Every file is checked before the long relabelling starts, and before anything is written.
-    folders = {split: relabel_files.open_split(predictions_dir / split, models) for split in splits}
+    folders = {
+        split: predictions_folder.open_split(predictions_dir / split, models) for split in splits
+    }
     if annotator_features is None:
         annotator_features = annotator_feature_table.from_predictions_folder(
             predictions_dir / accuracy_split, models
@@ -106,11 +109,11 @@ def relabel_config(
     annotator_features = annotator_feature_table.check_annotator_features(annotator_features)
     relabelled = {}
     for split, folder in folders.items():
-        labels, confidences = parallel_relabel.relabel_split(
+        labels, confidences = parallel_sampling.relabel_split(
             folder.paths,
             folder.file_names,
             beta,
-            relabel.split_seed(seed, split),
+            temperature_sampling.split_seed(seed, split),
             from_logits=from_logits,
             chunk_size=chunk_size,
             num_workers=num_workers,
@@ -118,17 +121,17 @@ def relabel_config(
         )
         relabelled[split] = (folder.file_names, labels, confidences)
     # relabel.json is written last: a folder that has one is complete and described by it.
-    relabel_files.remove_metadata(out_dir)
+    relabel_metadata.remove_metadata(out_dir)
     write_relabelled_config(out_dir, relabelled, annotator_features)
     metadata = {
         "beta": float(beta),
-        "seed": seed if isinstance(seed, int) else list(relabel.seed_entropy(seed)),
+        "seed": seed if isinstance(seed, int) else list(temperature_sampling.seed_entropy(seed)),
         "models": list(models),
         "from_logits": from_logits,
         "splits": list(splits),
         "predictions_dir": os.fspath(predictions_dir.resolve()),
     }
-    relabel_files.write_metadata(out_dir, metadata)
+    relabel_metadata.write_metadata(out_dir, metadata)
 
 
 def _check_models_and_splits(models: Sequence[str], splits: Sequence[str]) -> None:

@@ -1,4 +1,4 @@
-"""Predictions of keras.applications annotator models (random weights, tiny inputs)."""
+"""Predictions of keras.applications annotator models over a split (random weights, tiny inputs)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,15 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from imagenet_pi import annotator_models, parallel_relabel, relabel_files, upstream
+from imagenet_pi import upstream
+from imagenet_pi.relabelling import (
+    annotator_predictions,
+    keras_models,
+    model_inputs,
+    parallel_sampling,
+    predictions_folder,
+)
+from imagenet_pi.relabelling.errors import PredictionsError
 
 # Keras' own save_weights trips numpy 2's __array__(copy=...) deprecation once per variable.
 pytestmark = pytest.mark.filterwarnings(
@@ -67,7 +75,7 @@ def weight_files(tmp_path_factory) -> dict[str, str]:
     calibration = np.random.default_rng(1).uniform(0, 255, (16, INPUT_SIZE, INPUT_SIZE, 3))
     files = {}
     for name in MODELS:
-        model, preprocess_input = annotator_models.build_model(name, None, INPUT_SIZE)
+        model, preprocess_input = keras_models.build_model(name, None, INPUT_SIZE)
         for layer in model.layers:
             if isinstance(layer, keras.layers.BatchNormalization):
                 layer.momentum = 0.0
@@ -84,7 +92,7 @@ def predicted(tmp_path_factory, images, weight_files):
     paths = {}
     for name in MODELS:
         paths.update(
-            annotator_models.predict_split(
+            annotator_predictions.predict_split(
                 _dataset(images),
                 out_dir,
                 [name],
@@ -94,16 +102,6 @@ def predicted(tmp_path_factory, images, weight_files):
             )
         )
     return out_dir, paths
-
-
-def test_every_upstream_model_has_its_input_size():
-    sizes = {name: spec.input_size for name, spec in annotator_models.MODEL_SPECS.items()}
-    assert {name for name, size in sizes.items() if size == 299} == {
-        "InceptionV3",
-        "InceptionResNetV2",
-        "Xception",
-    }
-    assert sizes["NASNetMobile"] == 224
 
 
 @pytest.mark.slow
@@ -124,10 +122,10 @@ def test_prediction_files_hold_probabilities_per_image(predicted, images):
 @pytest.mark.slow
 def test_file_names_labels_and_parameter_counts_are_written(predicted, images):
     out_dir, _ = predicted
-    assert relabel_files.read_file_names(out_dir).tolist() == [e["file_name"] for e in images]
-    clean_labels = np.load(out_dir / relabel_files.CLEAN_LABELS_FILE)
+    assert predictions_folder.read_file_names(out_dir).tolist() == [e["file_name"] for e in images]
+    clean_labels = np.load(out_dir / predictions_folder.CLEAN_LABELS_FILE)
     np.testing.assert_array_equal(clean_labels, [e["clean_label"] for e in images])
-    counts = json.loads((out_dir / relabel_files.PARAMETER_COUNTS_FILE).read_text())
+    counts = json.loads((out_dir / predictions_folder.PARAMETER_COUNTS_FILE).read_text())
     # MobileNet (alpha 1, 1000 classes) has 4,253,864 parameters at any input size.
     assert counts["MobileNet"] == 4_253_864
     assert 1e6 < counts["MobileNetV3Small"] < counts["MobileNet"]
@@ -136,8 +134,8 @@ def test_file_names_labels_and_parameter_counts_are_written(predicted, images):
 @pytest.mark.slow
 def test_predictions_feed_relabelling(predicted):
     out_dir, paths = predicted
-    file_names = relabel_files.read_file_names(out_dir)
-    labels, confidences = parallel_relabel.relabel_split(list(paths.values()), file_names, 0.5, 0)
+    file_names = predictions_folder.read_file_names(out_dir)
+    labels, confidences = parallel_sampling.relabel_split(list(paths.values()), file_names, 0.5, 0)
     assert labels.shape == (NUM_IMAGES, len(MODELS))
     assert labels.min() >= 0 and labels.max() < upstream.NUM_CLASSES
     for column, name in enumerate(MODELS):
@@ -155,7 +153,7 @@ def test_iterable_of_arrays_gives_same_predictions_as_dataset(
     decoded = [
         (tf.io.decode_jpeg(e["image"]).numpy(), e["file_name"], e["clean_label"]) for e in images
     ]
-    from_iterable = annotator_models.predict_split(
+    from_iterable = annotator_predictions.predict_split(
         decoded,
         tmp_path,
         ["MobileNet"],
@@ -172,30 +170,30 @@ def test_iterable_of_arrays_gives_same_predictions_as_dataset(
 @pytest.mark.slow
 def test_complete_models_are_skipped_when_resuming(tmp_path, images):
     out_dir = tmp_path / "train"
-    first = annotator_models.predict_split(
+    first = annotator_predictions.predict_split(
         images, out_dir, ["MobileNet"], weights=None, input_size=INPUT_SIZE
     )
     before = os.stat(first["MobileNet"])
     (out_dir / "MobileNetV3Small.npy.tmp").write_bytes(b"left by an interrupted run")
-    annotator_models.predict_split(
+    annotator_predictions.predict_split(
         images, out_dir, MODELS, weights=None, input_size=INPUT_SIZE, batch_size=5
     )
     after = os.stat(first["MobileNet"])  # a rerun would have renamed a new file over it
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
     assert np.load(out_dir / "MobileNetV3Small.npy").shape == (NUM_IMAGES, 1000)
     assert not (out_dir / "MobileNetV3Small.npy.tmp").exists()
-    assert set(json.loads((out_dir / relabel_files.PARAMETER_COUNTS_FILE).read_text())) == set(
+    assert set(json.loads((out_dir / predictions_folder.PARAMETER_COUNTS_FILE).read_text())) == set(
         MODELS
     )
 
 
 @pytest.mark.slow
 def test_images_in_another_order_are_refused(tmp_path, images):
-    annotator_models.predict_split(
+    annotator_predictions.predict_split(
         images, tmp_path, ["MobileNet"], weights=None, input_size=INPUT_SIZE
     )
-    with pytest.raises(annotator_models.PredictionsError, match="image 0 is .*_00000007.JPEG"):
-        annotator_models.predict_split(
+    with pytest.raises(PredictionsError, match="image 0 is .*_00000007.JPEG"):
+        annotator_predictions.predict_split(
             images[::-1], tmp_path, ["MobileNetV3Small"], weights=None, input_size=INPUT_SIZE
         )
     assert not (tmp_path / "MobileNetV3Small.npy").exists()
@@ -203,30 +201,30 @@ def test_images_in_another_order_are_refused(tmp_path, images):
 
 
 def test_other_number_of_images_than_earlier_predictions_is_refused(tmp_path, images):
-    (tmp_path / relabel_files.FILE_NAMES_FILE).write_text("a.JPEG\nb.JPEG\n")
-    with pytest.raises(annotator_models.PredictionsError, match="holds 2 file names .* 7 images"):
-        annotator_models.predict_split(images, tmp_path, ["MobileNet"], weights=None)
+    (tmp_path / predictions_folder.FILE_NAMES_FILE).write_text("a.JPEG\nb.JPEG\n")
+    with pytest.raises(PredictionsError, match="holds 2 file names .* 7 images"):
+        annotator_predictions.predict_split(images, tmp_path, ["MobileNet"], weights=None)
 
 
 @pytest.mark.slow
 def test_images_without_labels_write_no_clean_labels(tmp_path, images):
     unlabelled = [(e["image"], e["file_name"]) for e in images]
-    annotator_models.predict_split(
+    annotator_predictions.predict_split(
         unlabelled, tmp_path, ["MobileNet"], weights=None, input_size=INPUT_SIZE
     )
     assert (tmp_path / "MobileNet.npy").is_file()
-    assert not (tmp_path / relabel_files.CLEAN_LABELS_FILE).exists()
+    assert not (tmp_path / predictions_folder.CLEAN_LABELS_FILE).exists()
 
 
 def test_unknown_length_needs_num_examples(tmp_path, images):
-    with pytest.raises(annotator_models.PredictionsError, match="pass num_examples"):
-        annotator_models.predict_split(iter(images), tmp_path, ["MobileNet"], weights=None)
+    with pytest.raises(PredictionsError, match="pass num_examples"):
+        annotator_predictions.predict_split(iter(images), tmp_path, ["MobileNet"], weights=None)
 
 
 @pytest.mark.slow
 def test_fewer_images_than_announced_is_an_error(tmp_path, images):
-    with pytest.raises(annotator_models.PredictionsError, match="expected 9 images, found 7"):
-        annotator_models.predict_split(
+    with pytest.raises(PredictionsError, match="expected 9 images, found 7"):
+        annotator_predictions.predict_split(
             iter(images),
             tmp_path,
             ["MobileNet"],
@@ -240,56 +238,24 @@ def test_fewer_images_than_announced_is_an_error(tmp_path, images):
 
 def test_unknown_model_is_refused(tmp_path, images):
     with pytest.raises(ValueError, match="NASNetLarge"):
-        annotator_models.predict_split(images, tmp_path, ["NASNetLarge"], weights=None)
-
-
-def test_elements_need_image_and_file_name(tmp_path):
-    with pytest.raises(annotator_models.PredictionsError, match="'image' and 'file_name'"):
-        annotator_models.predict_split(
-            [{"image": b"", "label": 3}], tmp_path, ["MobileNet"], weights=None
-        )
-
-
-def test_prepare_image_crops_the_centre():
-    # A white centre square inside a black frame: a half-size central crop is all white.
-    pixels = np.zeros((80, 120, 3), np.uint8)
-    pixels[20:60, 40:80] = 255
-    prepared = annotator_models.prepare_image(pixels, 16, crop_fraction=0.5).numpy()
-    assert prepared.shape == (16, 16, 3) and prepared.dtype == np.float32
-    np.testing.assert_allclose(prepared, 255.0, atol=1e-3)
-    full = annotator_models.prepare_image(pixels, 16, crop_fraction=1.0).numpy()
-    assert full.min() < 1.0  # the whole shorter side reaches the black frame
-
-
-def test_prepare_image_decodes_bytes_and_grayscale():
-    gray = np.full((30, 50, 1), 128, np.uint8)
-    from_array = annotator_models.prepare_image(gray, 8).numpy()
-    buffer = io.BytesIO()
-    Image.fromarray(gray[:, :, 0]).save(buffer, format="PNG")
-    from_png = annotator_models.prepare_image(buffer.getvalue(), 8).numpy()
-    assert from_array.shape == from_png.shape == (8, 8, 3)
-    np.testing.assert_allclose(from_array, 128.0, atol=1e-3)
-    np.testing.assert_allclose(from_png, 128.0, atol=1e-3)
-
-
-# Settings: one predictions folder, one set of settings.
+        annotator_predictions.predict_split(images, tmp_path, ["NASNetLarge"], weights=None)
 
 
 def _predict(images, out_dir, models, **options):
     options = {"weights": None, "input_size": INPUT_SIZE, "batch_size": 4, **options}
-    return annotator_models.predict_split(images, out_dir, models, **options)
+    return annotator_predictions.predict_split(images, out_dir, models, **options)
 
 
 @pytest.mark.slow
 def test_settings_of_each_model_are_recorded(predicted, weight_files):
     out_dir, _ = predicted
-    settings = json.loads((out_dir / relabel_files.PREDICTION_SETTINGS_FILE).read_text())
+    settings = json.loads((out_dir / predictions_folder.PREDICTION_SETTINGS_FILE).read_text())
     assert set(settings) == set(MODELS)
     mobilenet = settings["MobileNet"]
     assert (mobilenet["weights"], mobilenet["input_size"], mobilenet["crop_fraction"]) == (
         "file",
         INPUT_SIZE,
-        annotator_models.DEFAULT_CROP_FRACTION,
+        model_inputs.DEFAULT_CROP_FRACTION,
     )
     assert mobilenet["weights_file"] == os.path.realpath(weight_files["MobileNet"])
     assert len(mobilenet["weights_sha256"]) == 64
@@ -299,7 +265,7 @@ def test_settings_of_each_model_are_recorded(predicted, weight_files):
 def test_resuming_with_another_input_size_is_refused(tmp_path, images):
     _predict(images, tmp_path, ["MobileNet"])
     before = os.stat(tmp_path / "MobileNet.npy")
-    with pytest.raises(annotator_models.PredictionsError) as error:
+    with pytest.raises(PredictionsError) as error:
         _predict(images, tmp_path, ["MobileNet", "MobileNetV3Small"], input_size=64)
     message = str(error.value)
     assert message.startswith(f"{tmp_path}: MobileNet.npy was predicted with weights none, ")
@@ -314,7 +280,7 @@ def test_resuming_with_another_input_size_is_refused(tmp_path, images):
 @pytest.mark.slow
 def test_adding_a_model_with_another_crop_fraction_is_refused(tmp_path, images):
     _predict(images, tmp_path, ["MobileNet"])
-    with pytest.raises(annotator_models.PredictionsError, match="crop fraction 0.5"):
+    with pytest.raises(PredictionsError, match="crop fraction 0.5"):
         _predict(images, tmp_path, ["MobileNetV3Small"], crop_fraction=0.5)
     assert not (tmp_path / "MobileNetV3Small.npy").exists()
 
@@ -322,7 +288,7 @@ def test_adding_a_model_with_another_crop_fraction_is_refused(tmp_path, images):
 @pytest.mark.slow
 def test_resuming_with_other_weights_is_refused(tmp_path, images, weight_files):
     _predict(images, tmp_path, ["MobileNet"])
-    with pytest.raises(annotator_models.PredictionsError, match="the weights file .*MobileNet"):
+    with pytest.raises(PredictionsError, match="the weights file .*MobileNet"):
         _predict(images, tmp_path, ["MobileNet"], weights=weight_files["MobileNet"])
 
 
@@ -330,20 +296,20 @@ def test_resuming_with_other_weights_is_refused(tmp_path, images, weight_files):
 def test_each_model_keeps_its_own_weights_file(tmp_path, images, weight_files):
     for name in MODELS:
         _predict(images, tmp_path, [name], weights=weight_files[name])
-    settings = relabel_files.read_prediction_settings(tmp_path)
+    settings = predictions_folder.read_prediction_settings(tmp_path)
     assert {settings[name]["weights_file"] for name in MODELS} == {
         os.path.realpath(weight_files[name]) for name in MODELS
     }
     # The same model with another file is another set of predictions.
-    with pytest.raises(annotator_models.PredictionsError, match="MobileNet.npy was predicted"):
+    with pytest.raises(PredictionsError, match="MobileNet.npy was predicted"):
         _predict(images, tmp_path, ["MobileNet"], weights=weight_files["MobileNetV3Small"])
 
 
 def test_predictions_without_recorded_settings_are_refused(tmp_path, images):
-    relabel_files.write_file_names(tmp_path, [e["file_name"] for e in images])
+    predictions_folder.write_file_names(tmp_path, [e["file_name"] for e in images])
     probabilities = np.full((NUM_IMAGES, upstream.NUM_CLASSES), 1e-3, np.float32)
     np.save(tmp_path / "MobileNet.npy", probabilities)
-    with pytest.raises(annotator_models.PredictionsError) as error:
+    with pytest.raises(PredictionsError) as error:
         _predict(images, tmp_path, ["MobileNetV3Small", "MobileNet"])
     assert f"{tmp_path}: MobileNet.npy has no recorded settings" in str(error.value)
     assert not (tmp_path / "MobileNetV3Small.npy").exists()
@@ -351,13 +317,13 @@ def test_predictions_without_recorded_settings_are_refused(tmp_path, images):
 
 def test_input_size_a_model_does_not_take_is_refused_before_anything(tmp_path, images):
     out_dir = tmp_path / "new" / "validation"
-    with pytest.raises(annotator_models.PredictionsError, match="InceptionV3 takes at least 75"):
+    with pytest.raises(PredictionsError, match="InceptionV3 takes at least 75"):
         _predict(images, out_dir, ["MobileNet", "InceptionV3"], input_size=74)
     assert not (tmp_path / "new").exists()
 
 
 def test_missing_weights_file_is_refused_before_anything(tmp_path, images):
-    with pytest.raises(annotator_models.PredictionsError, match="'nope.h5', which is not a file"):
+    with pytest.raises(PredictionsError, match="'nope.h5', which is not a file"):
         _predict(images, tmp_path / "new", ["MobileNet"], weights="nope.h5")
     assert not (tmp_path / "new").exists()
 
@@ -367,17 +333,3 @@ def test_failed_prediction_leaves_no_folder_it_made(tmp_path, images):
     with pytest.raises(Exception):  # noqa: B017 (TensorFlow's decoding error)
         _predict(broken, tmp_path / "new" / "validation", ["MobileNetV3Small"])
     assert not (tmp_path / "new").exists()
-
-
-def test_weights_already_in_keras_cache_are_not_downloaded(tmp_path, monkeypatch):
-    # No network (a proxy on a closed port): only files already in the cache can pass.
-    monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    cache = tmp_path / "models"
-    cache.mkdir()
-    for name in ("VGG16", "MobileNet"):
-        file_name, _ = annotator_models.MODEL_SPECS[name].imagenet_weights(160)
-        (cache / file_name).write_bytes(b"weights")
-    annotator_models.fetch_imagenet_weights(["VGG16", "MobileNet"], 160)
-    with pytest.raises(annotator_models.WeightsDownloadError, match="mobilenet_1_0_224_tf.h5"):
-        annotator_models.fetch_imagenet_weights(["MobileNet"], 224)
