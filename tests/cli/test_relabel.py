@@ -1,4 +1,5 @@
-"""`imagenet-pi relabel` and `imagenet-pi predict`, run in-process through `cli.main`."""
+"""`imagenet-pi relabel`, run in-process through `cli.main`: what it writes and prints, and
+what it refuses."""
 
 from __future__ import annotations
 
@@ -7,21 +8,11 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
 
-from imagenet_pi import (
-    annotations,
-    cli,
-    custom_configs,
-    fake_data,
-    relabel,
-    upstream,
-)
+from imagenet_pi import annotations, cli, custom_configs, fake_data, relabel, upstream
 from imagenet_pi.relabelling import parallel_sampling, predictions_folder, relabel_metadata
 
 NUM_TRAIN = 40
@@ -197,34 +188,6 @@ def test_one_split_warns_that_the_builder_needs_both(predictions, tmp_path, caps
     assert not (tmp_path / "labels" / "train.csv").exists()
 
 
-@pytest.mark.slow
-def test_predict_command_writes_predictions_of_a_built_split(built_high_noise, tmp_path):
-    data_dir, sample = built_high_noise
-    argv = [
-        "predict", "--split", "validation", "--out", str(tmp_path),
-        "--dataset", "imagenet_pi/high_noise", "--data-dir", data_dir,
-        "--models", "MobileNetV3Small", "--weights", "none", "--input-size", "48",
-        "--batch-size", "4", "--no-progress",
-    ]  # fmt: skip
-    assert cli.main(argv) == 0
-    split_dir = tmp_path / "validation"
-    names = predictions_folder.read_file_names(split_dir).tolist()
-    assert sorted(names) == sorted(sample.validation_file_names)
-    probabilities = np.load(split_dir / "MobileNetV3Small.npy")
-    assert probabilities.shape == (len(names), upstream.NUM_CLASSES)
-    np.testing.assert_allclose(probabilities.sum(axis=1), 1, atol=1e-3)
-    clean_of = dict(zip(sample.validation_file_names, sample.validation_clean_labels.tolist()))
-    clean = np.load(split_dir / predictions_folder.CLEAN_LABELS_FILE)
-    assert clean.tolist() == [clean_of[name] for name in names]
-
-
-def test_predict_command_on_an_unbuilt_dataset_says_to_build_it(tmp_path, capsys):
-    argv = ["predict", "--split", "train", "--out", str(tmp_path / "p")]
-    argv += ["--dataset", "imagenet_pi/low_noise", "--data-dir", str(tmp_path)]
-    assert cli.main(argv) == 1
-    assert "not built" in capsys.readouterr().err
-
-
 # Refusals: each names the file, and nothing is written.
 
 
@@ -359,100 +322,6 @@ def test_unreadable_parameter_counts_name_the_file(predictions, tmp_path, capsys
     counts_path.write_bytes(text if isinstance(text, bytes) else text.encode())
     error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
     assert "validation/parameter_counts.json: " in error and "expected {model name" in error
-
-
-# predict: checks before any model runs.
-
-
-def _predict_argv(out, *extra) -> list[str]:
-    return ["predict", "--split", "validation", "--out", str(out), "--no-progress", *extra]
-
-
-def test_predict_input_size_below_a_models_minimum_is_a_usage_error(tmp_path, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main(_predict_argv(tmp_path / "p", "--input-size", "32", "--weights", "none"))
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err
-    line = err.strip().splitlines()[-1]
-    assert line.startswith("imagenet-pi predict: error: argument --input-size: expected an input")
-    for model, minimum in (("InceptionResNetV2", 75), ("InceptionV3", 75), ("Xception", 71)):
-        assert f"{model} takes at least {minimum}" in line
-    assert "ResNet50V2" not in line
-    assert not (tmp_path / "p").exists()
-
-
-def test_predict_input_size_without_imagenet_weights_is_a_usage_error(tmp_path, capsys):
-    argv = _predict_argv(tmp_path / "p", "--input-size", "100", "--models", "VGG16", "MobileNet")
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main(argv)
-    assert exit_info.value.code == 2
-    line = capsys.readouterr().err.strip().splitlines()[-1]
-    assert "VGG16 takes 224 with ImageNet weights" in line
-    assert "MobileNet takes 128, 160, 192 or 224 with ImageNet weights" in line
-    assert "--weights none" in line
-
-
-def test_predict_input_size_every_model_takes_is_accepted(tmp_path, capsys):
-    # Past the flag checks: the dataset is what is missing.
-    argv = _predict_argv(tmp_path / "p", "--input-size", "75", "--weights", "none")
-    argv += ["--dataset", "imagenet_pi/low_noise", "--data-dir", str(tmp_path)]
-    assert cli.main(argv) == 1
-    assert "not built" in capsys.readouterr().err
-
-
-# A proxy nobody listens on: downloads fail at once, and never reach a network.
-_OFFLINE = {"https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9", "no_proxy": ""}
-
-
-def _run_installed_cli(args: list[str], **env: str) -> subprocess.CompletedProcess:
-    command = os.path.join(os.path.dirname(sys.executable), "imagenet-pi")
-    return subprocess.run(
-        [command, *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **_OFFLINE, **env},
-    )
-
-
-@pytest.mark.slow
-def test_predict_without_network_is_one_error_line_and_leaves_nothing(built_high_noise, tmp_path):
-    data_dir, _ = built_high_noise
-    keras_home = tmp_path / "keras"  # no weights in the cache
-    argv = _predict_argv(tmp_path / "preds", "--models", "ResNet50V2", "MobileNet")
-    argv += ["--dataset", "imagenet_pi/high_noise", "--data-dir", data_dir]
-    started = time.monotonic()
-    result = _run_installed_cli(argv, KERAS_HOME=str(keras_home))
-    assert time.monotonic() - started < 120  # TensorFlow's start-up; the download fails at once
-    assert result.returncode == 1, result.stderr[-3000:]
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr[-3000:]
-    url = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
-    url += "resnet50v2_weights_tf_dim_ordering_tf_kernels.h5"
-    assert lines[0].startswith(
-        f"imagenet-pi predict: error: could not download the ImageNet weights of ResNet50V2, {url}"
-    )
-    cache = keras_home / "models"
-    assert f"{cache / 'resnet50v2_weights_tf_dim_ordering_tf_kernels.h5'} (Keras' cache" in lines[0]
-    assert "mobilenet_1_0_224_tf.h5 (MobileNet)" in lines[0]
-    assert "--weights FILE" in lines[0] and "--weights none" in lines[0]
-    assert not (tmp_path / "preds").exists() and not cache.exists()
-
-
-@pytest.mark.slow
-def test_predict_resuming_with_another_input_size_is_refused(built_high_noise, tmp_path, capsys):
-    data_dir, _ = built_high_noise
-    argv = _predict_argv(tmp_path, "--dataset", "imagenet_pi/high_noise", "--data-dir", data_dir)
-    argv += ["--models", "MobileNetV3Small", "--weights", "none", "--batch-size", "4"]
-    assert cli.main([*argv, "--input-size", "48"]) == 0
-    capsys.readouterr()
-    assert cli.main([*argv, "--input-size", "64"]) == 1
-    line = capsys.readouterr().err.strip()
-    split_dir = tmp_path / "validation"
-    assert line.startswith(f"imagenet-pi predict: error: {split_dir}: MobileNetV3Small.npy was ")
-    assert "weights none, input size 48, crop fraction 0.875" in line
-    assert "this run asks for weights none, input size 64" in line
-    assert "new folder (--out)" in line
 
 
 @pytest.mark.parametrize(
