@@ -33,9 +33,9 @@ from imagenet_pi import errors
 if TYPE_CHECKING:
     from imagenet_pi import annotation_files
 
-# annotation_files and relabel_files (the writer's side) are imported in the functions that
-# compute what a build asks for: readers, which only check what a build recorded
-# (`warn_if_partial`), never load them.
+# annotation_files and relabelling.relabel_metadata (the writer's side) are imported in the
+# functions that compute what a build asks for: readers, which only check what a build
+# recorded (`warn_if_partial`), never load them.
 
 # Metadata keys of what a build was made from (beside "beta" and "annotations_source").
 MAX_EXAMPLES_KEY = "max_examples_per_split"
@@ -146,11 +146,11 @@ def annotation_digests(files: Mapping[str, str]) -> dict[str, str]:
 
 def relabel_seed(annotations_dir: str | os.PathLike | None) -> int | None:
     """The seed in `<annotations_dir>/relabel.json` (written by `imagenet-pi relabel`), or None."""
-    from imagenet_pi import relabel_files
+    from imagenet_pi.relabelling import relabel_metadata
 
     if annotations_dir is None:
         return None
-    seed = (relabel_files.read_metadata(annotations_dir) or {}).get("seed")
+    seed = (relabel_metadata.read_metadata(annotations_dir) or {}).get("seed")
     return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
 
 

@@ -13,8 +13,9 @@ import os
 import re
 from collections.abc import Sequence
 
-from imagenet_pi import annotation_files, relabel, relabel_files, upstream
+from imagenet_pi import annotation_files, relabel, upstream
 from imagenet_pi.imagenet_pi_dataset_builder import ImagenetPiConfig
+from imagenet_pi.relabelling import relabel_metadata
 
 # What `tfds.load("imagenet_pi/<name>")` can parse back: no '/', ':', ',' or '='.
 CONFIG_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -84,15 +85,15 @@ def custom_config(
     # relabel.json is read only for what was not given: a name and a beta need nothing of it.
     metadata = None
     if beta is None or name is None:
-        metadata = relabel_files.read_metadata(annotations_dir)
+        metadata = relabel_metadata.read_metadata(annotations_dir)
     if beta is None and metadata is not None:
-        beta = relabel_files.metadata_beta(annotations_dir, metadata)
+        beta = relabel_metadata.metadata_beta(annotations_dir, metadata)
     if beta is not None:
         beta = relabel.check_beta(beta)
     if name is None:
         if beta is None:
             raise ValueError(_no_beta_message(annotations_dir, metadata))
-        seed = relabel_files.metadata_seed(annotations_dir, metadata or {})
+        seed = relabel_metadata.metadata_seed(annotations_dir, metadata or {})
         name = default_name(beta, seed, annotations_digest(annotations_dir))
     if not CONFIG_NAME_PATTERN.match(name):
         raise ValueError(
@@ -117,11 +118,11 @@ def _no_beta_message(annotations_dir: str, metadata: dict | None) -> str:
     example = "e.g. custom_config(path, name='my_noise', beta=0.3)"
     if metadata is None:
         return (
-            f"{annotations_dir}: has no {relabel_files.METADATA_FILE} telling beta; pass a "
+            f"{annotations_dir}: has no {relabel_metadata.METADATA_FILE} telling beta; pass a "
             f"name (and beta if known), {example}"
         )
     return (
-        f"{os.path.join(annotations_dir, relabel_files.METADATA_FILE)}: expected 'beta' (the "
+        f"{os.path.join(annotations_dir, relabel_metadata.METADATA_FILE)}: expected 'beta' (the "
         f"rate `imagenet-pi relabel` drew temperatures with), found the keys "
         f"{sorted(metadata)}; pass a name and beta, {example}"
     )

@@ -21,7 +21,8 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
-from imagenet_pi import annotations, annotator_feature_table, relabel, synsets, upstream
+from imagenet_pi import annotations, relabel, synsets, upstream
+from imagenet_pi.relabelling import annotator_feature_table
 
 # A sample that builds in seconds yet spans several synsets: the tests' default.
 SMALL_SAMPLE = dict(num_synsets=4, images_per_synset=3, num_validation=6, image_size=32)

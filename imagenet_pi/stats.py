@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 import tqdm
 
-from imagenet_pi import annotations, label_policies, relabel_files, synsets, upstream
+from imagenet_pi import annotations, label_policies, synsets, upstream
+from imagenet_pi.relabelling import relabel_metadata
 
 CONFIDENCE_BINS = 20
 TOP_CONFUSIONS = 10
@@ -114,7 +115,7 @@ def from_annotations_dir(
                 "Use a built dataset instead (--dataset, --data-dir)."
             ) from error
         result[split] = SplitLabels(clean, split_annotations.labels, split_annotations.confidences)
-    metadata = relabel_files.read_metadata(annotations_dir) or {}
+    metadata = relabel_metadata.read_metadata(annotations_dir) or {}
     config = _config_name_of_dir(annotations_dir)
     beta = metadata.get("beta")
     if beta is None and config in upstream.NOISE_LEVELS:

@@ -1,4 +1,5 @@
-"""Inputs of `imagenet-pi relabel` for tests: a predictions folder over a synthetic sample."""
+"""Inputs of relabelling for tests: random predictions, and a predictions folder over a
+synthetic sample."""
 
 from __future__ import annotations
 
@@ -7,7 +8,22 @@ import os
 
 import numpy as np
 
-from imagenet_pi import fake_data, relabel_files, upstream
+from imagenet_pi import fake_data, upstream
+from imagenet_pi.relabelling import predictions_folder
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def random_probabilities(num_examples: int, num_classes: int, seed: int) -> np.ndarray:
+    logits = np.random.default_rng(seed).normal(0.0, 2.0, size=(num_examples, num_classes))
+    return softmax(logits)
+
+
+def validation_file_names(num_examples: int) -> list[str]:
+    return [f"ILSVRC2012_val_{i + 1:08d}.JPEG" for i in range(num_examples)]
 
 
 def write_predictions(predictions_dir: str, sample: fake_data.FakeIlsvrc) -> None:
@@ -19,18 +35,20 @@ def write_predictions(predictions_dir: str, sample: fake_data.FakeIlsvrc) -> Non
     for split, (file_names, clean_labels) in splits.items():
         split_dir = os.path.join(predictions_dir, split)
         os.makedirs(split_dir)
-        with open(os.path.join(split_dir, relabel_files.FILE_NAMES_FILE), "w") as f:
+        with open(os.path.join(split_dir, predictions_folder.FILE_NAMES_FILE), "w") as f:
             f.writelines(f"{name}\n" for name in file_names)
         for annotator, model in enumerate(upstream.ANNOTATOR_MODELS):
             probabilities = fake_data.annotator_probabilities(
                 clean_labels, annotator, seed=3, num_annotators=upstream.NUM_ANNOTATORS
             )
             np.save(
-                relabel_files.predictions_path(split_dir, model), probabilities.astype(np.float32)
+                predictions_folder.predictions_path(split_dir, model),
+                probabilities.astype(np.float32),
             )
         np.save(
-            os.path.join(split_dir, relabel_files.CLEAN_LABELS_FILE), clean_labels.astype(np.int16)
+            os.path.join(split_dir, predictions_folder.CLEAN_LABELS_FILE),
+            clean_labels.astype(np.int16),
         )
         counts = dict(zip(upstream.ANNOTATOR_MODELS, fake_data.annotator_parameter_counts()))
-        with open(os.path.join(split_dir, relabel_files.PARAMETER_COUNTS_FILE), "w") as f:
+        with open(os.path.join(split_dir, predictions_folder.PARAMETER_COUNTS_FILE), "w") as f:
             json.dump({model: float(count) for model, count in counts.items()}, f)

@@ -12,8 +12,9 @@ import pytest
 import tfds_command
 
 import imagenet_pi
-from imagenet_pi import relabel, relabel_files
+from imagenet_pi import relabel
 from imagenet_pi.imagenet_pi_dataset_builder import ImagenetPiConfig
+from imagenet_pi.relabelling import relabel_metadata
 
 
 @pytest.mark.parametrize("beta", [0, -0.5, math.nan, math.inf, "0.3", True, [0.3]])
@@ -43,7 +44,7 @@ def test_custom_config_refuses_a_bad_beta_in_relabel_json(tmp_path, small_sample
     manual_dir, _ = small_sample
     config_dir = tmp_path / "mine"
     shutil.copytree(os.path.join(manual_dir, "imagenet_pi", "high_noise"), config_dir)
-    (config_dir / relabel_files.METADATA_FILE).write_text(json.dumps({"beta": "0.3"}))
+    (config_dir / relabel_metadata.METADATA_FILE).write_text(json.dumps({"beta": "0.3"}))
     with pytest.raises(ValueError, match="beta must be a finite number > 0.*of type str"):
         imagenet_pi.custom_config(config_dir)
 

@@ -21,10 +21,10 @@ from imagenet_pi import (
     built_datasets,
     custom_configs,
     fake_data,
-    relabel_files,
     relabelled_configs,
     upstream,
 )
+from imagenet_pi.relabelling import relabel_metadata
 
 BETA = 0.3
 
@@ -63,7 +63,7 @@ def _loaded(name: str, data_dir: str, split: str) -> dict[str, np.ndarray]:
 
 def test_relabel_config_records_beta_seed_and_models(relabelled):
     _, _, config_dir = relabelled
-    metadata = relabel_files.read_metadata(config_dir)
+    metadata = relabel_metadata.read_metadata(config_dir)
     assert metadata["beta"] == BETA and metadata["seed"] == 11
     assert metadata["models"] == list(upstream.ANNOTATOR_MODELS)
 
@@ -81,7 +81,7 @@ def test_custom_config_takes_beta_and_name_from_relabel_json(relabelled):
 def without_relabel_json(relabelled, tmp_path):
     """A copy of the relabelled folder without its relabel.json."""
     copy = shutil.copytree(relabelled[2], tmp_path / "mine")
-    os.remove(copy / relabel_files.METADATA_FILE)
+    os.remove(copy / relabel_metadata.METADATA_FILE)
     return copy
 
 
@@ -140,7 +140,7 @@ def test_explicit_name_and_beta_are_kept(relabelled):
 
 def _with_relabel_json(relabelled, tmp_path, content: bytes):
     copy = shutil.copytree(relabelled[2], tmp_path / "mine")
-    (copy / relabel_files.METADATA_FILE).write_bytes(content)
+    (copy / relabel_metadata.METADATA_FILE).write_bytes(content)
     return copy
 
 
@@ -149,7 +149,7 @@ def test_relabel_json_without_beta_says_what_it_lacks(relabelled, tmp_path):
     with pytest.raises(ValueError) as error:
         imagenet_pi.custom_config(copy)
     message = str(error.value)
-    assert f"{copy / relabel_files.METADATA_FILE}: expected 'beta'" in message
+    assert f"{copy / relabel_metadata.METADATA_FILE}: expected 'beta'" in message
     assert "found the keys ['seed']" in message and "has no relabel.json" not in message
 
 
@@ -167,7 +167,7 @@ def test_bad_relabel_json_is_named_with_what_is_wrong(relabelled, tmp_path, cont
     copy = _with_relabel_json(relabelled, tmp_path, content)
     with pytest.raises(ValueError) as error:
         imagenet_pi.custom_config(copy)
-    assert str(error.value).startswith(f"{copy / relabel_files.METADATA_FILE}: ")
+    assert str(error.value).startswith(f"{copy / relabel_metadata.METADATA_FILE}: ")
     assert found in str(error.value)
 
 
@@ -179,7 +179,7 @@ def test_explicit_name_and_beta_do_not_need_a_readable_relabel_json(relabelled, 
 
 def test_broken_relabel_json_gives_its_line(relabelled, tmp_path):
     copy = shutil.copytree(relabelled[2], tmp_path / "broken")
-    (copy / relabel_files.METADATA_FILE).write_text('{\n"beta": 0.3,\n}')
+    (copy / relabel_metadata.METADATA_FILE).write_text('{\n"beta": 0.3,\n}')
     with pytest.raises(ValueError, match=r"relabel\.json: line 3"):
         imagenet_pi.custom_config(copy)
 

@@ -9,7 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from imagenet_pi import annotator_feature_table, fake_data, label_policies, pi_features, upstream
+from imagenet_pi import fake_data, label_policies, pi_features, upstream
+from imagenet_pi.relabelling import annotator_feature_table
 
 _NUM = 4000
 _ACCURACY = fake_data.synthetic_annotator_accuracies()

@@ -8,16 +8,12 @@ nothing on stderr.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import subprocess
 import sys
-import textwrap
 
 import pytest
-
-from imagenet_pi import cli
 
 _DEMO_LINES = [
     r"1\. Synthetic ILSVRC2012 tars and ImageNet-PI CSVs -> \S+",
@@ -82,58 +78,3 @@ def test_stats_of_a_built_dataset_prints_only_its_report(demo):
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stderr == ""
     assert result.stdout.startswith("ImageNet-PI high_noise, beta = 0.1")
-
-
-def test_start_up_filter_keeps_every_other_line_of_stderr():
-    script = textwrap.dedent(
-        """
-        import os, sys
-        from imagenet_pi import cli
-
-        with cli.filtered_stderr(cli.TENSORFLOW_START_UP_NOISE):
-            os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called "
-                        b"are written to STDERR\\n")
-            os.write(2, b"I0000 00:00:1796161583.528873   19851 port.cc:153] oneDNN custom "
-                        b"operations are on.\\n")
-            os.write(2, b"E0000 00:00:1796161599.338442   19851 cuda_platform.cc:52] failed "
-                        b"call to cuInit: INTERNAL\\n")
-            os.write(2, b"E0000 00:00:1796161599.338442   19851 some_kernel.cc:52] a real error\\n")
-            print("a Python warning", file=sys.stderr)
-        print("after", file=sys.stderr)
-        """
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stderr.splitlines() == [
-        "E0000 00:00:1796161599.338442   19851 some_kernel.cc:52] a real error",
-        "a Python warning",
-        "after",
-    ]
-
-
-def test_importing_the_package_and_its_cli_sets_nothing():
-    script = "import os, imagenet_pi, imagenet_pi.cli; print(sorted(os.environ) == ENV)"
-    script = script.replace("ENV", repr(sorted(_clean_environment())))
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=_clean_environment(),
-    )
-    assert result.stdout.strip() == "True", result.stderr[-2000:]
-
-
-def test_demo_silences_warnings_about_its_own_sample_only(caplog):
-    logger = logging.getLogger("imagenet_pi.archive_checks")
-    with caplog.at_level(logging.WARNING, logger="imagenet_pi.archive_checks"):
-        with cli._without_warnings_about("/tmp/demo/manual"):
-            logger.warning("/tmp/demo/manual/ILSVRC2012_img_train.tar has 440,320 bytes")
-            logger.warning("/data/manual/ILSVRC2012_img_train.tar has 440,320 bytes")
-        logger.warning("/tmp/demo/manual/ILSVRC2012_img_val.tar has 204,800 bytes")
-    assert [record.getMessage() for record in caplog.records] == [
-        "/data/manual/ILSVRC2012_img_train.tar has 440,320 bytes",
-        "/tmp/demo/manual/ILSVRC2012_img_val.tar has 204,800 bytes",
-    ]

@@ -1,4 +1,5 @@
-"""`imagenet-pi relabel` and `imagenet-pi predict`, run in-process through `cli.main`."""
+"""`imagenet-pi relabel`, run in-process through `cli.main`: what it writes and prints, and
+what it refuses."""
 
 from __future__ import annotations
 
@@ -7,23 +8,12 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
 
-from imagenet_pi import (
-    annotations,
-    cli,
-    custom_configs,
-    fake_data,
-    parallel_relabel,
-    relabel,
-    relabel_files,
-    upstream,
-)
+from imagenet_pi import annotations, cli, custom_configs, fake_data, relabel, upstream
+from imagenet_pi.relabelling import parallel_sampling, predictions_folder, relabel_metadata
 
 NUM_TRAIN = 40
 NUM_VALIDATION = 30
@@ -42,13 +32,15 @@ def predictions(tmp_path_factory) -> str:
             names = [f"n01440764_{i}.JPEG" for i in range(count)]
         else:
             names = [f"ILSVRC2012_val_{i + 1:08d}.JPEG" for i in range(count)]
-        (split_dir / relabel_files.FILE_NAMES_FILE).write_text("".join(f"{n}\n" for n in names))
+        (split_dir / predictions_folder.FILE_NAMES_FILE).write_text(
+            "".join(f"{n}\n" for n in names)
+        )
         for annotator, model in enumerate(upstream.ANNOTATOR_MODELS):
             probs = fake_data.annotator_probabilities(clean, annotator, 1, upstream.NUM_ANNOTATORS)
-            np.save(relabel_files.predictions_path(split_dir, model), probs.astype(np.float32))
-        np.save(split_dir / relabel_files.CLEAN_LABELS_FILE, clean.astype(np.int16))
+            np.save(predictions_folder.predictions_path(split_dir, model), probs.astype(np.float32))
+        np.save(split_dir / predictions_folder.CLEAN_LABELS_FILE, clean.astype(np.int16))
         counts = {m: 1e6 * (i + 1) for i, m in enumerate(upstream.ANNOTATOR_MODELS)}
-        (split_dir / relabel_files.PARAMETER_COUNTS_FILE).write_text(json.dumps(counts))
+        (split_dir / predictions_folder.PARAMETER_COUNTS_FILE).write_text(json.dumps(counts))
     return str(root)
 
 
@@ -63,9 +55,11 @@ def test_relabel_command_draws_the_labels_of_relabel_split(predictions, tmp_path
     assert cli.main(_relabel_argv(predictions, tmp_path / "out")) == 0
     for split in upstream.SPLITS:
         split_dir = os.path.join(predictions, split)
-        paths = [relabel_files.predictions_path(split_dir, m) for m in upstream.ANNOTATOR_MODELS]
-        names = relabel_files.read_file_names(split_dir)
-        labels, confidences = parallel_relabel.relabel_split(
+        paths = [
+            predictions_folder.predictions_path(split_dir, m) for m in upstream.ANNOTATOR_MODELS
+        ]
+        names = predictions_folder.read_file_names(split_dir)
+        labels, confidences = parallel_sampling.relabel_split(
             paths, names, 0.25, relabel.split_seed(4, split)
         )
         written = annotations.read_split(tmp_path / "out", split)
@@ -76,7 +70,7 @@ def test_relabel_command_draws_the_labels_of_relabel_split(predictions, tmp_path
 
 def test_relabel_command_records_its_parameters(predictions, tmp_path):
     assert cli.main(_relabel_argv(predictions, tmp_path)) == 0
-    metadata = relabel_files.read_metadata(tmp_path)
+    metadata = relabel_metadata.read_metadata(tmp_path)
     assert (metadata["beta"], metadata["seed"], metadata["from_logits"]) == (0.25, 4, False)
     assert metadata["models"] == list(upstream.ANNOTATOR_MODELS)
 
@@ -112,7 +106,7 @@ def test_relabel_names_differ_for_other_seeds(predictions, tmp_path, capsys):
 def test_relabel_names_differ_for_other_predictions(predictions, tmp_path, capsys):
     copy = shutil.copytree(predictions, tmp_path / "p")
     for split in upstream.SPLITS:  # the same models, seeing the images in another way
-        path = relabel_files.predictions_path(copy / split, "VGG16")
+        path = predictions_folder.predictions_path(copy / split, "VGG16")
         np.save(path, np.load(path)[:, ::-1].copy())
     first = _printed_name(_relabel_argv(predictions, tmp_path / "a"), capsys)
     second = _printed_name(_relabel_argv(str(copy), tmp_path / "b"), capsys)
@@ -146,7 +140,7 @@ def test_from_logits_flag_reads_logits(predictions, tmp_path):
     logits_dir = shutil.copytree(predictions, tmp_path / "logits")
     for split in upstream.SPLITS:
         for model in upstream.ANNOTATOR_MODELS:
-            path = relabel_files.predictions_path(logits_dir / split, model)
+            path = predictions_folder.predictions_path(logits_dir / split, model)
             np.save(path, np.log(np.load(path)) + 3.0)  # logits, up to a constant
     assert cli.main(_relabel_argv(predictions, tmp_path / "from_probs")) == 0
     argv = _relabel_argv(str(logits_dir), tmp_path / "from_logits", "--from-logits")
@@ -194,34 +188,6 @@ def test_one_split_warns_that_the_builder_needs_both(predictions, tmp_path, caps
     assert not (tmp_path / "labels" / "train.csv").exists()
 
 
-@pytest.mark.slow
-def test_predict_command_writes_predictions_of_a_built_split(built_high_noise, tmp_path):
-    data_dir, sample = built_high_noise
-    argv = [
-        "predict", "--split", "validation", "--out", str(tmp_path),
-        "--dataset", "imagenet_pi/high_noise", "--data-dir", data_dir,
-        "--models", "MobileNetV3Small", "--weights", "none", "--input-size", "48",
-        "--batch-size", "4", "--no-progress",
-    ]  # fmt: skip
-    assert cli.main(argv) == 0
-    split_dir = tmp_path / "validation"
-    names = relabel_files.read_file_names(split_dir).tolist()
-    assert sorted(names) == sorted(sample.validation_file_names)
-    probabilities = np.load(split_dir / "MobileNetV3Small.npy")
-    assert probabilities.shape == (len(names), upstream.NUM_CLASSES)
-    np.testing.assert_allclose(probabilities.sum(axis=1), 1, atol=1e-3)
-    clean_of = dict(zip(sample.validation_file_names, sample.validation_clean_labels.tolist()))
-    clean = np.load(split_dir / relabel_files.CLEAN_LABELS_FILE)
-    assert clean.tolist() == [clean_of[name] for name in names]
-
-
-def test_predict_command_on_an_unbuilt_dataset_says_to_build_it(tmp_path, capsys):
-    argv = ["predict", "--split", "train", "--out", str(tmp_path / "p")]
-    argv += ["--dataset", "imagenet_pi/low_noise", "--data-dir", str(tmp_path)]
-    assert cli.main(argv) == 1
-    assert "not built" in capsys.readouterr().err
-
-
 # Refusals: each names the file, and nothing is written.
 
 
@@ -250,7 +216,7 @@ def test_predictions_of_another_class_count_are_refused_naming_file_and_shape(
     copy = _copy(predictions, tmp_path)
     for split, rows in (("train", NUM_TRAIN), ("validation", NUM_VALIDATION)):
         for model in upstream.ANNOTATOR_MODELS:
-            path = relabel_files.predictions_path(copy / split, model)
+            path = predictions_folder.predictions_path(copy / split, model)
             np.save(path, _probabilities(rows, classes))
     error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
     assert "ResNet50V2.npy: expected predictions over the 1000 ILSVRC2012 classes" in error
@@ -277,7 +243,7 @@ def test_a_split_of_ten_classes_is_refused_though_the_other_is_right(predictions
 
 def test_blank_line_in_file_names_is_blamed_on_file_names_txt(predictions, tmp_path, capsys):
     copy = _copy(predictions, tmp_path)
-    names_path = copy / "train" / relabel_files.FILE_NAMES_FILE
+    names_path = copy / "train" / predictions_folder.FILE_NAMES_FILE
     lines = names_path.read_text().splitlines(keepends=True)
     names_path.write_text("".join([*lines[:3], "\n", *lines[3:]]))
     error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
@@ -287,7 +253,7 @@ def test_blank_line_in_file_names_is_blamed_on_file_names_txt(predictions, tmp_p
 
 def test_one_name_too_many_is_blamed_on_file_names_txt(predictions, tmp_path, capsys):
     copy = _copy(predictions, tmp_path)
-    with open(copy / "train" / relabel_files.FILE_NAMES_FILE, "a") as f:
+    with open(copy / "train" / predictions_folder.FILE_NAMES_FILE, "a") as f:
         f.write("n01440764_999.JPEG\n")
     error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
     assert f"train/file_names.txt: holds {NUM_TRAIN + 1} file names" in error
@@ -296,7 +262,7 @@ def test_one_name_too_many_is_blamed_on_file_names_txt(predictions, tmp_path, ca
 
 def test_duplicate_file_names_are_refused_naming_both_lines(predictions, tmp_path, capsys):
     copy = _copy(predictions, tmp_path)
-    names_path = copy / "validation" / relabel_files.FILE_NAMES_FILE
+    names_path = copy / "validation" / predictions_folder.FILE_NAMES_FILE
     lines = names_path.read_text().splitlines()
     lines[7] = lines[2]
     names_path.write_text("".join(f"{line}\n" for line in lines))
@@ -307,7 +273,7 @@ def test_duplicate_file_names_are_refused_naming_both_lines(predictions, tmp_pat
 
 def test_latin1_file_name_is_refused_naming_the_line(predictions, tmp_path, capsys):
     copy = _copy(predictions, tmp_path)
-    names_path = copy / "train" / relabel_files.FILE_NAMES_FILE
+    names_path = copy / "train" / predictions_folder.FILE_NAMES_FILE
     lines = names_path.read_bytes().splitlines(keepends=True)
     lines[1] = "caf\xe9.JPEG\n".encode("latin-1")
     names_path.write_bytes(b"".join(lines))
@@ -317,7 +283,7 @@ def test_latin1_file_name_is_refused_naming_the_line(predictions, tmp_path, caps
 
 def test_short_clean_labels_are_blamed_on_clean_labels_npy(predictions, tmp_path, capsys):
     copy = _copy(predictions, tmp_path)
-    clean_path = copy / "validation" / relabel_files.CLEAN_LABELS_FILE
+    clean_path = copy / "validation" / predictions_folder.CLEAN_LABELS_FILE
     np.save(clean_path, np.load(clean_path)[:-1])
     error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
     assert f"validation/clean_labels.npy: expected {NUM_VALIDATION} clean labels" in error
@@ -333,7 +299,7 @@ def test_short_clean_labels_are_blamed_on_clean_labels_npy(predictions, tmp_path
 )
 def test_clean_labels_out_of_the_classes_are_refused(predictions, tmp_path, capsys, labels, found):
     copy = _copy(predictions, tmp_path)
-    np.save(copy / "validation" / relabel_files.CLEAN_LABELS_FILE, labels)
+    np.save(copy / "validation" / predictions_folder.CLEAN_LABELS_FILE, labels)
     error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
     assert "validation/clean_labels.npy" in error and found in error
 
@@ -341,7 +307,7 @@ def test_clean_labels_out_of_the_classes_are_refused(predictions, tmp_path, caps
 @pytest.mark.parametrize("count", ["many", -3, 0, None, True, float("nan")])
 def test_bad_parameter_count_names_the_file_and_the_model(predictions, tmp_path, capsys, count):
     copy = _copy(predictions, tmp_path)
-    counts_path = copy / "validation" / relabel_files.PARAMETER_COUNTS_FILE
+    counts_path = copy / "validation" / predictions_folder.PARAMETER_COUNTS_FILE
     counts = json.loads(counts_path.read_text())
     counts["DenseNet169"] = count
     counts_path.write_text(json.dumps(counts))
@@ -352,104 +318,10 @@ def test_bad_parameter_count_names_the_file_and_the_model(predictions, tmp_path,
 @pytest.mark.parametrize("text", ['{"VGG16": 1', "[1, 2]", b'{"VGG16\xe9": 1}'])
 def test_unreadable_parameter_counts_name_the_file(predictions, tmp_path, capsys, text):
     copy = _copy(predictions, tmp_path)
-    counts_path = copy / "validation" / relabel_files.PARAMETER_COUNTS_FILE
+    counts_path = copy / "validation" / predictions_folder.PARAMETER_COUNTS_FILE
     counts_path.write_bytes(text if isinstance(text, bytes) else text.encode())
     error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
     assert "validation/parameter_counts.json: " in error and "expected {model name" in error
-
-
-# predict: checks before any model runs.
-
-
-def _predict_argv(out, *extra) -> list[str]:
-    return ["predict", "--split", "validation", "--out", str(out), "--no-progress", *extra]
-
-
-def test_predict_input_size_below_a_models_minimum_is_a_usage_error(tmp_path, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main(_predict_argv(tmp_path / "p", "--input-size", "32", "--weights", "none"))
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err
-    line = err.strip().splitlines()[-1]
-    assert line.startswith("imagenet-pi predict: error: argument --input-size: expected an input")
-    for model, minimum in (("InceptionResNetV2", 75), ("InceptionV3", 75), ("Xception", 71)):
-        assert f"{model} takes at least {minimum}" in line
-    assert "ResNet50V2" not in line
-    assert not (tmp_path / "p").exists()
-
-
-def test_predict_input_size_without_imagenet_weights_is_a_usage_error(tmp_path, capsys):
-    argv = _predict_argv(tmp_path / "p", "--input-size", "100", "--models", "VGG16", "MobileNet")
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main(argv)
-    assert exit_info.value.code == 2
-    line = capsys.readouterr().err.strip().splitlines()[-1]
-    assert "VGG16 takes 224 with ImageNet weights" in line
-    assert "MobileNet takes 128, 160, 192 or 224 with ImageNet weights" in line
-    assert "--weights none" in line
-
-
-def test_predict_input_size_every_model_takes_is_accepted(tmp_path, capsys):
-    # Past the flag checks: the dataset is what is missing.
-    argv = _predict_argv(tmp_path / "p", "--input-size", "75", "--weights", "none")
-    argv += ["--dataset", "imagenet_pi/low_noise", "--data-dir", str(tmp_path)]
-    assert cli.main(argv) == 1
-    assert "not built" in capsys.readouterr().err
-
-
-# A proxy nobody listens on: downloads fail at once, and never reach a network.
-_OFFLINE = {"https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9", "no_proxy": ""}
-
-
-def _run_installed_cli(args: list[str], **env: str) -> subprocess.CompletedProcess:
-    command = os.path.join(os.path.dirname(sys.executable), "imagenet-pi")
-    return subprocess.run(
-        [command, *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **_OFFLINE, **env},
-    )
-
-
-@pytest.mark.slow
-def test_predict_without_network_is_one_error_line_and_leaves_nothing(built_high_noise, tmp_path):
-    data_dir, _ = built_high_noise
-    keras_home = tmp_path / "keras"  # no weights in the cache
-    argv = _predict_argv(tmp_path / "preds", "--models", "ResNet50V2", "MobileNet")
-    argv += ["--dataset", "imagenet_pi/high_noise", "--data-dir", data_dir]
-    started = time.monotonic()
-    result = _run_installed_cli(argv, KERAS_HOME=str(keras_home))
-    assert time.monotonic() - started < 120  # TensorFlow's start-up; the download fails at once
-    assert result.returncode == 1, result.stderr[-3000:]
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr[-3000:]
-    url = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
-    url += "resnet50v2_weights_tf_dim_ordering_tf_kernels.h5"
-    assert lines[0].startswith(
-        f"imagenet-pi predict: error: could not download the ImageNet weights of ResNet50V2, {url}"
-    )
-    cache = keras_home / "models"
-    assert f"{cache / 'resnet50v2_weights_tf_dim_ordering_tf_kernels.h5'} (Keras' cache" in lines[0]
-    assert "mobilenet_1_0_224_tf.h5 (MobileNet)" in lines[0]
-    assert "--weights FILE" in lines[0] and "--weights none" in lines[0]
-    assert not (tmp_path / "preds").exists() and not cache.exists()
-
-
-@pytest.mark.slow
-def test_predict_resuming_with_another_input_size_is_refused(built_high_noise, tmp_path, capsys):
-    data_dir, _ = built_high_noise
-    argv = _predict_argv(tmp_path, "--dataset", "imagenet_pi/high_noise", "--data-dir", data_dir)
-    argv += ["--models", "MobileNetV3Small", "--weights", "none", "--batch-size", "4"]
-    assert cli.main([*argv, "--input-size", "48"]) == 0
-    capsys.readouterr()
-    assert cli.main([*argv, "--input-size", "64"]) == 1
-    line = capsys.readouterr().err.strip()
-    split_dir = tmp_path / "validation"
-    assert line.startswith(f"imagenet-pi predict: error: {split_dir}: MobileNetV3Small.npy was ")
-    assert "weights none, input size 48, crop fraction 0.875" in line
-    assert "this run asks for weights none, input size 64" in line
-    assert "new folder (--out)" in line
 
 
 @pytest.mark.parametrize(
@@ -485,6 +357,6 @@ def test_a_missing_split_folder_is_named(predictions, tmp_path, capsys):
 
 def test_an_empty_clean_labels_file_is_named(predictions, tmp_path, capsys):
     copy = _copy(predictions, tmp_path)
-    (copy / "validation" / relabel_files.CLEAN_LABELS_FILE).write_bytes(b"")
+    (copy / "validation" / predictions_folder.CLEAN_LABELS_FILE).write_bytes(b"")
     error = _refused(_relabel_argv(str(copy), tmp_path / "out"), capsys, tmp_path / "out")
     assert "validation/clean_labels.npy: expected a .npy file of the clean labels" in error

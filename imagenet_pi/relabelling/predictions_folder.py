@@ -1,7 +1,7 @@
-"""The files of relabelling besides the CSVs: the predictions folder and `relabel.json`.
+"""The predictions folder: what `imagenet-pi predict` writes and `imagenet-pi relabel` reads.
 
-A predictions folder holds one split, written by `imagenet_pi.annotator_models` (or by hand)
-and read by `imagenet_pi.relabelled_configs`:
+A predictions folder holds one split, written by `annotator_predictions` (or by hand) and
+read by `relabelled_configs`:
 
     <split_dir>/file_names.txt            the N image file names, one a line, in row order
     <split_dir>/<Model>.npy               (N, 1000) float probabilities (or logits) of one
@@ -11,12 +11,9 @@ and read by `imagenet_pi.relabelled_configs`:
     <split_dir>/prediction_settings.json  {model name: {weights, input_size, crop_fraction}},
                                           how `imagenet-pi predict` made each `.npy`
 
-A config folder written by `imagenet-pi relabel` holds, beside the upstream CSVs,
-`relabel.json`: beta, seed, models (column order), splits, from_logits, predictions_dir.
-
 Every reader here checks what it reads and names the file (and line, model or row) in its
-errors. Only numpy, the standard library and the sampling maths: readers of one metadata
-field (`stats`, `custom_configs`) import this, not the relabelling code.
+errors. Only numpy, the standard library and the checks of `temperature_sampling`. The JSON
+reader and the atomic writes serve `relabel_metadata` too.
 """
 
 from __future__ import annotations
@@ -32,19 +29,16 @@ from typing import Any
 
 import numpy as np
 
-from imagenet_pi import errors, relabel, upstream
+from imagenet_pi import upstream
+from imagenet_pi.relabelling import temperature_sampling
+from imagenet_pi.relabelling.errors import InvalidPredictionsError, RelabelFileError
 
 FILE_NAMES_FILE = "file_names.txt"
 CLEAN_LABELS_FILE = "clean_labels.npy"
 PARAMETER_COUNTS_FILE = "parameter_counts.json"
 PREDICTION_SETTINGS_FILE = "prediction_settings.json"
-METADATA_FILE = "relabel.json"
 
 _UTF8_BOM = b"\xef\xbb\xbf"
-
-
-class RelabelFileError(errors.ImagenetPiError, ValueError):
-    """A file of a predictions folder, or a relabel.json, that cannot be used as it is."""
 
 
 def write_atomically(path: pathlib.Path, write: Callable[[pathlib.Path], Any]) -> None:
@@ -169,7 +163,7 @@ def open_split(split_dir: str | os.PathLike, models: Sequence[str]) -> SplitPred
     for path in paths:
         values = _memory_map(os.fspath(path))
         check_class_count(os.fspath(path), values.shape)
-        relabel.check_predictions_array(values, os.fspath(path))
+        temperature_sampling.check_predictions_array(values, os.fspath(path))
         rows[path] = values.shape[0]
     num_names = len(file_names)
     if len(set(rows.values())) == 1 and num_names not in rows.values() and len(paths) > 1:
@@ -180,7 +174,7 @@ def open_split(split_dir: str | os.PathLike, models: Sequence[str]) -> SplitPred
         )
     for path, count in rows.items():
         if count != num_names:
-            raise relabel.InvalidPredictionsError(
+            raise InvalidPredictionsError(
                 f"{path}: expected shape ({num_names}, {upstream.NUM_CLASSES}) (one row per "
                 f"line of {FILE_NAMES_FILE}), found ({count}, {upstream.NUM_CLASSES})"
             )
@@ -201,7 +195,7 @@ def check_class_count(name: str, shape: tuple[int, ...]) -> None:
             "predict with `imagenet-pi predict` (the keras.applications ImageNet models), or "
             "map your model's classes onto the 1000 ILSVRC2012 classes"
         )
-    raise relabel.InvalidPredictionsError(
+    raise InvalidPredictionsError(
         f"{name}: expected predictions over the {upstream.NUM_CLASSES} ILSVRC2012 classes, "
         f"shape (N, {upstream.NUM_CLASSES}) with columns in sorted-synset order, found shape "
         f"{tuple(shape)}; {hint}"
@@ -253,7 +247,7 @@ def read_clean_labels(split_dir: str | os.PathLike, num_examples: int | None = N
     return labels
 
 
-def _read_json(path: pathlib.Path, expected: str, fix: str) -> dict:
+def read_json_object(path: pathlib.Path, expected: str, fix: str) -> dict:
     """The JSON object in `path`; errors name the file, what was expected and `fix`."""
     data = path.read_bytes()
     try:
@@ -287,7 +281,7 @@ def read_parameter_counts(split_dir: str | os.PathLike, models: Sequence[str]) -
             "imagenet_pi.annotator_models), not found; pass annotator features explicitly"
         )
     fix = "write it again, or pass annotator features explicitly (--annotator-features)"
-    counts = _read_json(path, "{model name: parameter count}", fix)
+    counts = read_json_object(path, "{model name: parameter count}", fix)
     missing = [model for model in models if model not in counts]
     if missing:
         raise RelabelFileError(f"{path}: expected parameter counts of {missing}, not found")
@@ -315,7 +309,7 @@ def read_prediction_settings(split_dir: str | os.PathLike) -> dict[str, dict]:
     if not path.is_file():
         return {}
     fix = "predict into a new folder"
-    settings = _read_json(path, "{model name: {weights, input_size, crop_fraction}}", fix)
+    settings = read_json_object(path, "{model name: {weights, input_size, crop_fraction}}", fix)
     for model, recorded in settings.items():
         if not isinstance(recorded, dict):
             raise RelabelFileError(
@@ -335,65 +329,6 @@ def record_prediction_settings(
     write_atomically(path, lambda p: p.write_text(json.dumps(recorded, indent=1), "utf-8"))
 
 
-_METADATA_FIX = (
-    "write it again with `imagenet-pi relabel`, or pass name and beta "
-    "(custom_config(dir, name=..., beta=...))"
-)
-
-
-def read_metadata(config_dir: str | os.PathLike) -> dict | None:
-    """The `relabel.json` that `relabel_config` wrote in a config folder; None if absent."""
-    path = pathlib.Path(config_dir) / METADATA_FILE
-    if not path.is_file():
-        return None
-    return _read_json(path, "the JSON that `imagenet-pi relabel` writes", _METADATA_FIX)
-
-
-def metadata_beta(config_dir: str | os.PathLike, metadata: Mapping[str, Any]) -> float | None:
-    """The checked beta of a config folder's `relabel.json`; None if it has none."""
-    if "beta" not in metadata:
-        return None
-    try:
-        return relabel.check_beta(metadata["beta"])
-    except ValueError as error:
-        path = pathlib.Path(config_dir) / METADATA_FILE
-        raise RelabelFileError(f"{path}: beta: {error}; {_METADATA_FIX}") from None
-
-
-def metadata_seed(
-    config_dir: str | os.PathLike, metadata: Mapping[str, Any]
-) -> tuple[int, ...] | None:
-    """The checked seed (as a tuple of ints) of a `relabel.json`; None if it has none."""
-    if "seed" not in metadata:
-        return None
-    seed = metadata["seed"]
-    valid = not isinstance(seed, bool) and not (
-        isinstance(seed, list) and any(isinstance(s, bool) for s in seed)
-    )
-    try:
-        if valid:
-            return relabel.seed_entropy(seed)
-    except ValueError:
-        pass
-    path = pathlib.Path(config_dir) / METADATA_FILE
-    raise RelabelFileError(
-        f"{path}: seed: expected an int >= 0 or a list of them, found {seed!r}; {_METADATA_FIX}"
-    )
-
-
-def write_metadata(config_dir: str | os.PathLike, metadata: Mapping[str, Any]) -> None:
-    """Writes `<config_dir>/relabel.json` (complete or absent)."""
-    write_atomically(
-        pathlib.Path(config_dir) / METADATA_FILE,
-        lambda p: p.write_text(json.dumps(metadata, indent=1), "utf-8"),
-    )
-
-
-def remove_metadata(config_dir: str | os.PathLike) -> None:
-    """Removes `<config_dir>/relabel.json`, so that it never describes files being rewritten."""
-    (pathlib.Path(config_dir) / METADATA_FILE).unlink(missing_ok=True)
-
-
 def open_predictions(source: str | os.PathLike | np.ndarray, index: int) -> tuple[str, np.ndarray]:
     """`(name, (N, C) float array)` of one annotator; files are memory-mapped, not read.
 
@@ -405,7 +340,7 @@ def open_predictions(source: str | os.PathLike | np.ndarray, index: int) -> tupl
     else:
         name = os.fspath(source)
         values = _memory_map(name)
-    relabel.check_predictions_array(values, name)
+    temperature_sampling.check_predictions_array(values, name)
     return name, values
 
 
@@ -416,12 +351,10 @@ def _memory_map(name: str) -> np.ndarray:
     except (ValueError, OSError, EOFError) as error:  # EOFError: an empty file
         if isinstance(error, FileNotFoundError):
             raise
-        raise relabel.InvalidPredictionsError(
+        raise InvalidPredictionsError(
             f"{name}: expected a .npy file of shape (num_examples, num_classes) written by "
             f"numpy.save, could not read it: {error or type(error).__name__}"
         ) from error
     if not isinstance(values, np.ndarray):
-        raise relabel.InvalidPredictionsError(
-            f"{name}: expected a .npy array, found an .npz archive"
-        )
+        raise InvalidPredictionsError(f"{name}: expected a .npy array, found an .npz archive")
     return values

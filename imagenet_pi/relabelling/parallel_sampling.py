@@ -1,7 +1,7 @@
 """Relabelling every annotator of a split, in chunks of rows, on all cores.
 
-The draws are those of `relabel.relabel` for each annotator: randomness is keyed by
-(seed, annotator, block of `relabel.SAMPLING_BLOCK_ROWS` rows), so chunking and threads change
+The draws are those of `temperature_sampling.relabel` for each annotator: randomness is keyed
+by (seed, annotator, block of `SAMPLING_BLOCK_ROWS` rows), so chunking and threads change
 memory use and speed, never the result.
 """
 
@@ -16,7 +16,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import tqdm
 
-from imagenet_pi import relabel, relabel_files
+from imagenet_pi.relabelling import predictions_folder, temperature_sampling
+from imagenet_pi.relabelling.errors import InvalidPredictionsError
+from imagenet_pi.relabelling.temperature_sampling import SAMPLING_BLOCK_ROWS
 
 DEFAULT_CHUNK_ROWS = 65_536
 
@@ -25,7 +27,7 @@ def relabel_split(
     predictions: Sequence[str | os.PathLike | np.ndarray],
     file_names: Sequence[str] | np.ndarray,
     beta: float,
-    seed: relabel.Seed,
+    seed: temperature_sampling.Seed,
     *,
     from_logits: bool = False,
     chunk_size: int = DEFAULT_CHUNK_ROWS,
@@ -34,9 +36,9 @@ def relabel_split(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Relabels one split by every annotator, in chunks of rows, on all cores.
 
-    Files are memory-mapped and each worker reads `relabel.SAMPLING_BLOCK_ROWS` rows at a
-    time, so the `(N, C)` predictions of the annotators never sit in memory together (a worker
-    holds a few `(4096, C)` arrays). Rows are validated as they are read.
+    Files are memory-mapped and each worker reads `SAMPLING_BLOCK_ROWS` rows at a time, so
+    the `(N, C)` predictions of the annotators never sit in memory together (a worker holds a
+    few `(4096, C)` arrays). Rows are validated as they are read.
 
     Args:
       predictions: one `(N, C)` float array per annotator, as a `.npy` path or an array;
@@ -45,16 +47,16 @@ def relabel_split(
       beta: rate of the Gamma(1, beta) temperature, > 0.
       seed: int >= 0 or a sequence of them.
       from_logits: whether the predictions are logits.
-      chunk_size: rows per task, rounded up to a multiple of `relabel.SAMPLING_BLOCK_ROWS`;
-        changes memory use and scheduling only, never the result.
+      chunk_size: rows per task, rounded up to a multiple of `SAMPLING_BLOCK_ROWS`; changes
+        memory use and scheduling only, never the result.
       num_workers: threads (numpy releases the GIL in the heavy loops); default all cores.
       progress: show a tqdm progress bar.
 
     Returns:
       labels `(N, num_annotators) int16`, confidences `(N, num_annotators) float32`.
     """
-    beta = relabel.check_beta(beta)
-    relabel.seed_entropy(seed)
+    beta = temperature_sampling.check_beta(beta)
+    temperature_sampling.seed_entropy(seed)
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     if not predictions:
@@ -63,11 +65,11 @@ def relabel_split(
     num_examples = len(file_names)
     labels = np.empty((num_examples, len(sources)), np.int16)
     confidences = np.empty((num_examples, len(sources)), np.float32)
-    chunk_rows = math.ceil(chunk_size / relabel.SAMPLING_BLOCK_ROWS) * relabel.SAMPLING_BLOCK_ROWS
-    process = relabel.Process(beta, seed, from_logits)
+    chunk_rows = math.ceil(chunk_size / SAMPLING_BLOCK_ROWS) * SAMPLING_BLOCK_ROWS
+    process = temperature_sampling.Process(beta, seed, from_logits)
     tasks = [
         functools.partial(
-            relabel.relabel_rows,
+            temperature_sampling.relabel_rows,
             process,
             annotator,
             *sources[annotator],
@@ -88,18 +90,19 @@ def _open_split_predictions(
 ) -> list[tuple[str, np.ndarray]]:
     """`(name, (N, C) array)` of every annotator, checked to share one shape."""
     sources = [
-        relabel_files.open_predictions(source, index) for index, source in enumerate(predictions)
+        predictions_folder.open_predictions(source, index)
+        for index, source in enumerate(predictions)
     ]
     first_name, first_values = sources[0]
     num_classes = first_values.shape[1]
     for name, values in sources:
         if values.shape != (num_examples, num_classes):
-            raise relabel.InvalidPredictionsError(
+            raise InvalidPredictionsError(
                 f"{name}: expected shape ({num_examples}, {num_classes}) (one row per file name, "
                 f"as many classes as {first_name}), found {values.shape}"
             )
     if num_classes > np.iinfo(np.int16).max + 1:
-        raise relabel.InvalidPredictionsError(
+        raise InvalidPredictionsError(
             f"{first_name}: at most 32768 classes fit int16 labels, found {num_classes}"
         )
     return sources

@@ -1,7 +1,7 @@
 """The 16 annotator models as `keras.applications` makes them: input sizes and weights files.
 
 Facts read from `keras.applications` and checked against it in
-`tests/test_annotator_model_specs.py`. Nothing here imports Keras, so that `imagenet-pi
+`tests/relabelling/test_annotator_model_specs.py`. Nothing here imports Keras, so that `imagenet-pi
 predict` can check its flags before it loads TensorFlow, and refuse an input size no model
 takes before the first model runs.
 """

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from imagenet_pi import relabel, relabel_files, upstream
+from imagenet_pi import upstream
+from imagenet_pi.relabelling import predictions_folder
+from imagenet_pi.relabelling.errors import InvalidPredictionsError
 
 # Rows of predictions read at a time: bounds memory, not the result.
 _ACCURACY_CHUNK_ROWS = 65_536
@@ -40,9 +42,9 @@ def top1_accuracies(
         )
     accuracies = []
     for index, source in enumerate(predictions):
-        name, values = relabel_files.open_predictions(source, index)
+        name, values = predictions_folder.open_predictions(source, index)
         if len(values) != len(clean_labels):
-            raise relabel.InvalidPredictionsError(
+            raise InvalidPredictionsError(
                 f"{name}: expected {len(clean_labels)} rows (one per clean label), "
                 f"found {len(values)}"
             )
@@ -109,11 +111,11 @@ def from_predictions_folder(split_dir: str | os.PathLike, models: Sequence[str])
     """`(A, 2) float32` features of `models` from a predictions folder of one split.
 
     Accuracy is measured against `clean_labels.npy`; parameter counts come from
-    `parameter_counts.json` (see `relabel_files`). Every file is checked before any
+    `parameter_counts.json` (see `predictions_folder`). Every file is checked before any
     prediction is read.
     """
-    folder = relabel_files.open_split(split_dir, models)
-    clean_labels = relabel_files.read_clean_labels(split_dir, len(folder.file_names))
-    parameter_counts = relabel_files.read_parameter_counts(split_dir, models)
+    folder = predictions_folder.open_split(split_dir, models)
+    clean_labels = predictions_folder.read_clean_labels(split_dir, len(folder.file_names))
+    parameter_counts = predictions_folder.read_parameter_counts(split_dir, models)
     accuracies = top1_accuracies(folder.paths, clean_labels)
     return annotator_features_from_accuracy(accuracies, parameter_counts)

@@ -14,7 +14,8 @@ import sys
 import keras
 import pytest
 
-from imagenet_pi import annotator_model_specs, upstream
+from imagenet_pi import upstream
+from imagenet_pi.relabelling import annotator_model_specs
 
 SPECS = annotator_model_specs.MODEL_SPECS
 # A proxy nobody listens on: a download fails in milliseconds, with or without a network.
@@ -61,7 +62,7 @@ def test_imagenet_weights_sizes_are_the_only_ones_keras_takes(name, monkeypatch)
 _ASK_KERAS_FOR_WEIGHTS = """
 import json, os, sys
 import keras
-from imagenet_pi import annotator_model_specs
+from imagenet_pi.relabelling import annotator_model_specs
 
 cache = annotator_model_specs.keras_cache_dir()
 cache.mkdir(parents=True)
@@ -136,3 +137,13 @@ def test_input_size_every_model_takes_passes():
     annotator_model_specs.check_input_size(upstream.ANNOTATOR_MODELS, 75, False)
     annotator_model_specs.check_input_size(upstream.ANNOTATOR_MODELS, None, True)
     annotator_model_specs.check_input_size(["MobileNet", "MobileNetV2"], 128, True)
+
+
+def test_every_upstream_model_has_its_input_size():
+    sizes = {name: spec.input_size for name, spec in annotator_model_specs.MODEL_SPECS.items()}
+    assert {name for name, size in sizes.items() if size == 299} == {
+        "InceptionV3",
+        "InceptionResNetV2",
+        "Xception",
+    }
+    assert sizes["NASNetMobile"] == 224

@@ -1,0 +1,100 @@
+"""`imagenet-pi demo`: build imagenet_pi from a synthetic sample and load it, in three steps."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+
+from imagenet_pi import fake_data, upstream
+from imagenet_pi.cli import arguments
+from imagenet_pi.cli.command import Command
+from imagenet_pi.cli.quiet import DropMessages
+
+
+def add_arguments(demo: argparse.ArgumentParser) -> None:
+    demo.add_argument(
+        "--workdir",
+        type=arguments.folder_to_write,
+        help="where to write the sample and the dataset (default: tmp)",
+    )
+    demo.add_argument("--config", default="high_noise", choices=sorted(upstream.NOISE_LEVELS))
+    # One odd image a split: the demo shows the odd-image fix.
+    arguments.add_sample_flags(demo, synsets=10, images=8, val=40, odd=1)
+
+
+def run(args: argparse.Namespace) -> None:
+    import numpy as np
+    import tensorflow_datasets as tfds
+    from PIL import Image
+
+    import imagenet_pi
+
+    tfds.disable_progress_bar()
+    workdir = args.workdir or tempfile.mkdtemp(prefix="imagenet_pi_demo_")
+    manual_dir = os.path.join(workdir, "manual")
+    data_dir = os.path.join(workdir, "tensorflow_datasets")
+    name = f"imagenet_pi/{args.config}"
+    print(f"1. Synthetic ILSVRC2012 tars and ImageNet-PI CSVs -> {manual_dir}")
+    fake_data.write_sample(manual_dir, configs=[args.config], **arguments.sample_kwargs(args))
+    print(f"2. Building {name} with the TFDS builder -> {data_dir}")
+    builder = tfds.builder(name, data_dir=data_dir)
+    # The sample is small on purpose: the archive size warnings about it would only alarm.
+    # TFDS's own "Downloading and preparing..." lines repeat step 2.
+    with _without_warnings_about(manual_dir), contextlib.redirect_stdout(io.StringIO()):
+        builder.download_and_prepare(
+            download_config=tfds.download.DownloadConfig(manual_dir=manual_dir)
+        )
+    print(f"3. Loading it with tfds.load({name!r}, data_dir=...)\n")
+    splits = tfds.load(
+        name,
+        data_dir=data_dir,
+        split=["train", "validation"],
+        decoders={"image": tfds.decode.SkipDecoding()},  # JPEG bytes; decoded below for one
+    )
+    level = upstream.NOISE_LEVELS[args.config]
+    for split, dataset in zip(["train", "validation"], splits):
+        batch = next(iter(tfds.as_numpy(dataset.batch(1_000_000))))
+        agreement = np.mean(batch["annotator_labels"] == batch["clean_label"][:, None])
+        print(
+            f"  {split:<10} {len(batch['file_name']):>6} examples; annotator labels agree "
+            f"with the clean label {agreement:.1%} of the time (ImageNet-PI {args.config}: "
+            f"{level.expected_agreement:.1%})"
+        )
+    example = next(iter(tfds.as_numpy(splits[0].take(1))))
+    image = np.asarray(Image.open(io.BytesIO(example["image"])))  # as TFDS decodes it
+    features = imagenet_pi.annotator_features_of(builder)
+    print(f"\n  One example: {example['file_name'].decode()}, image {image.shape} uint8")
+    synset = builder.info.features["clean_label"].int2str(example["clean_label"])
+    print(f"    clean_label            {example['clean_label']} ({synset})")
+    print(f"    annotator_labels       {example['annotator_labels'].tolist()}")
+    confidences = np.array2string(example["annotator_confidences"], precision=2)
+    print(f"    annotator_confidences  {confidences}")
+    print(f"    annotator_features     {features.shape} float32, first row {features[0]}")
+    print(f"\nDone. Dataset in {data_dir}.")
+
+
+@contextlib.contextmanager
+def _without_warnings_about(path: str) -> Iterator[None]:
+    """Silences the archive checks' records about `path` (the demo's own sample), only."""
+    filter_ = DropMessages(re.compile(re.escape(path)))
+    logger = logging.getLogger("imagenet_pi.archive_checks")
+    logger.addFilter(filter_)
+    try:
+        yield
+    finally:
+        logger.removeFilter(filter_)
+
+
+COMMAND = Command(
+    name="demo",
+    help="build imagenet_pi from a synthetic sample and load it (no ImageNet needed)",
+    add_arguments=add_arguments,
+    run=run,
+    uses_tensorflow=lambda args: True,
+)
