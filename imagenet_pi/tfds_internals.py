@@ -22,6 +22,12 @@ upon: a TFDS release that breaks one fails that test, not a user's build.
 - a split's `num_bytes`, the sum of its serialized examples, which gives the size of its
   TFRecord files (`tfrecord_split_bytes`).
 
+argparse is relied upon for the list of a parser's arguments (`parser_actions`,
+`subcommand_parsers`), which the tests check the documented flags against.
+
+grain is relied upon for the shared memory of the arrays its workers send
+(`free_grain_shared_memory`).
+
 Beam is relied upon for one undocumented behaviour, tested there too: runners that run
 workers in other processes re-raise a worker's error as their own, with the worker's
 message in its text. A worker's `JoinError` is found in it by markers around its message
@@ -30,6 +36,7 @@ message in its text. A worker's `JoinError` is found in it by markers around its
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import importlib
 import importlib.util
@@ -305,3 +312,41 @@ def tfrecord_split_bytes(split_info: tfds.core.SplitInfo) -> int | None:
     if not split_info.num_bytes:
         return None
     return int(split_info.num_bytes) + _TFRECORD_FRAMING_BYTES * split_info.num_examples
+
+
+# --- grain ---------------------------------------------------------------------------------
+
+
+def free_grain_shared_memory(value: Any) -> None:
+    """Frees the shared memory block of an array a grain worker sent, once it is copied out.
+
+    grain (0.2.x) hands out arrays backed by shared memory (`SharedMemoryArray`, with its
+    block as `.shm` and `._unlink_on_del` set while grain still owns the unlinking) and
+    unlinks each block later, in a thread pool of its own; a block still waiting there
+    when Python exits stays registered with multiprocessing's resource tracker, which
+    then warns on stderr ("There appear to be N leaked shared_memory objects"). Any other
+    value is left alone.
+    """
+    if getattr(value, "_unlink_on_del", False):
+        value.shm.unlink()
+        value._unlink_on_del = False  # grain's __del__ still closes the mapping
+
+
+# --- argparse ------------------------------------------------------------------------------
+
+
+def parser_actions(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    """Every argument of `parser` (flags, positionals, subcommands), without `--help`.
+
+    argparse keeps them in `parser._actions` and has no public way to list them; the
+    tests walk them to check the documented flags against the real ones.
+    """
+    return [action for action in parser._actions if not isinstance(action, argparse._HelpAction)]
+
+
+def subcommand_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The parsers of `parser`'s subcommands, by name (empty if it has none)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}

@@ -7,23 +7,17 @@ import re
 
 import readme_doc
 
-from imagenet_pi import cli
+from imagenet_pi import cli, tfds_internals
 
 _FLAG = re.compile(r"(?<![\w-])--[a-z][\w-]*")
 
 
 def _commands() -> dict[str, list[argparse.Action]]:
     """Each subcommand of `imagenet-pi` -> its optional arguments (help left out)."""
-    commands = {}
-    for action in cli.build_parser()._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, parser in action.choices.items():
-                commands[name] = [
-                    each
-                    for each in parser._actions
-                    if each.option_strings and not isinstance(each, argparse._HelpAction)
-                ]
-    return commands
+    return {
+        name: [each for each in tfds_internals.parser_actions(parser) if each.option_strings]
+        for name, parser in tfds_internals.subcommand_parsers(cli.build_parser()).items()
+    }
 
 
 def _documented_flags() -> dict[str, tuple[int, set[str]]]:

@@ -536,3 +536,64 @@ def test_tfds_num_bytes_of_a_split_gives_the_size_of_its_tfrecord_files(tmp_path
     found = sum(os.path.getsize(path) for path in _shard_paths(builder, "train"))
     assert tfds_internals.tfrecord_split_bytes(split) == found
     assert len(_shard_paths(builder, "train")) == 3  # the framing counts per record, not file
+
+
+# --- grain ---------------------------------------------------------------------------------
+
+_GRAIN_SHARED_MEMORY = """
+import json
+from multiprocessing import shared_memory
+import grain.python as grain
+import numpy as np
+from absl import flags
+from imagenet_pi import tfds_internals
+
+flags.FLAGS.mark_as_parsed()
+dataset = grain.MapDataset.source(list(range(8))).map(
+    lambda i: {"pixels": np.full((64, 64), i, np.uint8)}
+).batch(4).to_iter_dataset()
+iterator = iter(dataset.mp_prefetch(grain.MultiprocessingOptions(num_workers=1)))
+batch = next(iterator)
+value = batch["pixels"]
+name = value.shm.name
+facts = {"owned_by_grain": bool(value._unlink_on_del), "sum": int(np.asarray(value).sum())}
+tfds_internals.free_grain_shared_memory(value)
+try:
+    shared_memory.SharedMemory(name=name).close()
+    facts["unlinked"] = False
+except FileNotFoundError:
+    facts["unlinked"] = True
+iterator.close()
+print(json.dumps(facts))
+"""
+
+
+def test_grain_worker_arrays_hold_a_shared_memory_block_we_can_free():
+    result = subprocess.run(
+        [sys.executable, "-c", _GRAIN_SHARED_MEMORY], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    facts = json.loads(result.stdout.strip().splitlines()[-1])
+    assert facts == {"owned_by_grain": True, "sum": 64 * 64 * (0 + 1 + 2 + 3), "unlinked": True}
+    assert "leaked shared_memory" not in result.stderr
+
+
+# --- argparse ------------------------------------------------------------------------------
+
+
+def test_argparse_lists_a_parsers_arguments_and_subcommands():
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="p")
+    parser.add_argument("--top", type=int)
+    commands = parser.add_subparsers(dest="command")
+    run = commands.add_parser("run")
+    run.add_argument("--fast", action="store_true")
+    assert [action.option_strings for action in tfds_internals.parser_actions(parser)] == [
+        ["--top"],
+        [],  # the subcommands
+    ]
+    subparsers = tfds_internals.subcommand_parsers(parser)
+    assert list(subparsers) == ["run"] and subparsers["run"] is run
+    assert tfds_internals.subcommand_parsers(run) == {}
+    assert [a.option_strings for a in tfds_internals.parser_actions(run)] == [["--fast"]]

@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from imagenet_pi import tfds_internals
 from imagenet_pi.pipelines import grain_source
 from imagenet_pi.pipelines.grain_stream import GrainStream
 from imagenet_pi.pipelines.raw import RawOptions, decode_or_pad
@@ -132,7 +133,9 @@ class FromWorkers(GrainStream):
         batch = next(self._iterator)
         copy = {key: np.array(value) for key, value in batch.items()}
         for value in batch.values():
-            _unlink_now(value)
+            # Freed now: grain frees it later in a thread of its own, and a block still
+            # waiting there at exit makes multiprocessing's resource tracker warn.
+            tfds_internals.free_grain_shared_memory(value)
         return copy
 
     def _stop(self) -> None:
@@ -140,18 +143,6 @@ class FromWorkers(GrainStream):
         iterator, self._iterator = self._iterator, None
         if iterator is not None:
             iterator.close()
-
-
-def _unlink_now(value: Any) -> None:
-    """Frees the shared memory block of a grain array at once, once copied out.
-
-    grain unlinks it later, in a thread pool of its own; a block still waiting there when
-    Python exits stays registered with multiprocessing's resource tracker, which then
-    warns on stderr ("There appear to be N leaked shared_memory objects").
-    """
-    if getattr(value, "_unlink_on_del", False):
-        value.shm.unlink()
-        value._unlink_on_del = False  # grain's __del__ still closes the mapping
 
 
 def _parse_absl_flags() -> None:

@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from imagenet_pi import cli
+from imagenet_pi import cli, tfds_internals
 
 _RELABEL = ["relabel", "--predictions", "p", "--out", "o", "--beta", "0.1", "--seed", "1"]
 _PREDICT = ["predict", "--split", "train", "--out", "o"]
@@ -113,12 +113,11 @@ def test_values_at_the_edges_of_the_ranges_are_accepted():
 
 
 def _typed_actions(parser: argparse.ArgumentParser):
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, subparser in action.choices.items():
-                for sub_name, sub_action in _typed_actions(subparser):
-                    yield f"{name} {sub_name}", sub_action
-        else:
+    for name, subparser in tfds_internals.subcommand_parsers(parser).items():
+        for sub_name, sub_action in _typed_actions(subparser):
+            yield f"{name} {sub_name}", sub_action
+    for action in tfds_internals.parser_actions(parser):
+        if action.option_strings:
             yield "/".join(action.option_strings), action
 
 
