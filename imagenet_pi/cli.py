@@ -180,7 +180,7 @@ def _demo(args: argparse.Namespace) -> None:
 
 
 def _verify(args: argparse.Namespace) -> None:
-    from imagenet_pi import archive_checks
+    from imagenet_pi.ilsvrc import verification
 
     paths = {
         name: os.path.join(args.manual_dir, name) for name in (upstream.TRAIN_TAR, upstream.VAL_TAR)
@@ -194,9 +194,9 @@ def _verify(args: argparse.Namespace) -> None:
         )
     for name in paths.keys() - present.keys():
         print(f"{paths[name]}: not there, not checked.")
-    for warning in archive_checks.size_warnings(present, log=False):
+    for warning in verification.size_warnings(present, log=False):
         print(f"Size: {warning}")
-    for verdict in archive_checks.verify(present, progress=True, raise_on_mismatch=True):
+    for verdict in verification.verify(present, progress=True, raise_on_mismatch=True):
         print(f"{verdict.path}: OK (sha256 {verdict.found_sha256})")
 
 
@@ -548,7 +548,7 @@ class _DropMessages(logging.Filter):
 def _without_warnings_about(path: str) -> Iterator[None]:
     """Silences the archive checks' records about `path` (the demo's own sample), only."""
     filter_ = _DropMessages(re.compile(re.escape(path)))
-    logger = logging.getLogger("imagenet_pi.archive_checks")
+    logger = logging.getLogger("imagenet_pi.ilsvrc.verification")
     logger.addFilter(filter_)
     try:
         yield

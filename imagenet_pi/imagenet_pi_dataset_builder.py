@@ -19,7 +19,6 @@ import tensorflow_datasets as tfds
 from imagenet_pi import (
     annotation_files,
     annotations,
-    archive_checks,
     build_checks,
     build_identity,
     build_lock,
@@ -33,6 +32,7 @@ from imagenet_pi import (
     tfds_internals,
     upstream,
 )
+from imagenet_pi.ilsvrc import verification
 
 # TFDS ships a config-less builder of the same name, which this one replaces.
 _TFDS_BUILDER_MODULE = "tensorflow_datasets.datasets.imagenet_pi.imagenet_pi_dataset_builder"
@@ -106,7 +106,7 @@ class ImagenetPiConfig(tfds.core.BuilderConfig):
         # Also reached by `tfds build --config '{...}'`: a bad beta must not reach the metadata.
         if self.beta is not None:
             self.beta = relabel.check_beta(self.beta)
-        self.verify_archives = archive_checks.check_verify_setting(self.verify_archives)
+        self.verify_archives = verification.check_verify_setting(self.verify_archives)
 
 
 def _released_config(name: str) -> ImagenetPiConfig:
@@ -198,7 +198,7 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         # Read once, before any input: a bad IMAGENET_PI_VERIFY_ARCHIVES stops the build here.
-        verify_archives = archive_checks.verify_archives(self.builder_config.verify_archives)
+        verify_archives = verification.verify_archives(self.builder_config.verify_archives)
         manual_dir = os.fspath(dl_manager.manual_dir)  # raises with the instructions if absent
         files, annotations_source = annotation_files.resolve(
             self.builder_config.name,
@@ -232,7 +232,7 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
         for split, rows in split_annotations.items():
             # Clean labels and upstream order by index, for readers that must not read images.
             example_index.write(self.data_dir, split, rows.file_names, write_orders[split])
-        images = ilsvrc.detect_source(manual_dir, verify_archives=verify_archives)
+        images = ilsvrc.detect_layout(manual_dir, verify_archives=verify_archives)
         self.info.metadata.update(
             annotator_features=annotator_features.tolist(),
             images_source=images.description,
@@ -374,7 +374,7 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
 
     def _generate_examples(
         self,
-        images: ilsvrc.Source,
+        images: ilsvrc.Layout,
         split: str,
         split_annotations: annotations.SplitAnnotations,
         *,
@@ -390,7 +390,7 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
             # A complete join gives every row one image: that is the split's size.
             self._joined_sizes[split] = len(split_annotations)
             return beam_generation.GenerateExamples(
-                images.shards(split),
+                images.parts(split),
                 # Parsed once more, on one worker: workers get arrays, never the CSVs.
                 functools.partial(annotations.read_split_files, labels_csv, confidences_csv),
                 make_example,
@@ -399,7 +399,7 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
             )
         return parallel_build.SplitJob(
             name=split,
-            parts=images.shards(split),
+            parts=images.parts(split),
             annotations=split_annotations,
             write_order=write_order,
             make_example=make_example,

@@ -15,7 +15,8 @@ import tensorflow_datasets as tfds
 import tfds_command
 
 import imagenet_pi
-from imagenet_pi import archive_checks, cli, fake_data, ilsvrc, upstream
+from imagenet_pi import cli, fake_data, ilsvrc, upstream
+from imagenet_pi.ilsvrc import tar_reader, verification
 
 
 def _build(manual_dir: str, data_dir: str) -> tfds.core.DatasetBuilder:
@@ -58,7 +59,7 @@ def test_official_sizes_give_no_warning(small_sample, monkeypatch, caplog):
     for name, path in paths.items():
         monkeypatch.setitem(upstream.ILSVRC_TAR_SIZES, name, os.path.getsize(path))
     with caplog.at_level(logging.WARNING, logger="imagenet_pi"):
-        assert archive_checks.size_warnings(paths) == []
+        assert verification.size_warnings(paths) == []
     assert not caplog.records
 
 
@@ -68,8 +69,8 @@ def test_official_sizes_give_no_warning(small_sample, monkeypatch, caplog):
 def test_sha256_mismatch_names_file_and_both_sums(small_sample):
     manual_dir, _ = small_sample
     paths = _tar_paths(manual_dir)
-    with pytest.raises(archive_checks.ChecksumError) as error:
-        archive_checks.verify(paths)
+    with pytest.raises(verification.ChecksumError) as error:
+        verification.verify(paths)
     message = str(error.value)
     for name, path in paths.items():
         assert f"{path} has sha256 {_actual_sums(manual_dir)[name]}" in message
@@ -79,7 +80,7 @@ def test_sha256_mismatch_names_file_and_both_sums(small_sample):
 
 def test_sha256_match_passes(small_sample):
     manual_dir, _ = small_sample
-    verdicts = archive_checks.verify(
+    verdicts = verification.verify(
         _tar_paths(manual_dir), progress=True, expected=_actual_sums(manual_dir)
     )
     assert [v.ok for v in verdicts] == [True, True]
@@ -93,14 +94,14 @@ _NO = ["", "0", "false", "no", "off", "FALSE", "No", "Off", " 0 "]
     ("value", "requested"), [(v, True) for v in _YES] + [(v, False) for v in _NO]
 )
 def test_verification_is_opt_in_by_the_usual_words_in_any_case(value, requested):
-    assert archive_checks.verify_requested({archive_checks.VERIFY_ENV_VAR: value}) is requested
-    assert archive_checks.verify_requested({}) is False
+    assert verification.verify_requested({verification.VERIFY_ENV_VAR: value}) is requested
+    assert verification.verify_requested({}) is False
 
 
 @pytest.mark.parametrize("value", ["maybe", "2", "y", "n", "enabled", "1.0", "-1", "true false"])
 def test_other_values_of_the_variable_are_refused_naming_it_and_the_value(value):
-    with pytest.raises(archive_checks.VerifySettingError) as error:
-        archive_checks.verify_requested({archive_checks.VERIFY_ENV_VAR: value})
+    with pytest.raises(verification.VerifySettingError) as error:
+        verification.verify_requested({verification.VERIFY_ENV_VAR: value})
     assert str(error.value).startswith(f"IMAGENET_PI_VERIFY_ARCHIVES={value!r}: expected 1, true")
 
 
@@ -110,7 +111,7 @@ def test_tfds_build_with_the_variable_on_checks_the_sums(
     fresh_sample, tmp_path, monkeypatch, value
 ):
     manual_dir, _ = fresh_sample
-    monkeypatch.setenv(archive_checks.VERIFY_ENV_VAR, value)
+    monkeypatch.setenv(verification.VERIFY_ENV_VAR, value)
     data_dir = str(tmp_path / "data")
     result = tfds_command.tfds_build("imagenet_pi/high_noise", manual_dir, data_dir)
     assert result.returncode != 0
@@ -119,9 +120,9 @@ def test_tfds_build_with_the_variable_on_checks_the_sums(
 
 
 def test_a_bad_value_stops_the_build_before_any_input_is_read(tmp_path, monkeypatch):
-    monkeypatch.setenv(archive_checks.VERIFY_ENV_VAR, "maybe")
+    monkeypatch.setenv(verification.VERIFY_ENV_VAR, "maybe")
     # No manual_dir at all: the variable is read before TFDS would complain about it.
-    with pytest.raises(archive_checks.VerifySettingError, match="IMAGENET_PI_VERIFY_ARCHIVES="):
+    with pytest.raises(verification.VerifySettingError, match="IMAGENET_PI_VERIFY_ARCHIVES="):
         _build(str(tmp_path / "absent"), str(tmp_path / "data"))
     assert not os.path.exists(tmp_path / "data" / "imagenet_pi" / "high_noise" / "3.0.0")
 
@@ -144,7 +145,7 @@ def test_config_verify_archives_true_checks_the_sums_without_the_variable(
     fresh_sample, tmp_path, monkeypatch
 ):
     manual_dir, _ = fresh_sample
-    monkeypatch.delenv(archive_checks.VERIFY_ENV_VAR, raising=False)
+    monkeypatch.delenv(verification.VERIFY_ENV_VAR, raising=False)
     config = _custom_config(manual_dir, verify_archives=True)
     with pytest.raises(ilsvrc.IlsvrcError, match="ILSVRC2012_img_train.tar has sha256"):
         _build_config(config, manual_dir, str(tmp_path / "data"))
@@ -154,7 +155,7 @@ def test_config_verify_archives_false_is_not_overridden_by_the_variable(
     fresh_sample, tmp_path, monkeypatch
 ):
     manual_dir, sample = fresh_sample
-    monkeypatch.setenv(archive_checks.VERIFY_ENV_VAR, "1")
+    monkeypatch.setenv(verification.VERIFY_ENV_VAR, "1")
     config = _custom_config(manual_dir, verify_archives=False)
     builder = _build_config(config, manual_dir, str(tmp_path))
     assert builder.info.splits["train"].num_examples == len(sample.train_file_names)
@@ -162,7 +163,7 @@ def test_config_verify_archives_false_is_not_overridden_by_the_variable(
 
 @pytest.mark.parametrize("value", ["yes", 1, "false"])
 def test_config_verify_archives_must_be_a_bool_or_none(value):
-    with pytest.raises(archive_checks.VerifySettingError, match="verify_archives: expected True"):
+    with pytest.raises(verification.VerifySettingError, match="verify_archives: expected True"):
         imagenet_pi.ImagenetPiConfig(name="mine", beta=0.3, verify_archives=value)
 
 
@@ -170,7 +171,7 @@ def test_build_with_verification_stops_on_a_wrong_sum_before_generating(
     fresh_sample, tmp_path, monkeypatch
 ):
     manual_dir, _ = fresh_sample
-    monkeypatch.setenv(archive_checks.VERIFY_ENV_VAR, "1")
+    monkeypatch.setenv(verification.VERIFY_ENV_VAR, "1")
     with pytest.raises(ilsvrc.IlsvrcError, match="ILSVRC2012_img_train.tar has sha256"):
         _build(manual_dir, str(tmp_path / "data"))
     assert not os.path.exists(tmp_path / "data" / "imagenet_pi" / "high_noise" / "3.0.0")
@@ -178,7 +179,7 @@ def test_build_with_verification_stops_on_a_wrong_sum_before_generating(
 
 def test_build_with_verification_passes_when_sums_match(fresh_sample, tmp_path, monkeypatch):
     manual_dir, sample = fresh_sample
-    monkeypatch.setenv(archive_checks.VERIFY_ENV_VAR, "1")
+    monkeypatch.setenv(verification.VERIFY_ENV_VAR, "1")
     # The official sums of 150 GB cannot be met here: take the sample's as the reference.
     for name, digest in _actual_sums(manual_dir).items():
         monkeypatch.setitem(upstream.ILSVRC_TAR_SHA256, name, digest)
@@ -216,14 +217,14 @@ def test_verify_command_without_tars_says_what_it_checks(tmp_path, capsys):
 
 
 def _read_all(manual_dir: str) -> None:
-    source = ilsvrc.TarSource.in_dir(manual_dir)
+    source = ilsvrc.TarLayout.in_dir(manual_dir)
     for split in upstream.SPLITS:
         for _ in ilsvrc.iter_split(source, split):
             pass
 
 
-def _member_offsets(archive: str) -> dict[str, ilsvrc.TarMember]:
-    return {member.name: member for member in ilsvrc.index_tar(archive)}
+def _member_offsets(archive: str) -> dict[str, tar_reader.TarMember]:
+    return {member.name: member for member in tar_reader.index_tar(archive)}
 
 
 def test_truncated_train_tar_names_archive_and_member(fresh_sample):
@@ -309,8 +310,8 @@ def test_verification_asked_for_a_form_without_checksums_warns(tmp_path, monkeyp
     sample = fake_data.write_ilsvrc_tars(tmp_path / "tars", **fake_data.SMALL_SAMPLE)
     manual_dir = fake_data.extract_to_folders(sample, tmp_path / "folders")
     with caplog.at_level(logging.WARNING, logger="imagenet_pi"):
-        source = ilsvrc.detect_source(manual_dir, verify_archives=True)
-        assert isinstance(source, ilsvrc.FolderSource)
+        source = ilsvrc.detect_layout(manual_dir, verify_archives=True)
+        assert isinstance(source, ilsvrc.FolderLayout)
     assert "has no official checksums: nothing was verified" in caplog.text
 
 
@@ -473,7 +474,7 @@ def test_bytes_after_the_end_of_image_marker_are_kept_as_they_are(fresh_sample):
     manual_dir, _ = fresh_sample
     padded = _first_image(manual_dir) + bytes(300) + b"trailing data"
     _, name = damaged_inputs.replace_train_image(manual_dir, padded)
-    source = ilsvrc.TarSource.in_dir(manual_dir)
+    source = ilsvrc.TarLayout.in_dir(manual_dir)
     images = {record.file_name: record.image for record in ilsvrc.iter_split(source, "train")}
     assert images[name] == padded
 
@@ -507,7 +508,7 @@ def test_whole_jpeg_with_an_embedded_thumbnail_is_kept(fresh_sample):
     thumbnail = fake_data.encode_image(np.random.default_rng(1), 16)
     whole, _ = _with_thumbnail(_first_image(manual_dir), thumbnail)
     _, name = damaged_inputs.replace_train_image(manual_dir, whole)
-    source = ilsvrc.TarSource.in_dir(manual_dir)
+    source = ilsvrc.TarLayout.in_dir(manual_dir)
     images = {record.file_name: record.image for record in ilsvrc.iter_split(source, "train")}
     assert images[name] == whole
 
@@ -518,6 +519,6 @@ def test_tar_padded_to_a_large_record_is_read_whole(fresh_sample):
     val_tar = os.path.join(manual_dir, upstream.VAL_TAR)
     with open(val_tar, "ab") as f:
         f.write(bytes(-os.path.getsize(val_tar) % (64 << 10)))
-    source = ilsvrc.TarSource.in_dir(manual_dir)
+    source = ilsvrc.TarLayout.in_dir(manual_dir)
     names = [record.file_name for record in ilsvrc.iter_split(source, "validation")]
     assert names == sample.validation_file_names

@@ -100,9 +100,9 @@ def test_builder_resolves_to_this_package(built):
 def test_every_example_carries_its_csv_row_and_archive_bytes(built):
     builder, manual_dir, sample = built
     config_dir = os.path.join(manual_dir, "imagenet_pi", "high_noise")
-    source = ilsvrc.TarSource(train_tar=sample.train_tar, val_tar=sample.val_tar)
+    layout = ilsvrc.TarLayout(train_tar=sample.train_tar, val_tar=sample.val_tar)
     records = {
-        split: {r.file_name: r for r in ilsvrc.iter_split(source, split)}
+        split: {r.file_name: r for r in ilsvrc.iter_split(layout, split)}
         for split in upstream.SPLITS
     }
     for split in upstream.SPLITS:

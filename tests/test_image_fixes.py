@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image, JpegImagePlugin
 
-from imagenet_pi import fake_data, ilsvrc, image_fixes
+from imagenet_pi import fake_data, ilsvrc
+from imagenet_pi.ilsvrc import folders, image_fixes
 
 
 def _encode(pixels: np.ndarray, mode: str, image_format: str, **save_kwargs) -> bytes:
@@ -170,7 +171,7 @@ def odd_sample(tmp_path_factory):
 @pytest.mark.parametrize("split", ["train", "validation"])
 def test_split_reads_convert_odd_images_to_rgb_jpegs(odd_sample, split):
     manual_dir, sample = odd_sample
-    records = list(ilsvrc.iter_split(ilsvrc.TarSource.in_dir(manual_dir), split))
+    records = list(ilsvrc.iter_split(ilsvrc.TarLayout.in_dir(manual_dir), split))
     assert len([r for r in records if r.file_name in sample.odd_images]) == 3
     for record in records:
         assert _decoded(record.image).mode in ("RGB", "L")
@@ -182,7 +183,7 @@ def test_split_reads_log_their_counts_of_converted_images(odd_sample, split, cap
     manual_dir, sample = odd_sample
     assert len(sample.odd_images) == 6  # 2 CMYK JPEGs and 1 PNG a split
     with caplog.at_level(logging.INFO, logger="imagenet_pi"):
-        list(ilsvrc.iter_split(ilsvrc.TarSource.in_dir(manual_dir), split))
+        list(ilsvrc.iter_split(ilsvrc.TarLayout.in_dir(manual_dir), split))
     assert f"ILSVRC2012 {split}" in caplog.text
     assert "2 CMYK JPEG, 1 PNG converted to RGB JPEG" in caplog.text
 
@@ -190,7 +191,7 @@ def test_split_reads_log_their_counts_of_converted_images(odd_sample, split, cap
 def test_shard_read_alone_logs_its_own_counts(odd_sample, caplog):
     # How a Beam worker, which reads shards without a split-wide fixer, reports them.
     manual_dir, sample = odd_sample
-    shard = ilsvrc.TarSource.in_dir(manual_dir).shards("train")[0]
+    shard = ilsvrc.TarLayout.in_dir(manual_dir).parts("train")[0]
     with caplog.at_level(logging.INFO, logger="imagenet_pi"):
         records = list(shard.read())
     num_odd = sum(r.file_name in sample.odd_images for r in records)
@@ -208,8 +209,8 @@ def test_odd_images_found_by_content_not_by_name(tmp_path, pixels):
     rgb = _encode(pixels, "RGB", "JPEG")
     (real_cmyk_name / "n01739381_1309.JPEG").write_bytes(rgb)
     fixer = image_fixes.ImageFixer()
-    (converted,) = ilsvrc.SynsetFolderShard(str(folder)).read(fixer)
-    (unchanged,) = ilsvrc.SynsetFolderShard(str(real_cmyk_name)).read(fixer)
+    (converted,) = folders.SynsetFolderPart(str(folder)).read(fixer)
+    (unchanged,) = folders.SynsetFolderPart(str(real_cmyk_name)).read(fixer)
     assert _decoded(converted.image).mode == "RGB"
     assert unchanged.image == rgb
     assert fixer.counts == {"cmyk": 1}

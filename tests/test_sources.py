@@ -14,7 +14,8 @@ import pytest
 import tensorflow_datasets as tfds
 from PIL import Image
 
-from imagenet_pi import fake_data, ilsvrc, image_fixes, join, upstream
+from imagenet_pi import fake_data, ilsvrc, join, upstream
+from imagenet_pi.ilsvrc import image_fixes
 
 # Odd images in both splits, so that every form must convert them alike.
 _SAMPLE = {**fake_data.SMALL_SAMPLE, "num_cmyk": 1, "num_png": 1}
@@ -56,17 +57,17 @@ def built(forms, tmp_path_factory) -> dict[str, tfds.core.DatasetBuilder]:
 
 def test_each_form_is_detected_as_itself(forms):
     expected = {
-        "tars": ilsvrc.TarSource,
-        "val_flat": ilsvrc.FolderSource,
-        "val_synsets": ilsvrc.FolderSource,
-        "kaggle": ilsvrc.FolderSource,
-        "prepared": ilsvrc.PreparedImagenet2012Source,
+        "tars": ilsvrc.TarLayout,
+        "val_flat": ilsvrc.FolderLayout,
+        "val_synsets": ilsvrc.FolderLayout,
+        "kaggle": ilsvrc.FolderLayout,
+        "prepared": ilsvrc.PreparedImagenet2012Layout,
     }
     for form, manual_dir in forms.items():
-        source = ilsvrc.detect_source(manual_dir)
+        source = ilsvrc.detect_layout(manual_dir)
         assert type(source) is expected[form], form
-    assert ilsvrc.detect_source(forms["kaggle"]).form == "Kaggle layout"
-    assert ilsvrc.detect_source(forms["val_flat"]).train_dir == os.path.join(
+    assert ilsvrc.detect_layout(forms["kaggle"]).kind == "Kaggle layout"
+    assert ilsvrc.detect_layout(forms["val_flat"]).train_dir == os.path.join(
         forms["val_flat"], "train"
     )
 
@@ -90,15 +91,15 @@ def test_metadata_names_the_form_read(built, forms):
 
 
 def test_validation_shards_are_sorted_runs_of_files(forms):
-    shards = ilsvrc.detect_source(forms["val_synsets"]).shards("validation")
+    shards = ilsvrc.detect_layout(forms["val_synsets"]).parts("validation")
     names = [os.path.basename(path) for shard in shards for path, _ in shard.files]
     assert names == sorted(names) == [f"ILSVRC2012_val_{i:08d}.JPEG" for i in range(1, 7)]
 
 
 def test_prepared_form_reads_one_shard_per_tfrecord_file(forms):
-    source = ilsvrc.detect_source(forms["prepared"])
+    source = ilsvrc.detect_layout(forms["prepared"])
     for split, prepared_split in (("train", "train"), ("validation", "validation")):
-        shards = source.shards(split)
+        shards = source.parts(split)
         assert [os.path.basename(s.path) for s in shards] == [
             f"imagenet2012-{prepared_split}.tfrecord-00000-of-00001"
         ]
@@ -106,9 +107,9 @@ def test_prepared_form_reads_one_shard_per_tfrecord_file(forms):
 
 @pytest.mark.parametrize("form", _FORMS)
 def test_shards_survive_pickling_for_beam_workers(forms, form):
-    source = ilsvrc.detect_source(forms[form])
+    source = ilsvrc.detect_layout(forms[form])
     for split in upstream.SPLITS:
-        shards = source.shards(split)
+        shards = source.parts(split)
         copies = pickle.loads(pickle.dumps(shards))
         assert [r.image for s in copies for r in s.read()] == [
             r.image for s in shards for r in s.read()
@@ -120,8 +121,8 @@ def test_prepared_form_takes_priority_over_tars_and_says_why(forms, tmp_path, ca
     shutil.copytree(forms["tars"], manual_dir)
     os.symlink(os.path.join(forms["prepared"], "imagenet2012"), manual_dir / "imagenet2012")
     with caplog.at_level(logging.INFO, logger="imagenet_pi"):
-        source = ilsvrc.detect_source(manual_dir)
-    assert isinstance(source, ilsvrc.PreparedImagenet2012Source)
+        source = ilsvrc.detect_layout(manual_dir)
+    assert isinstance(source, ilsvrc.PreparedImagenet2012Layout)
     assert "also there, ignored: ILSVRC2012 tars" in caplog.text
     assert "priority: TFDS-prepared imagenet2012, ILSVRC2012 tars" in caplog.text
 
@@ -131,15 +132,15 @@ def test_tars_take_priority_over_folders_and_incomplete_forms_are_named(forms, t
     shutil.copytree(forms["tars"], manual_dir)
     shutil.copytree(os.path.join(forms["val_flat"], "train"), manual_dir / "train")
     with caplog.at_level(logging.INFO, logger="imagenet_pi"):
-        source = ilsvrc.detect_source(manual_dir)
-    assert isinstance(source, ilsvrc.TarSource)
+        source = ilsvrc.detect_layout(manual_dir)
+    assert isinstance(source, ilsvrc.TarLayout)
     assert "ignored: extracted folders (incomplete)" in caplog.text
 
 
 def test_prepared_version_folder_linked_directly(forms, tmp_path):
     version_dir = ilsvrc.find_prepared_imagenet2012(forms["prepared"])
     os.symlink(version_dir, tmp_path / "imagenet2012")
-    source = ilsvrc.detect_source(tmp_path)
+    source = ilsvrc.detect_layout(tmp_path)
     assert source.version_dir == str(tmp_path / "imagenet2012")
 
 
@@ -156,7 +157,7 @@ def test_newest_prepared_version_is_used(forms, tmp_path):
 def test_nothing_found_lists_every_form_with_its_paths(tmp_path):
     (tmp_path / "train").mkdir()
     with pytest.raises(ilsvrc.IlsvrcError) as error:
-        ilsvrc.detect_source(tmp_path)
+        ilsvrc.detect_layout(tmp_path)
     message = str(error.value)
     for expected in (
         os.path.join(tmp_path, "imagenet2012", "<version>", "dataset_info.json") + " (missing)",
@@ -195,7 +196,7 @@ def _folder_copy(forms, tmp_path, layout: str = "val_flat") -> str:
 
 
 def _read_split(manual_dir: str, split: str) -> list[ilsvrc.ImageRecord]:
-    return list(ilsvrc.iter_split(ilsvrc.detect_source(manual_dir), split))
+    return list(ilsvrc.iter_split(ilsvrc.detect_layout(manual_dir), split))
 
 
 def test_image_in_the_wrong_train_folder_is_an_error(forms, tmp_path):
@@ -291,7 +292,7 @@ def test_missing_val_folder_is_reported_with_what_was_found(forms, tmp_path):
     manual_dir = _folder_copy(forms, tmp_path)
     shutil.rmtree(os.path.join(manual_dir, "val"))
     with pytest.raises(ilsvrc.IlsvrcError, match=r"train/ \(found\) and .*val/ \(missing\)"):
-        ilsvrc.detect_source(manual_dir)
+        ilsvrc.detect_layout(manual_dir)
 
 
 def test_images_missing_from_folders_fail_the_join(forms, tmp_path):
@@ -318,7 +319,7 @@ def test_prepared_dataset_of_another_name_is_an_error(forms, tmp_path):
     with open(info_path, "w") as f:
         f.write(info.replace('"name": "imagenet2012"', '"name": "imagenette"'))
     with pytest.raises(ilsvrc.IlsvrcError, match="holds the dataset 'imagenette'"):
-        ilsvrc.detect_source(os.path.dirname(os.path.dirname(version_dir)))
+        ilsvrc.detect_layout(os.path.dirname(os.path.dirname(version_dir)))
 
 
 def test_prepared_dataset_missing_a_file_is_an_error(forms, tmp_path):
@@ -326,7 +327,7 @@ def test_prepared_dataset_missing_a_file_is_an_error(forms, tmp_path):
     missing = os.path.join(version_dir, "imagenet2012-train.tfrecord-00000-of-00001")
     os.remove(missing)
     with pytest.raises(ilsvrc.IlsvrcError, match="1 of the 1 train files are missing") as error:
-        ilsvrc.detect_source(os.path.dirname(os.path.dirname(version_dir)))
+        ilsvrc.detect_layout(os.path.dirname(os.path.dirname(version_dir)))
     assert missing in str(error.value)
 
 
@@ -383,7 +384,7 @@ def test_half_copied_newer_version_is_skipped_for_the_complete_one(forms, tmp_pa
     damage_newer, lacks = _DAMAGES[damage]
     manual_dir, complete, newer = _two_versions(forms, tmp_path, damage_newer)
     with caplog.at_level(logging.WARNING, logger="imagenet_pi"):
-        source = ilsvrc.detect_source(manual_dir)
+        source = ilsvrc.detect_layout(manual_dir)
     assert source.version_dir == complete
     assert f"Skipped {newer}: {newer}:" in caplog.text
     assert lacks in caplog.text
@@ -404,7 +405,7 @@ def test_no_complete_version_names_what_each_lacks(forms, tmp_path):
     manual_dir, complete, newer = _two_versions(forms, tmp_path, _remove_train_files)
     _cut_a_train_file(complete)
     with pytest.raises(ilsvrc.IlsvrcError) as error:
-        ilsvrc.detect_source(manual_dir)
+        ilsvrc.detect_layout(manual_dir)
     message = str(error.value)
     assert message.startswith(f"No complete imagenet2012 in {os.path.dirname(complete)}")
     assert f"{newer}: 1 of the 1 train files are missing" in message
@@ -416,7 +417,7 @@ def test_a_single_version_cut_short_is_refused_before_reading(forms, tmp_path):
     version_dir = _prepared_copy(forms, tmp_path)
     _cut_a_train_file(version_dir)
     with pytest.raises(ilsvrc.IlsvrcError, match="but its dataset_info.json says") as error:
-        ilsvrc.detect_source(os.path.dirname(os.path.dirname(version_dir)))
+        ilsvrc.detect_layout(os.path.dirname(os.path.dirname(version_dir)))
     assert str(error.value).startswith(f"{version_dir}: its 1 train files hold")
 
 
@@ -505,7 +506,7 @@ def test_real_odd_image_names_agree_with_tfds_imagenet2012_but_keep_more_colour(
     records, fixers = {}, {}
     for form, form_dir in (("tars", manual_dir), ("prepared", tmp_path / "prepared")):
         fixers[form] = image_fixes.ImageFixer()
-        shards = ilsvrc.detect_source(form_dir).shards("train")
+        shards = ilsvrc.detect_layout(form_dir).parts("train")
         records[form] = {r.file_name: r for s in shards for r in s.read(fixers[form])}
     assert records["tars"].keys() == records["prepared"].keys()
     originals = {name: image for name, image in odd.values()}

@@ -30,6 +30,7 @@ import imagenet_pi
 from imagenet_pi import (
     annotations,
     beam_generation,
+    fake_data,
     ilsvrc,
     join,
     parallel_build,
@@ -517,3 +518,62 @@ def test_tfds_num_bytes_of_a_split_gives_the_size_of_its_tfrecord_files(tmp_path
     found = sum(os.path.getsize(path) for path in _shard_paths(builder, "train"))
     assert tfds_internals.tfrecord_split_bytes(split) == found
     assert len(_shard_paths(builder, "train")) == 3  # the framing counts per record, not file
+
+
+# --- TFDS's encoding of a prepared imagenet2012 ---------------------------------------------
+
+
+def test_tfds_stores_a_prepared_imagenet2012_example_as_imagenet2012_record_reads_it(
+    small_sample, tmp_path
+):
+    _, sample = small_sample
+    version_dir = fake_data.prepare_imagenet2012(sample, tmp_path)  # TFDS's own builder
+    builder = tfds.builder_from_directory(version_dir)
+    for split, num_images in (
+        ("train", len(sample.train_file_names)),
+        ("validation", len(sample.validation_file_names)),
+    ):
+        dataset = builder.as_dataset(split=split, decoders={"image": tfds.decode.SkipDecoding()})
+        as_tfds_reads_it = {
+            example["file_name"].decode(): (int(example["label"]), example["image"])
+            for example in tfds.as_numpy(dataset)
+        }
+        parsed = {}
+        for path in builder.info.splits[split].filepaths:
+            for serialized in record_files.read_tfrecord(os.fspath(path)):
+                name, label, image = tfds_internals.imagenet2012_record(serialized)
+                parsed[name] = (label, image)
+        assert len(parsed) == num_images
+        assert parsed == as_tfds_reads_it
+
+
+@pytest.mark.parametrize(
+    "serialized",
+    [b"\x13 not a protobuf", b"", b"\n\x00"],
+    ids=["garbage", "empty", "no features"],
+)
+def test_imagenet2012_record_refuses_other_records_with_the_errors_it_lists(serialized):
+    with pytest.raises(tfds_internals.IMAGENET2012_RECORD_ERRORS):
+        tfds_internals.imagenet2012_record(serialized)
+
+
+# --- Files TFDS ships for other datasets --------------------------------------------------
+
+
+def test_tfds_ships_the_imagenet2012_label_tables_its_builder_reads(tmp_path):
+    synsets = tfds_internals.imagenet2012_label_table("labels.txt").read_text().split()
+    assert len(synsets) == 1000 and synsets == sorted(set(synsets))
+    assert synsets[0] == "n01440764"
+    builder = tfds.builder("imagenet2012", data_dir=str(tmp_path))
+    assert list(builder.info.features["label"].names) == synsets
+    truth = tfds_internals.imagenet2012_label_table("validation_labels.txt").read_text().split()
+    assert len(truth) == 50_000 and set(truth) == set(synsets)
+    assert truth[0] == "n01751748"  # ILSVRC2012_val_00000001.JPEG, a sea snake
+
+
+def test_tfds_siscore_module_lists_the_imagenet_class_names_in_class_index_order():
+    names = tfds_internals.imagenet_class_names()
+    assert names is not None and len(names) == 1000
+    assert names[0] == "tench, Tinca tinca"
+    assert names[1] == "goldfish, Carassius auratus"
+    assert names[999] == "toilet tissue, toilet paper, bathroom tissue"
