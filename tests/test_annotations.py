@@ -8,6 +8,7 @@ import pathlib
 import re
 import shutil
 
+import builds
 import numpy as np
 import pytest
 
@@ -741,3 +742,18 @@ def test_write_split_refuses_file_names_with_commas(tmp_path):
         annotations.write_split(
             tmp_path, "train", ["a,b"], np.zeros((1, 16), int), np.zeros((1, 16))
         )
+
+
+def test_lfs_pointer_csv_gives_git_lfs_pull_hint(fresh_sample, tmp_path):
+    manual_dir, _ = fresh_sample
+    pointer = os.path.join(manual_dir, "imagenet_pi", "high_noise", "labels", "train.csv")
+    with open(pointer, "w") as f:
+        f.write(
+            "version https://git-lfs.github.com/spec/v1\n"
+            "oid sha256:edd1a2d626f6824061978db84ddb44719d1de88513f49048eaaf0a7800b769d6\n"
+            "size 107082946\n"
+        )
+    with pytest.raises(annotations.AnnotationError, match="git lfs pull") as error:
+        builds.build(manual_dir, str(tmp_path / "data"))
+    assert pointer in str(error.value)
+    builds.assert_nothing_finished(str(tmp_path / "data"))

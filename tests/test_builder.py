@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 
+import builds
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
@@ -175,3 +176,23 @@ def test_pinned_checksums_cover_every_upstream_url():
             assert pinned[url].size > 0 and len(pinned[url].checksum) == 64
     pins = annotation_files.pinned_files(pinned, imagenet_pi.Builder.CSV_URL_ROOT)
     assert {pin.url for pins_of in pins.values() for pin in pins_of.values()} == set(pinned)
+
+
+def test_max_examples_per_split_builds_a_truncated_dataset_without_join_error(layouts, tmp_path):
+    # The generator is cut before the strict join's final check: no false "rows have no image".
+    builder = builds.build(layouts["val_flat"], str(tmp_path), max_examples_per_split=2)
+    assert builder.info.splits["train"].num_examples == 2
+    assert builder.info.splits["validation"].num_examples == 2
+    assert len(builds.examples(builder, "train")) == 2
+
+
+def test_split_slicing_at_load_time(built):
+    builder, _, _ = built
+    num_train = builder.info.splits["train"].num_examples
+    half = builder.as_dataset(split="train[:50%]")
+    assert sum(1 for _ in half) == num_train // 2
+
+
+def test_missing_manual_dir_shows_manual_download_instructions(tmp_path):
+    with pytest.raises(AssertionError, match="ILSVRC2012_img_val.tar"):
+        builds.build(str(tmp_path / "nowhere"), str(tmp_path / "data"))

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import textwrap
 
+import builds
 import csv_pins
 import numpy as np
 import pytest
@@ -317,6 +318,16 @@ def test_other_annotator_features_beside_flat_layout_are_refused(flat_sample, tm
         _build(flat_sample.builder_cls, flat_sample.manual_dir, str(tmp_path / "data"))
     assert path in str(error.value)
     _assert_nothing_built(str(tmp_path / "data"))
+
+
+def test_incomplete_pi_folder_names_missing_csv(fresh_sample, tmp_path):
+    manual_dir, _ = fresh_sample
+    missing = os.path.join(manual_dir, "imagenet_pi", "high_noise", "confidences", "validation.csv")
+    os.remove(missing)
+    with pytest.raises(annotation_files.AnnotationFilesError, match="git lfs") as error:
+        builds.build(manual_dir, str(tmp_path / "data"))
+    assert missing in str(error.value)
+    builds.assert_nothing_finished(str(tmp_path / "data"))
 
 
 # --- A space before a comma, as the user meets it ---------------------------------------
