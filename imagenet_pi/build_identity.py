@@ -28,7 +28,8 @@ from typing import Any
 
 from absl import logging
 
-from imagenet_pi import annotation_files, errors, relabel_files
+from imagenet_pi import errors, relabel_files
+from imagenet_pi.annotations import origins, releases
 
 # Metadata keys of what a build was made from (beside "beta" and "annotations_source").
 MAX_EXAMPLES_KEY = "max_examples_per_split"
@@ -132,7 +133,7 @@ def check_max_examples_per_split(value: object, *, on_beam: bool = False) -> int
 
 def annotation_digests(files: Mapping[str, str]) -> dict[str, str]:
     """Relative path -> hex sha256 of each annotation file (about 0.4 s for 593 MB)."""
-    return {rel: annotation_files.sha256_of(path) for rel, path in sorted(files.items())}
+    return {rel: releases.sha256_of(path) for rel, path in sorted(files.items())}
 
 
 def relabel_seed(annotations_dir: str | os.PathLike | None) -> int | None:
@@ -156,7 +157,7 @@ def requested_inputs(
     *,
     manual_dir: str | os.PathLike | None,
     max_examples_per_split: int | None,
-    pinned: annotation_files.PinnedFiles,
+    pinned: releases.PinnedFiles,
 ) -> BuildInputs:
     """What a build of `config` would be made from now, found without downloading anything.
 
@@ -169,16 +170,16 @@ def requested_inputs(
       config: the `ImagenetPiConfig` asked for.
       manual_dir: the manual_dir of the request (`DownloadConfig.manual_dir`), or None.
       max_examples_per_split: the request's cap, or None.
-      pinned: the released files (`annotation_files.pinned_files`).
+      pinned: the released files (`releases.pinned_files`).
 
     Raises:
-      The errors of `annotation_files.resolve` for files that are there but unusable.
+      The errors of `origins.resolve` for files that are there but unusable.
     """
     beta = config.beta
     if config.annotations_dir is None and manual_dir is None:
         return BuildInputs(max_examples_per_split, beta, None, None)
     try:
-        files, source = annotation_files.resolve(
+        files, source = origins.resolve(
             config.name,
             annotations_dir=config.annotations_dir,
             manual_dir=manual_dir,
@@ -254,7 +255,7 @@ def check_read(builder: Any) -> None:
             max_examples_per_split=recorded.max_examples_per_split,  # reading asks for none
             pinned={},  # a folder of one's own: nothing is downloaded
         )
-    except annotation_files.AnnotationFilesError:
+    except origins.AnnotationFilesError:
         return  # the folder is gone since the build: nothing to compare, the build is read
     check_reuse(builder.info.full_name, builder.data_dir, builder.info.metadata, requested)
 

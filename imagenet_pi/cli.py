@@ -241,7 +241,8 @@ def _add_check_build_command(commands) -> None:
 def _relabel(args: argparse.Namespace) -> None:
     import json
 
-    from imagenet_pi import annotation_files, annotations, custom_configs, relabelled_configs
+    from imagenet_pi import annotations, custom_configs, relabelled_configs
+    from imagenet_pi.annotations import origins
 
     features = None
     if args.annotator_features:
@@ -267,7 +268,7 @@ def _relabel(args: argparse.Namespace) -> None:
     try:
         # The name custom_config derives: beta, seed and the digest of what was written.
         name = custom_configs.custom_config(out).name
-    except annotation_files.AnnotationFilesError:
+    except origins.AnnotationFilesError:
         return  # a split is missing: nothing to build yet
     config = json.dumps({"name": name, "beta": args.beta, "annotations_dir": out})
     print(

@@ -1,7 +1,7 @@
 """The `imagenet_pi` TFDS builder: configs, features and splits. It joins, nothing more.
 
 Images come from `ilsvrc`, annotator labels and confidences from `annotations`,
-and the files behind them from `annotation_files`.
+and the files behind them from `annotations.origins`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from imagenet_pi import (
-    annotation_files,
     annotations,
     build_checks,
     build_identity,
@@ -28,10 +27,10 @@ from imagenet_pi import (
     record_files,
     relabel,
     synsets,
-    tfds_download,
     tfds_internals,
     upstream,
 )
+from imagenet_pi.annotations import download, origins, releases
 from imagenet_pi.ilsvrc import verification
 
 # TFDS ships a config-less builder of the same name, which this one replaces.
@@ -200,12 +199,12 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
         # Read once, before any input: a bad IMAGENET_PI_VERIFY_ARCHIVES stops the build here.
         verify_archives = verification.verify_archives(self.builder_config.verify_archives)
         manual_dir = os.fspath(dl_manager.manual_dir)  # raises with the instructions if absent
-        files, annotations_source = annotation_files.resolve(
+        files, annotations_source = origins.resolve(
             self.builder_config.name,
             annotations_dir=self.builder_config.annotations_dir,
             manual_dir=manual_dir,
             pinned=self._pinned_files(),
-            download=functools.partial(tfds_download.download, dl_manager),
+            download=functools.partial(download.download, dl_manager),
         )
         # What this build is made from, for later builds of the name to be checked against.
         inputs = build_identity.BuildInputs(
@@ -302,8 +301,8 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
             self._build_checked = True
         build_identity.warn_if_partial(self)
 
-    def _pinned_files(self) -> annotation_files.PinnedFiles:
-        return annotation_files.pinned_files(self.url_infos, self.CSV_URL_ROOT)
+    def _pinned_files(self) -> releases.PinnedFiles:
+        return releases.pinned_files(self.url_infos, self.CSV_URL_ROOT)
 
     def write_splits(
         self, dl_manager: tfds.download.DownloadManager, download_config

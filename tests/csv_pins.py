@@ -16,7 +16,8 @@ import threading
 from collections.abc import Iterator
 
 import imagenet_pi
-from imagenet_pi import annotation_files, tfds_internals, upstream
+from imagenet_pi import tfds_internals, upstream
+from imagenet_pi.annotations import releases
 
 
 def write_checksums(
@@ -31,7 +32,7 @@ def write_checksums(
         for config, files in files_by_config.items():
             for rel, local in files.items():
                 url = upstream.lfs_url(config, rel, url_root)
-                size, digest = os.path.getsize(local), annotation_files.sha256_of(local)
+                size, digest = os.path.getsize(local), releases.sha256_of(local)
                 name = f"{config}_{rel.replace('/', '_')}"
                 f.write(f"{url}\t{size}\t{digest}\t{name}\n")
     return path

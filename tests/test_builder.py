@@ -166,15 +166,15 @@ def test_tfds_load_by_name_after_import(built):
 
 
 def test_pinned_checksums_cover_every_upstream_url():
-    from imagenet_pi import annotation_files
+    from imagenet_pi.annotations import releases
 
     pinned = imagenet_pi.Builder.url_infos
     assert tfds_internals.checksums_path(imagenet_pi.Builder).exists()
     for config in upstream.NOISE_LEVELS:
-        for url in annotation_files.upstream_urls(config).values():
+        for url in releases.upstream_urls(config).values():
             assert url in pinned, url
             assert pinned[url].size > 0 and len(pinned[url].checksum) == 64
-    pins = annotation_files.pinned_files(pinned, imagenet_pi.Builder.CSV_URL_ROOT)
+    pins = releases.pinned_files(pinned, imagenet_pi.Builder.CSV_URL_ROOT)
     assert {pin.url for pins_of in pins.values() for pin in pins_of.values()} == set(pinned)
 
 

@@ -25,7 +25,8 @@ import tensorflow_datasets as tfds
 import tfds_command
 
 import imagenet_pi
-from imagenet_pi import annotation_files, annotations, fake_data, upstream
+from imagenet_pi import annotations, fake_data, upstream
+from imagenet_pi.annotations import origins, releases
 
 _TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 _FEATURES = upstream.ANNOTATOR_FEATURES_RELPATH
@@ -61,7 +62,7 @@ def flat_sample(tmp_path) -> FlatSample:
             {"train": sample.train_clean_labels, "validation": sample.validation_clean_labels},
             beta=level.beta,
         )
-        released[config] = annotation_files.files_in_dir(folder)
+        released[config] = origins.files_in_dir(folder)
     _copy_flat(released["high_noise"], manual_dir, [*upstream.split_csv_relpaths(), _FEATURES])
     checksums = csv_pins.write_checksums(str(tmp_path / "checksums.tsv"), released)
     return FlatSample(manual_dir, sample, released, checksums, csv_pins.builder_class(checksums))
@@ -105,8 +106,8 @@ def _write(path, payload: bytes) -> str:
     return str(path)
 
 
-def _pin(path: str, url: str = "https://example.invalid/x") -> annotation_files.PinnedFile:
-    return annotation_files.PinnedFile(url, os.path.getsize(path), annotation_files.sha256_of(path))
+def _pin(path: str, url: str = "https://example.invalid/x") -> releases.PinnedFile:
+    return releases.PinnedFile(url, os.path.getsize(path), releases.sha256_of(path))
 
 
 @pytest.fixture
@@ -124,15 +125,15 @@ def pinned_table(tmp_path):
 
 def test_identify_release_names_the_config_whose_sizes_and_sha256_match(pinned_table):
     pinned, files = pinned_table
-    assert annotation_files.identify_release(files["b"], pinned).config == "b"
-    assert annotation_files.identify_release(files["a"], pinned).config == "a"
+    assert releases.identify_release(files["b"], pinned).config == "b"
+    assert releases.identify_release(files["a"], pinned).config == "a"
 
 
 def test_right_size_other_bytes_is_no_release_and_says_which_file(pinned_table, tmp_path):
     pinned, files = pinned_table
     edited = dict(files["a"])
     edited["labels/train.csv"] = _write(tmp_path / "edited", b"x.JPEG,2\n" * 3)  # same size
-    match = annotation_files.identify_release(edited, pinned)
+    match = releases.identify_release(edited, pinned)
     assert match.config is None
     assert "damaged or edited" in match.findings["labels/train.csv"]
     assert match.findings["labels/validation.csv"] == "a's"
@@ -142,7 +143,7 @@ def test_files_of_two_configs_are_no_release(pinned_table):
     pinned, files = pinned_table
     mixed = {"labels/train.csv": files["a"]["labels/train.csv"]}
     mixed["labels/validation.csv"] = files["b"]["labels/validation.csv"]
-    match = annotation_files.identify_release(mixed, pinned)
+    match = releases.identify_release(mixed, pinned)
     assert match.config is None
     assert "the size of a's" in match.findings["labels/train.csv"]
     assert "the size of b's" in match.findings["labels/validation.csv"]
@@ -156,7 +157,7 @@ def test_unknown_size_and_lfs_pointer_are_named_per_file(pinned_table, tmp_path)
         ),
         "labels/validation.csv": _write(tmp_path / "odd", b"v" * 6),
     }
-    match = annotation_files.identify_release(odd, pinned)
+    match = releases.identify_release(odd, pinned)
     assert match.config is None
     assert "Git LFS pointer" in match.findings["labels/train.csv"]
     assert match.findings["labels/validation.csv"] == "6 bytes, the size of no released file"
@@ -167,18 +168,18 @@ def test_sha256_of_follows_a_file_rewritten_with_the_same_size(tmp_path):
     path = tmp_path / "labels.csv"
     for text in (b"a,1\n", b"b,1\n", b"c,1\n"):
         path.write_bytes(text)
-        assert annotation_files.sha256_of(path) == hashlib.sha256(text).hexdigest()
+        assert releases.sha256_of(path) == hashlib.sha256(text).hexdigest()
 
 
 def test_pinned_files_reads_every_released_url_from_the_real_checksums():
-    pins = annotation_files.pinned_files(imagenet_pi.Builder.url_infos)
+    pins = releases.pinned_files(imagenet_pi.Builder.url_infos)
     assert sorted(pins) == sorted(upstream.NOISE_LEVELS)
     high = pins["high_noise"]["labels/train.csv"]
     assert (high.size, high.sha256[:8]) == (107082946, "edd1a2d6")
     assert high.url == upstream.lfs_url("high_noise", "labels/train.csv")
     assert pins["low_noise"][_FEATURES].sha256 == pins["high_noise"][_FEATURES].sha256
     with pytest.raises(ValueError, match="checksums.tsv.*Reinstall"):
-        annotation_files.pinned_files({})
+        releases.pinned_files({})
 
 
 # --- Partial flat layouts ----------------------------------------------------------------
@@ -197,8 +198,8 @@ def test_partial_flat_layout_names_what_is_found_and_missing(flat_sample, tmp_pa
     manual_dir = str(tmp_path / "partial")
     os.makedirs(os.path.join(manual_dir, "labels"))
     _copy_flat(flat_sample.released["high_noise"], manual_dir, _PARTIAL_LAYOUTS[layout])
-    with pytest.raises(annotation_files.AnnotationFilesError, match="is incomplete") as error:
-        annotation_files.flat_layout_files(manual_dir)
+    with pytest.raises(origins.AnnotationFilesError, match="is incomplete") as error:
+        origins.flat_layout_files(manual_dir)
     message = str(error.value)
     assert manual_dir in message
     missing = message.split("missing ")[1].split(". It needs")[0]
@@ -209,17 +210,17 @@ def test_partial_flat_layout_names_what_is_found_and_missing(flat_sample, tmp_pa
 
 def test_misnamed_flat_files_are_listed(tmp_path):
     _write(tmp_path / "labels" / "labels-train.csv", b"x")  # the upstream README's name
-    with pytest.raises(annotation_files.AnnotationFilesError, match="labels/labels-train.csv"):
-        annotation_files.flat_layout_files(tmp_path)
+    with pytest.raises(origins.AnnotationFilesError, match="labels/labels-train.csv"):
+        origins.flat_layout_files(tmp_path)
 
 
 def test_manual_dir_without_labels_or_confidences_has_no_flat_layout(tmp_path):
-    assert annotation_files.flat_layout_files(tmp_path) is None
+    assert origins.flat_layout_files(tmp_path) is None
 
 
 def test_partial_flat_layout_fails_the_build_without_downloading(flat_sample, tmp_path):
     shutil.rmtree(os.path.join(flat_sample.manual_dir, "confidences"))
-    with pytest.raises(annotation_files.AnnotationFilesError, match="confidences/train.csv"):
+    with pytest.raises(origins.AnnotationFilesError, match="confidences/train.csv"):
         _build(flat_sample.builder_cls, flat_sample.manual_dir, str(tmp_path / "data"))
     assert _downloaded_csvs(str(tmp_path / "data")) == []
     _assert_nothing_built(str(tmp_path / "data"))
@@ -249,7 +250,7 @@ def test_tfds_flat_layout_builds_the_config_it_is(flat_sample, tmp_path):
 
 def test_tfds_flat_layout_of_the_other_config_says_which_it_is(flat_sample, tmp_path):
     data_dir = str(tmp_path / "data")
-    with pytest.raises(annotation_files.FlatLayoutError, match="are high_noise's") as error:
+    with pytest.raises(origins.FlatLayoutError, match="are high_noise's") as error:
         _build(flat_sample.builder_cls, flat_sample.manual_dir, data_dir, config="low_noise")
     assert "Build imagenet_pi/high_noise" in str(error.value)
     assert os.path.join(flat_sample.manual_dir, "imagenet_pi", "low_noise") in str(error.value)
@@ -259,7 +260,7 @@ def test_tfds_flat_layout_of_the_other_config_says_which_it_is(flat_sample, tmp_
 def test_tfds_flat_layout_of_no_release_points_to_custom_configs(flat_sample, tmp_path):
     # The real pins: synthetic files match no released size.
     data_dir = str(tmp_path / "data")
-    with pytest.raises(annotation_files.FlatLayoutError, match="not a released version") as error:
+    with pytest.raises(origins.FlatLayoutError, match="not a released version") as error:
         _build(imagenet_pi.Builder, flat_sample.manual_dir, data_dir)
     message = str(error.value)
     assert "imagenet_pi.custom_config" in message and '"Any noise level"' in message
@@ -270,7 +271,7 @@ def test_tfds_flat_layout_of_no_release_points_to_custom_configs(flat_sample, tm
 
 def test_flat_layout_of_mixed_configs_is_refused(flat_sample, tmp_path):
     _copy_flat(flat_sample.released["low_noise"], flat_sample.manual_dir, ["labels/train.csv"])
-    with pytest.raises(annotation_files.FlatLayoutError, match="not a released version") as error:
+    with pytest.raises(origins.FlatLayoutError, match="not a released version") as error:
         _build(flat_sample.builder_cls, flat_sample.manual_dir, str(tmp_path / "data"))
     assert "labels/train.csv: " in str(error.value) and "low_noise's" in str(error.value)
 
@@ -314,7 +315,7 @@ def test_other_annotator_features_beside_flat_layout_are_refused(flat_sample, tm
     path = os.path.join(flat_sample.manual_dir, _FEATURES)
     with open(path, "a") as f:
         f.write("0.0,0.0\n")
-    with pytest.raises(annotation_files.FlatLayoutError, match="not the released") as error:
+    with pytest.raises(origins.FlatLayoutError, match="not the released") as error:
         _build(flat_sample.builder_cls, flat_sample.manual_dir, str(tmp_path / "data"))
     assert path in str(error.value)
     _assert_nothing_built(str(tmp_path / "data"))
@@ -324,7 +325,7 @@ def test_incomplete_pi_folder_names_missing_csv(fresh_sample, tmp_path):
     manual_dir, _ = fresh_sample
     missing = os.path.join(manual_dir, "imagenet_pi", "high_noise", "confidences", "validation.csv")
     os.remove(missing)
-    with pytest.raises(annotation_files.AnnotationFilesError, match="git lfs") as error:
+    with pytest.raises(origins.AnnotationFilesError, match="git lfs") as error:
         builds.build(manual_dir, str(tmp_path / "data"))
     assert missing in str(error.value)
     builds.assert_nothing_finished(str(tmp_path / "data"))
@@ -373,7 +374,7 @@ def test_folder_in_place_of_a_file_of_a_clone_fails_the_build_saying_so(
     path = os.path.join(manual_dir, "imagenet_pi", "high_noise", rel)
     _folder_in_place_of(path)
     data_dir = str(tmp_path / "data")
-    with pytest.raises(annotation_files.AnnotationFilesError) as error:
+    with pytest.raises(origins.AnnotationFilesError) as error:
         _build(imagenet_pi.Builder, manual_dir, data_dir)
     message = str(error.value)
     assert _folder_message_start(path) in message, message
@@ -389,7 +390,7 @@ def test_folder_in_place_of_a_file_of_a_config_folder_fails_the_build_saying_so(
     os.rename(os.path.join(manual_dir, "imagenet_pi", "high_noise"), config_dir)
     path = os.path.join(config_dir, "confidences", "validation.csv")
     _folder_in_place_of(path)
-    with pytest.raises(annotation_files.AnnotationFilesError) as error:
+    with pytest.raises(origins.AnnotationFilesError) as error:
         _build(imagenet_pi.Builder, manual_dir, str(tmp_path / "data"))
     assert _folder_message_start(path) in str(error.value), str(error.value)
 
@@ -399,7 +400,7 @@ def test_folder_in_place_of_a_file_of_a_custom_config_is_refused_saying_so(fresh
     config_dir = os.path.join(manual_dir, "imagenet_pi", "high_noise")
     path = os.path.join(config_dir, "labels", "train.csv")
     _folder_in_place_of(path)
-    with pytest.raises(annotation_files.AnnotationFilesError) as error:
+    with pytest.raises(origins.AnnotationFilesError) as error:
         imagenet_pi.custom_config(config_dir, name="mine", beta=0.3)
     assert _folder_message_start(path) in str(error.value), str(error.value)
 
@@ -411,7 +412,7 @@ def test_folder_in_place_of_a_csv_of_the_flat_layout_fails_the_build_saying_so(
     path = os.path.join(flat_sample.manual_dir, rel)
     _folder_in_place_of(path)
     data_dir = str(tmp_path / "data")
-    with pytest.raises(annotation_files.AnnotationFilesError) as error:
+    with pytest.raises(origins.AnnotationFilesError) as error:
         _build(flat_sample.builder_cls, flat_sample.manual_dir, data_dir)
     message = str(error.value)
     assert f"; {rel} is a folder (holding {os.path.basename(rel)}), not a file" in message, message
@@ -426,7 +427,7 @@ def test_folder_in_place_of_annotator_features_beside_the_flat_layout_is_refused
     path = os.path.join(flat_sample.manual_dir, _FEATURES)
     _folder_in_place_of(path)
     data_dir = str(tmp_path / "data")
-    with pytest.raises(annotation_files.FlatLayoutError) as error:
+    with pytest.raises(origins.FlatLayoutError) as error:
         _build(flat_sample.builder_cls, flat_sample.manual_dir, data_dir)
     message = str(error.value)
     assert message.startswith(_folder_message_start(path)), message
