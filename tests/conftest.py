@@ -44,6 +44,15 @@ def layouts(tmp_path_factory) -> dict[str, str]:
     return ilsvrc_layouts.write_layouts(tmp_path_factory.mktemp("layouts"))
 
 
+@pytest.fixture
+def flat_sample(tmp_path):
+    """TFDS's imagenet_pi layout in a manual_dir, its CSVs pinned as released: a
+    `csv_pins.FlatSample`."""
+    import csv_pins  # imports TFDS: only for the tests that use it, not at collection
+
+    return csv_pins.write_flat_sample(tmp_path)
+
+
 def _build_high_noise(
     manual_dir: str, data_dir: str, file_format: str = "tfrecord", num_shards: int | None = None
 ) -> None:
