@@ -11,7 +11,8 @@ import os
 
 import tensorflow_datasets as tfds
 
-import imagenet_pi  # noqa: F401  (registers the builder)
+import imagenet_pi  # registers the builder
+from imagenet_pi import upstream
 
 
 def build(
@@ -32,8 +33,10 @@ def examples(builder: tfds.core.DatasetBuilder, split: str) -> dict[str, dict]:
 
 
 def assert_nothing_finished(data_dir: str) -> None:
-    """No `imagenet_pi/high_noise` in `data_dir` that looks finished, nor its version folder."""
-    builder = tfds.builder("imagenet_pi/high_noise", data_dir=data_dir)
-    assert not builder.is_prepared()
-    version_dir = os.path.join(data_dir, "imagenet_pi", "high_noise", "3.0.0")
-    assert not os.path.exists(version_dir), os.listdir(os.path.dirname(version_dir))
+    """No released config of imagenet_pi in `data_dir` looks finished, nor has its version
+    folder (the builder's version, whatever it is)."""
+    version = str(imagenet_pi.Builder.VERSION)
+    for config in upstream.NOISE_LEVELS:
+        assert not tfds.builder(f"imagenet_pi/{config}", data_dir=data_dir).is_prepared()
+        version_dir = os.path.join(data_dir, "imagenet_pi", config, version)
+        assert not os.path.exists(version_dir), os.listdir(os.path.dirname(version_dir))

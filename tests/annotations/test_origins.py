@@ -55,11 +55,6 @@ def _write(path, payload: bytes) -> str:
     return str(path)
 
 
-def _assert_nothing_built(data_dir: str) -> None:
-    assert not os.path.exists(os.path.join(data_dir, "imagenet_pi", "high_noise", "2.0.0"))
-    assert not os.path.exists(os.path.join(data_dir, "imagenet_pi", "low_noise", "2.0.0"))
-
-
 # --- Partial flat layouts ----------------------------------------------------------------
 
 _PARTIAL_LAYOUTS = {
@@ -101,7 +96,7 @@ def test_partial_flat_layout_fails_the_build_without_downloading(flat_sample, tm
     with pytest.raises(origins.AnnotationFilesError, match="confidences/train.csv"):
         _build(flat_sample.builder_cls, flat_sample.manual_dir, str(tmp_path / "data"))
     assert _downloaded_csvs(str(tmp_path / "data")) == []
-    _assert_nothing_built(str(tmp_path / "data"))
+    builds.assert_nothing_finished(str(tmp_path / "data"))
 
 
 # --- Building from TFDS's imagenet_pi layout ---------------------------------------------
@@ -132,7 +127,7 @@ def test_tfds_flat_layout_of_the_other_config_says_which_it_is(flat_sample, tmp_
         _build(flat_sample.builder_cls, flat_sample.manual_dir, data_dir, config="low_noise")
     assert "Build imagenet_pi/high_noise" in str(error.value)
     assert os.path.join(flat_sample.manual_dir, "imagenet_pi", "low_noise") in str(error.value)
-    _assert_nothing_built(data_dir)
+    builds.assert_nothing_finished(data_dir)
 
 
 def test_tfds_flat_layout_of_no_release_points_to_custom_configs(flat_sample, tmp_path):
@@ -144,7 +139,7 @@ def test_tfds_flat_layout_of_no_release_points_to_custom_configs(flat_sample, tm
     assert "imagenet_pi.custom_config" in message and '"Any noise level"' in message
     for rel in upstream.split_csv_relpaths():
         assert f"{rel}: " in message
-    _assert_nothing_built(data_dir)
+    builds.assert_nothing_finished(data_dir)
 
 
 def test_flat_layout_of_mixed_configs_is_refused(flat_sample, tmp_path):
@@ -200,7 +195,7 @@ def test_other_annotator_features_beside_flat_layout_are_refused(flat_sample, tm
     with pytest.raises(origins.FlatLayoutError, match="not the released") as error:
         _build(flat_sample.builder_cls, flat_sample.manual_dir, str(tmp_path / "data"))
     assert path in str(error.value)
-    _assert_nothing_built(str(tmp_path / "data"))
+    builds.assert_nothing_finished(str(tmp_path / "data"))
 
 
 def test_incomplete_pi_folder_names_missing_csv(fresh_sample, tmp_path):
@@ -241,7 +236,7 @@ def test_folder_in_place_of_a_file_of_a_clone_fails_the_build_saying_so(
     message = str(error.value)
     assert _folder_message_start(path) in message, message
     assert "missing" not in message and "Put each CSV file itself in its place" in message
-    _assert_nothing_built(data_dir)
+    builds.assert_nothing_finished(data_dir)
 
 
 def test_folder_in_place_of_a_file_of_a_config_folder_fails_the_build_saying_so(
@@ -280,7 +275,7 @@ def test_folder_in_place_of_a_csv_of_the_flat_layout_fails_the_build_saying_so(
     assert f"; {rel} is a folder (holding {os.path.basename(rel)}), not a file" in message, message
     assert "missing" not in message
     assert _downloaded_csvs(data_dir) == []
-    _assert_nothing_built(data_dir)
+    builds.assert_nothing_finished(data_dir)
 
 
 def test_folder_in_place_of_annotator_features_beside_the_flat_layout_is_refused(
@@ -294,4 +289,4 @@ def test_folder_in_place_of_annotator_features_beside_the_flat_layout_is_refused
     message = str(error.value)
     assert message.startswith(_folder_message_start(path)), message
     assert "expected the released annotator_features.csv" in message
-    _assert_nothing_built(data_dir)
+    builds.assert_nothing_finished(data_dir)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 
+import builds
 import csv_pins
 import pytest
 import tfds_command
@@ -27,11 +28,6 @@ _SUBPROCESS_TIMEOUT = 240  # the hang guard; TFDS's own retries take about 3.5 m
 def _no_network(monkeypatch):
     for key, value in csv_pins.no_network_env({}).items():
         monkeypatch.setenv(key, value)
-
-
-def _assert_nothing_built(data_dir: str) -> None:
-    assert not os.path.exists(os.path.join(data_dir, "imagenet_pi", "high_noise", "2.0.0"))
-    assert not os.path.exists(os.path.join(data_dir, "imagenet_pi", "low_noise", "2.0.0"))
 
 
 @pytest.mark.slow
@@ -118,7 +114,7 @@ def test_offline_build_fails_within_seconds_naming_the_local_options(tars_only, 
     assert "Connection" in outcome["message"] and url_root in outcome["message"]
     _assert_names_the_local_options(outcome["message"], tars_only, "high_noise")
     assert outcome["seconds"] < 30, outcome  # TFDS's own retries took about 210 s
-    _assert_nothing_built(str(tmp_path / "data"))
+    builds.assert_nothing_finished(str(tmp_path / "data"))
 
 
 @pytest.mark.slow
