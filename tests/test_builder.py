@@ -6,7 +6,7 @@ import os
 import shutil
 import tempfile
 
-import builds
+import in_process_builds
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
@@ -180,10 +180,10 @@ def test_pinned_checksums_cover_every_upstream_url():
 
 def test_max_examples_per_split_builds_a_truncated_dataset_without_join_error(layouts, tmp_path):
     # The generator is cut before the strict join's final check: no false "rows have no image".
-    builder = builds.build(layouts["val_flat"], str(tmp_path), max_examples_per_split=2)
+    builder = in_process_builds.build(layouts["val_flat"], str(tmp_path), max_examples_per_split=2)
     assert builder.info.splits["train"].num_examples == 2
     assert builder.info.splits["validation"].num_examples == 2
-    assert len(builds.examples(builder, "train")) == 2
+    assert len(in_process_builds.examples(builder, "train")) == 2
 
 
 def test_split_slicing_at_load_time(built):
@@ -195,4 +195,4 @@ def test_split_slicing_at_load_time(built):
 
 def test_missing_manual_dir_shows_manual_download_instructions(tmp_path):
     with pytest.raises(AssertionError, match="ILSVRC2012_img_val.tar"):
-        builds.build(str(tmp_path / "nowhere"), str(tmp_path / "data"))
+        in_process_builds.build(str(tmp_path / "nowhere"), str(tmp_path / "data"))

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 
-import builds
 import ilsvrc_layouts
+import in_process_builds
 import numpy as np
 import pytest
 
@@ -17,7 +17,7 @@ def test_images_missing_from_folders_fail_the_join(layouts, tmp_path):
     manual_dir = ilsvrc_layouts.copy_layout(layouts, tmp_path)
     os.remove(os.path.join(manual_dir, "val", "ILSVRC2012_val_00000004.JPEG"))
     with pytest.raises(join.JoinError, match="ILSVRC2012_val_00000004.JPEG"):
-        builds.build(manual_dir, str(tmp_path / "data"))
+        in_process_builds.build(manual_dir, str(tmp_path / "data"))
 
 
 def _config_dir(manual_dir: str) -> str:
@@ -44,16 +44,16 @@ def test_images_without_annotation_rows_fail_with_count_and_names(fresh_sample, 
     dropped = sorted(sample.train_file_names)[:2]
     _rewrite_split(manual_dir, "train", keep_rows=np.arange(2, len(sample.train_file_names)))
     with pytest.raises(join.JoinError, match="2 images of .*ILSVRC2012_img_train.tar") as error:
-        builds.build(manual_dir, str(tmp_path / "data"))
+        in_process_builds.build(manual_dir, str(tmp_path / "data"))
     assert all(name in str(error.value) for name in dropped)
     assert os.path.join(config_dir, "labels", "train.csv") in str(error.value)
-    builds.assert_nothing_finished(str(tmp_path / "data"))
+    in_process_builds.assert_nothing_finished(str(tmp_path / "data"))
 
 
 def test_annotation_rows_without_images_fail_with_count_and_names(fresh_sample, tmp_path):
     manual_dir, _ = fresh_sample
     _rewrite_split(manual_dir, "validation", extra_rows=3)
     with pytest.raises(join.JoinError, match="3 rows of .* have no image") as error:
-        builds.build(manual_dir, str(tmp_path / "data"))
+        in_process_builds.build(manual_dir, str(tmp_path / "data"))
     assert "n99999999_0.JPEG" in str(error.value)
-    builds.assert_nothing_finished(str(tmp_path / "data"))
+    in_process_builds.assert_nothing_finished(str(tmp_path / "data"))

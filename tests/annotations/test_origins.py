@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import shutil
 
-import builds
 import csv_pins
+import in_process_builds
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
@@ -96,7 +96,7 @@ def test_partial_flat_layout_fails_the_build_without_downloading(flat_sample, tm
     with pytest.raises(origins.AnnotationFilesError, match="confidences/train.csv"):
         _build(flat_sample.builder_cls, flat_sample.manual_dir, str(tmp_path / "data"))
     assert _downloaded_csvs(str(tmp_path / "data")) == []
-    builds.assert_nothing_finished(str(tmp_path / "data"))
+    in_process_builds.assert_nothing_finished(str(tmp_path / "data"))
 
 
 # --- Building from TFDS's imagenet_pi layout ---------------------------------------------
@@ -127,7 +127,7 @@ def test_tfds_flat_layout_of_the_other_config_says_which_it_is(flat_sample, tmp_
         _build(flat_sample.builder_cls, flat_sample.manual_dir, data_dir, config="low_noise")
     assert "Build imagenet_pi/high_noise" in str(error.value)
     assert os.path.join(flat_sample.manual_dir, "imagenet_pi", "low_noise") in str(error.value)
-    builds.assert_nothing_finished(data_dir)
+    in_process_builds.assert_nothing_finished(data_dir)
 
 
 def test_tfds_flat_layout_of_no_release_points_to_custom_configs(flat_sample, tmp_path):
@@ -139,7 +139,7 @@ def test_tfds_flat_layout_of_no_release_points_to_custom_configs(flat_sample, tm
     assert "imagenet_pi.custom_config" in message and '"Any noise level"' in message
     for rel in upstream.split_csv_relpaths():
         assert f"{rel}: " in message
-    builds.assert_nothing_finished(data_dir)
+    in_process_builds.assert_nothing_finished(data_dir)
 
 
 def test_flat_layout_of_mixed_configs_is_refused(flat_sample, tmp_path):
@@ -195,7 +195,7 @@ def test_other_annotator_features_beside_flat_layout_are_refused(flat_sample, tm
     with pytest.raises(origins.FlatLayoutError, match="not the released") as error:
         _build(flat_sample.builder_cls, flat_sample.manual_dir, str(tmp_path / "data"))
     assert path in str(error.value)
-    builds.assert_nothing_finished(str(tmp_path / "data"))
+    in_process_builds.assert_nothing_finished(str(tmp_path / "data"))
 
 
 def test_incomplete_pi_folder_names_missing_csv(fresh_sample, tmp_path):
@@ -203,9 +203,9 @@ def test_incomplete_pi_folder_names_missing_csv(fresh_sample, tmp_path):
     missing = os.path.join(manual_dir, "imagenet_pi", "high_noise", "confidences", "validation.csv")
     os.remove(missing)
     with pytest.raises(origins.AnnotationFilesError, match="git lfs") as error:
-        builds.build(manual_dir, str(tmp_path / "data"))
+        in_process_builds.build(manual_dir, str(tmp_path / "data"))
     assert missing in str(error.value)
-    builds.assert_nothing_finished(str(tmp_path / "data"))
+    in_process_builds.assert_nothing_finished(str(tmp_path / "data"))
 
 
 # --- A folder where a file should be, in every layout ------------------------------------
@@ -236,7 +236,7 @@ def test_folder_in_place_of_a_file_of_a_clone_fails_the_build_saying_so(
     message = str(error.value)
     assert _folder_message_start(path) in message, message
     assert "missing" not in message and "Put each CSV file itself in its place" in message
-    builds.assert_nothing_finished(data_dir)
+    in_process_builds.assert_nothing_finished(data_dir)
 
 
 def test_folder_in_place_of_a_file_of_a_config_folder_fails_the_build_saying_so(
@@ -275,7 +275,7 @@ def test_folder_in_place_of_a_csv_of_the_flat_layout_fails_the_build_saying_so(
     assert f"; {rel} is a folder (holding {os.path.basename(rel)}), not a file" in message, message
     assert "missing" not in message
     assert _downloaded_csvs(data_dir) == []
-    builds.assert_nothing_finished(data_dir)
+    in_process_builds.assert_nothing_finished(data_dir)
 
 
 def test_folder_in_place_of_annotator_features_beside_the_flat_layout_is_refused(
@@ -289,4 +289,4 @@ def test_folder_in_place_of_annotator_features_beside_the_flat_layout_is_refused
     message = str(error.value)
     assert message.startswith(_folder_message_start(path)), message
     assert "expected the released annotator_features.csv" in message
-    builds.assert_nothing_finished(data_dir)
+    in_process_builds.assert_nothing_finished(data_dir)

@@ -6,8 +6,8 @@ import os
 import re
 import shutil
 
-import builds
 import csv_edits
+import in_process_builds
 import numpy as np
 import pytest
 
@@ -246,6 +246,6 @@ def test_lfs_pointer_csv_gives_git_lfs_pull_hint(fresh_sample, tmp_path):
             "size 107082946\n"
         )
     with pytest.raises(annotations.AnnotationError, match="git lfs pull") as error:
-        builds.build(manual_dir, str(tmp_path / "data"))
+        in_process_builds.build(manual_dir, str(tmp_path / "data"))
     assert pointer in str(error.value)
-    builds.assert_nothing_finished(str(tmp_path / "data"))
+    in_process_builds.assert_nothing_finished(str(tmp_path / "data"))

@@ -12,8 +12,8 @@ import subprocess
 import sys
 import textwrap
 
-import builds
 import csv_pins
+import in_process_builds
 import pytest
 import tfds_command
 
@@ -114,7 +114,7 @@ def test_offline_build_fails_within_seconds_naming_the_local_options(tars_only, 
     assert "Connection" in outcome["message"] and url_root in outcome["message"]
     _assert_names_the_local_options(outcome["message"], tars_only, "high_noise")
     assert outcome["seconds"] < 30, outcome  # TFDS's own retries took about 210 s
-    builds.assert_nothing_finished(str(tmp_path / "data"))
+    in_process_builds.assert_nothing_finished(str(tmp_path / "data"))
 
 
 @pytest.mark.slow

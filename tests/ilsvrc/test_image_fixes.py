@@ -6,8 +6,8 @@ from __future__ import annotations
 import io
 import logging
 
-import builds
 import damaged_inputs
+import in_process_builds
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
@@ -241,7 +241,7 @@ def test_jpeg_cut_short_fails_the_build_naming_the_member(fresh_sample, tmp_path
     synset_tar, name = damaged_inputs.replace_train_image(manual_dir, cut)
     data_dir = str(tmp_path / "data")
     with pytest.raises(ilsvrc.IlsvrcError, match="is a JPEG cut short") as error:
-        builds.build(manual_dir, data_dir)
+        in_process_builds.build(manual_dir, data_dir)
     assert f"member {synset_tar!r}, image {name!r}" in str(error.value)
     assert not tfds.builder("imagenet_pi/high_noise", data_dir=data_dir).is_prepared()
 

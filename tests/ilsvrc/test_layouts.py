@@ -7,8 +7,8 @@ import logging
 import os
 import shutil
 
-import builds
 import ilsvrc_layouts
+import in_process_builds
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
@@ -20,7 +20,7 @@ from imagenet_pi import fake_data, ilsvrc, upstream
 def built(layouts, tmp_path_factory) -> dict[str, tfds.core.DatasetBuilder]:
     data_root = tmp_path_factory.mktemp("built")
     return {
-        form: builds.build(manual_dir, str(data_root / form))
+        form: in_process_builds.build(manual_dir, str(data_root / form))
         for form, manual_dir in layouts.items()
     }
 
@@ -45,7 +45,10 @@ def test_each_form_is_detected_as_itself(layouts):
 @pytest.mark.parametrize("form", [f for f in ilsvrc_layouts.LAYOUTS if f != "tars"])
 def test_every_form_builds_the_dataset_the_tars_build(built, form):
     for split in upstream.SPLITS:
-        expected, found = builds.examples(built["tars"], split), builds.examples(built[form], split)
+        expected, found = (
+            in_process_builds.examples(built["tars"], split),
+            in_process_builds.examples(built[form], split),
+        )
         assert sorted(found) == sorted(expected)
         for name, example in found.items():
             assert example["image"] == expected[name]["image"], name

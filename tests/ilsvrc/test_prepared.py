@@ -9,8 +9,8 @@ import os
 import shutil
 import tarfile
 
-import builds
 import ilsvrc_layouts
+import in_process_builds
 import numpy as np
 import pytest
 from PIL import Image
@@ -132,7 +132,7 @@ def test_half_copied_newer_version_is_skipped_for_the_complete_one(
 
 def test_build_reads_the_complete_version_beside_a_half_copied_newer_one(layouts, tmp_path):
     manual_dir, complete, _ = _two_versions(layouts, tmp_path, _remove_train_files)
-    builder = builds.build(manual_dir, str(tmp_path / "data"))
+    builder = in_process_builds.build(manual_dir, str(tmp_path / "data"))
     assert builder.info.metadata["images_source"] == f"TFDS-prepared imagenet2012 {complete}"
     assert (
         builder.info.splits["train"].num_examples

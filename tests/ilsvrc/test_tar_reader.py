@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 import tarfile
 
-import builds
 import damaged_inputs
+import in_process_builds
 import pytest
 
 from imagenet_pi import fake_data, ilsvrc, upstream
@@ -163,6 +163,6 @@ def test_truncated_tar_names_the_archive(fresh_sample, tmp_path):
     with open(val_tar, "r+b") as f:
         f.truncate(size // 2)
     with pytest.raises(ilsvrc.IlsvrcError, match="ILSVRC2012_img_val.tar") as error:
-        builds.build(manual_dir, str(tmp_path / "data"))
+        in_process_builds.build(manual_dir, str(tmp_path / "data"))
     assert "download it again" in str(error.value)
-    builds.assert_nothing_finished(str(tmp_path / "data"))
+    in_process_builds.assert_nothing_finished(str(tmp_path / "data"))

@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 import tarfile
 
-import builds
 import damaged_inputs
+import in_process_builds
 import pytest
 
 from imagenet_pi import ilsvrc, upstream
@@ -17,8 +17,8 @@ def test_missing_train_tar_names_expected_path(fresh_sample, tmp_path):
     manual_dir, _ = fresh_sample
     os.remove(os.path.join(manual_dir, upstream.TRAIN_TAR))
     with pytest.raises(ilsvrc.IlsvrcError, match="ILSVRC2012_img_train.tar.*image-net.org"):
-        builds.build(manual_dir, str(tmp_path / "data"))
-    builds.assert_nothing_finished(str(tmp_path / "data"))
+        in_process_builds.build(manual_dir, str(tmp_path / "data"))
+    in_process_builds.assert_nothing_finished(str(tmp_path / "data"))
 
 
 def test_unreadable_synset_member_names_archive_and_member(fresh_sample):
@@ -51,7 +51,7 @@ def test_garbage_validation_member_fails_the_build(fresh_sample, tmp_path):
         f.seek(second.offset)
         f.write(b"\x00" * second.size)
     with pytest.raises(ilsvrc.IlsvrcError, match="not a readable image") as error:
-        builds.build(manual_dir, str(tmp_path / "data"))
+        in_process_builds.build(manual_dir, str(tmp_path / "data"))
     assert f"{val_tar}: member 'ILSVRC2012_val_00000002.JPEG'" in str(error.value)
 
 

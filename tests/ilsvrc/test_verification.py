@@ -8,7 +8,7 @@ import hashlib
 import logging
 import os
 
-import builds
+import in_process_builds
 import pytest
 import tensorflow_datasets as tfds
 
@@ -32,7 +32,9 @@ def test_size_mismatch_warns_naming_both_sizes_before_the_build(fresh_sample, tm
     manual_dir, _ = fresh_sample
     train_tar = os.path.join(manual_dir, upstream.TRAIN_TAR)
     with caplog.at_level(logging.WARNING, logger="imagenet_pi"):
-        builds.build(manual_dir, str(tmp_path / "data"))  # a subset is legitimate: it builds
+        in_process_builds.build(
+            manual_dir, str(tmp_path / "data")
+        )  # a subset is legitimate: it builds
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     (train_warning,) = [w for w in warnings if w.startswith(train_tar)]
     assert f"has {os.path.getsize(train_tar):,} bytes" in train_warning
@@ -95,7 +97,7 @@ def test_a_bad_value_stops_the_build_before_any_input_is_read(tmp_path, monkeypa
     monkeypatch.setenv(verification.VERIFY_ENV_VAR, "maybe")
     # No manual_dir at all: the variable is read before TFDS would complain about it.
     with pytest.raises(verification.VerifySettingError, match="IMAGENET_PI_VERIFY_ARCHIVES="):
-        builds.build(str(tmp_path / "absent"), str(tmp_path / "data"))
+        in_process_builds.build(str(tmp_path / "absent"), str(tmp_path / "data"))
     assert not os.path.exists(tmp_path / "data" / "imagenet_pi" / "high_noise" / "3.0.0")
 
 
@@ -145,7 +147,7 @@ def test_build_with_verification_stops_on_a_wrong_sum_before_generating(
     manual_dir, _ = fresh_sample
     monkeypatch.setenv(verification.VERIFY_ENV_VAR, "1")
     with pytest.raises(ilsvrc.IlsvrcError, match="ILSVRC2012_img_train.tar has sha256"):
-        builds.build(manual_dir, str(tmp_path / "data"))
+        in_process_builds.build(manual_dir, str(tmp_path / "data"))
     assert not os.path.exists(tmp_path / "data" / "imagenet_pi" / "high_noise" / "3.0.0")
 
 
@@ -155,7 +157,7 @@ def test_build_with_verification_passes_when_sums_match(fresh_sample, tmp_path, 
     # The official sums of 150 GB cannot be met here: take the sample's as the reference.
     for name, digest in _actual_sums(manual_dir).items():
         monkeypatch.setitem(upstream.ILSVRC_TAR_SHA256, name, digest)
-    builder = builds.build(manual_dir, str(tmp_path / "data"))
+    builder = in_process_builds.build(manual_dir, str(tmp_path / "data"))
     assert builder.info.splits["train"].num_examples == len(sample.train_file_names)
 
 
