@@ -19,6 +19,7 @@ import textwrap
 
 import apache_beam as beam
 import csv_pins
+import ilsvrc_layouts
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
@@ -30,7 +31,6 @@ import imagenet_pi
 from imagenet_pi import (
     annotations,
     beam_generation,
-    fake_data,
     ilsvrc,
     join,
     parallel_build,
@@ -523,15 +523,14 @@ def test_tfds_num_bytes_of_a_split_gives_the_size_of_its_tfrecord_files(tmp_path
 # --- TFDS's encoding of a prepared imagenet2012 ---------------------------------------------
 
 
-def test_tfds_stores_a_prepared_imagenet2012_example_as_imagenet2012_record_reads_it(
-    small_sample, tmp_path
-):
-    _, sample = small_sample
-    version_dir = fake_data.prepare_imagenet2012(sample, tmp_path)  # TFDS's own builder
+def test_tfds_stores_a_prepared_imagenet2012_example_as_imagenet2012_record_reads_it(layouts):
+    # An imagenet2012 prepared by TFDS's own builder from a synthetic sample's tars.
+    version_dir = ilsvrc.find_prepared_imagenet2012(layouts["prepared"])
     builder = tfds.builder_from_directory(version_dir)
+    sample = ilsvrc_layouts.SAMPLE
     for split, num_images in (
-        ("train", len(sample.train_file_names)),
-        ("validation", len(sample.validation_file_names)),
+        ("train", sample["num_synsets"] * sample["images_per_synset"]),
+        ("validation", sample["num_validation"]),
     ):
         dataset = builder.as_dataset(split=split, decoders={"image": tfds.decode.SkipDecoding()})
         as_tfds_reads_it = {
