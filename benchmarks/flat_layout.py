@@ -2,7 +2,7 @@
 
 A flat layout (`<manual_dir>/labels/`, `<manual_dir>/confidences/`) is identified by its
 sizes and, when they match a released config, by the sha256 of its four CSVs
-(`annotation_files.identify_release`). This prints what that costs for one config's
+(`annotations.releases.identify_release`). This prints what that costs for one config's
 CSVs at full size (the synthetic files of benchmarks/annotations.py, ~590 MB, reused
 from its work folder), beside the reference the build pays anyway: parsing the same
 files with `annotations.read_split_files`. Both run in this process, one after the
@@ -24,7 +24,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import annotations as csv_benchmark  # benchmarks/annotations.py: writes the synthetic CSVs
 
-from imagenet_pi import annotation_files, annotations, upstream
+from imagenet_pi import annotations, upstream
+from imagenet_pi.annotations import releases
 
 
 def main() -> None:
@@ -45,7 +46,7 @@ def main() -> None:
     identify, parse = [], []
     for _ in range(args.repeats):
         start = time.perf_counter()
-        match = annotation_files.identify_release(files, pinned)
+        match = releases.identify_release(files, pinned)
         identify.append(time.perf_counter() - start)
         assert match.config == "high_noise", match
         start = time.perf_counter()
@@ -63,10 +64,8 @@ def main() -> None:
     print(f"  parse (annotations, both splits): {statistics.median(parse):6.2f} s   reference")
 
 
-def _pin(path: str) -> annotation_files.PinnedFile:
-    return annotation_files.PinnedFile(
-        "file://" + path, os.path.getsize(path), annotation_files.sha256_of(path)
-    )
+def _pin(path: str) -> releases.PinnedFile:
+    return releases.PinnedFile("file://" + path, os.path.getsize(path), releases.sha256_of(path))
 
 
 if __name__ == "__main__":

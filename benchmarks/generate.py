@@ -214,13 +214,14 @@ def _ready_and_wait(go: str) -> None:
 
 def _measure_check(run: str, manual_dir: str) -> dict:
     """Times one content check over every image of the sample, read into memory first."""
-    from imagenet_pi import ilsvrc, image_fixes
+    from imagenet_pi import ilsvrc
+    from imagenet_pi.ilsvrc import image_fixes
 
-    source = ilsvrc.TarSource.in_dir(manual_dir)
+    layout = ilsvrc.TarLayout.in_dir(manual_dir)
     images = [
         record.image
         for split in ("train", "validation")
-        for record in ilsvrc.iter_split(source, split)
+        for record in ilsvrc.iter_split(layout, split)
     ]
     if run == "headers":
         check = image_fixes.image_kind

@@ -24,7 +24,8 @@ import time
 
 import numpy as np
 
-from imagenet_pi import fake_data, image_fixes
+from imagenet_pi import fake_data
+from imagenet_pi.ilsvrc import image_fixes
 
 
 def _per_image_us(fn, images: list[bytes], repeats: int) -> float:

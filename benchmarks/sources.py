@@ -55,11 +55,11 @@ def _sample(work_dir: str, kwargs: dict) -> dict[str, str]:
 
 
 def _read(manual_dir: str) -> int:
-    source = ilsvrc.detect_source(manual_dir)
+    layout = ilsvrc.detect_layout(manual_dir)
     return sum(
         len(record.image)
         for split in ("validation", "train")
-        for record in ilsvrc.iter_split(source, split)
+        for record in ilsvrc.iter_split(layout, split)
     )
 
 

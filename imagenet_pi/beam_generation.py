@@ -1,13 +1,13 @@
-"""Examples of one split generated on Apache Beam: shards fan out to workers.
+"""Examples of one split generated on Apache Beam: parts fan out to workers.
 
-Each worker reads whole shards of an ILSVRC2012 source (`ilsvrc.Source.shards`: a
+Each worker reads whole parts of an ILSVRC2012 layout (`ilsvrc.Layout.parts`: a
 per-synset tar, a run of validation images, ...) and pairs every image with its
 annotation row. The annotations are parsed once per split, on one worker, and reach
 the others as a side input (`(num_examples, 16)` arrays, not the CSVs). Image bytes
 never move between workers before TFDS's writer.
 
 The join guarantees of the single-process path (`join.Join`) hold here too: every
-shard reports the file names it read, and a last step checks, over all shards,
+part reports the file names it read, and a last step checks, over all parts,
 that every image had exactly one row and every row exactly one image. If not, it
 raises the same `join.JoinError` and the pipeline, hence the build, fails. After
 the pipeline, `check_written_sizes` makes sure the runner wrote every joined example.
@@ -32,10 +32,10 @@ _NAMES_TAG = "file_names"
 
 
 class GenerateExamples(beam.PTransform):
-    """The `(key, example)` pairs of one split, read shard by shard on Beam workers.
+    """The `(key, example)` pairs of one split, read part by part on Beam workers.
 
     Args:
-      shards: the split's shards (picklable, each readable on its own).
+      parts: the split's parts (picklable, each readable on its own).
       read_annotations: returns the split's annotations; called once, on one worker
         (e.g. `functools.partial(annotations.read_split_files, labels_csv, confidences_csv)`).
       make_example: `(record, split_annotations, row) -> (key, example)`, the same
@@ -46,14 +46,14 @@ class GenerateExamples(beam.PTransform):
 
     def __init__(
         self,
-        shards: Sequence[ilsvrc.Shard],
+        parts: Sequence[ilsvrc.Part],
         read_annotations: Callable[[], annotations.SplitAnnotations],
         make_example: MakeExample,
         images_source: str,
         annotations_source: str,
     ) -> None:
         super().__init__()
-        self._shards = list(shards)
+        self._parts = list(parts)
         self._read_annotations = read_annotations
         self._make_example = make_example
         self._images_source = images_source
@@ -65,12 +65,12 @@ class GenerateExamples(beam.PTransform):
             | "OneAnnotationsRead" >> beam.Create([None])
             | "ReadAnnotations" >> beam.Map(lambda _, read: read(), self._read_annotations)
         )
-        # Create reshuffles its elements, which spreads the shards over the workers.
+        # Create reshuffles its elements, which spreads the parts over the workers.
         read = (
             pipeline_begin
-            | "Shards" >> beam.Create(list(enumerate(self._shards)))
-            | "ReadShards"
-            >> beam.ParDo(_ReadShard(self._make_example), split_annotations).with_outputs(
+            | "Parts" >> beam.Create(list(enumerate(self._parts)))
+            | "ReadParts"
+            >> beam.ParDo(_ReadPart(self._make_example), split_annotations).with_outputs(
                 _NAMES_TAG, main="examples"
             )
         )
@@ -88,20 +88,20 @@ class GenerateExamples(beam.PTransform):
         return read.examples
 
 
-class _ReadShard(beam.DoFn):
-    """Reads one shard: its examples, then `(shard index, file names read)` on the side."""
+class _ReadPart(beam.DoFn):
+    """Reads one part: its examples, then `(part index, file names read)` on the side."""
 
     def __init__(self, make_example: MakeExample) -> None:
         self._make_example = make_example
 
     def process(
         self,
-        indexed_shard: tuple[int, ilsvrc.Shard],
+        indexed_part: tuple[int, ilsvrc.Part],
         split_annotations: annotations.SplitAnnotations,
     ) -> Iterator[KeyExample | beam.pvalue.TaggedOutput]:
-        index, shard = indexed_shard
+        index, part = indexed_part
         names = []
-        for record in shard.read():
+        for record in part.read():
             names.append(record.file_name)
             row = int(split_annotations.rows([record.file_name])[0])
             if row >= 0:  # Images without a row are reported by check_join.
@@ -110,7 +110,7 @@ class _ReadShard(beam.DoFn):
 
 
 def check_join(
-    shard_file_names: Sequence[tuple[int, Sequence[str]]],
+    part_file_names: Sequence[tuple[int, Sequence[str]]],
     split_annotations: annotations.SplitAnnotations,
     images_source: str,
     annotations_source: str,
@@ -118,16 +118,16 @@ def check_join(
     """Raises `join.JoinError` unless images and annotation rows match one to one.
 
     Args:
-      shard_file_names: `(shard index, file names read from the shard)`, any order.
+      part_file_names: `(part index, file names read from the part)`, any order.
       split_annotations: the split's annotations.
       images_source, annotations_source: named in the error.
     """
-    names = [name for _, shard_names in sorted(shard_file_names) for name in shard_names]
+    names = [name for _, part_names in sorted(part_file_names) for name in part_names]
     rows = split_annotations.rows(names)
     counts = np.bincount(rows[rows >= 0], minlength=len(split_annotations))
     if (rows >= 0).all() and (counts == 1).all():
         return
-    # Something is off: replay the images in shard order through the single-process
+    # Something is off: replay the images in part order through the single-process
     # join, so that the error (counts, first names) is the one that path gives.
     image_join = join.Join(split_annotations, images_source, annotations_source)
     for name in names:
@@ -136,14 +136,14 @@ def check_join(
 
 
 def check_join_on_worker(
-    shard_file_names: Sequence[tuple[int, Sequence[str]]],
+    part_file_names: Sequence[tuple[int, Sequence[str]]],
     split_annotations: annotations.SplitAnnotations,
     images_source: str,
     annotations_source: str,
 ) -> None:
     """`check_join`, its JoinError marked so that the driver finds it in the runner's error."""
     try:
-        check_join(shard_file_names, split_annotations, images_source, annotations_source)
+        check_join(part_file_names, split_annotations, images_source, annotations_source)
     except join.JoinError as error:
         raise error.marked() from None
 

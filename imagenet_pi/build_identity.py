@@ -31,11 +31,11 @@ from absl import logging
 from imagenet_pi import errors
 
 if TYPE_CHECKING:
-    from imagenet_pi import annotation_files
+    from imagenet_pi.annotations import releases
 
-# annotation_files and relabelling.relabel_metadata (the writer's side) are imported in the
+# The writer's side (annotations.origins, relabelling.relabel_metadata) is imported in the
 # functions that compute what a build asks for: readers, which only check what a build
-# recorded (`warn_if_partial`), never load them.
+# recorded (`warn_if_partial`), never load it.
 
 # Metadata keys of what a build was made from (beside "beta" and "annotations_source").
 MAX_EXAMPLES_KEY = "max_examples_per_split"
@@ -139,9 +139,9 @@ def check_max_examples_per_split(value: object, *, on_beam: bool = False) -> int
 
 def annotation_digests(files: Mapping[str, str]) -> dict[str, str]:
     """Relative path -> hex sha256 of each annotation file (about 0.4 s for 593 MB)."""
-    from imagenet_pi import annotation_files
+    from imagenet_pi.annotations import releases
 
-    return {rel: annotation_files.sha256_of(path) for rel, path in sorted(files.items())}
+    return {rel: releases.sha256_of(path) for rel, path in sorted(files.items())}
 
 
 def relabel_seed(annotations_dir: str | os.PathLike | None) -> int | None:
@@ -167,7 +167,7 @@ def requested_inputs(
     *,
     manual_dir: str | os.PathLike | None,
     max_examples_per_split: int | None,
-    pinned: annotation_files.PinnedFiles,
+    pinned: releases.PinnedFiles,
 ) -> BuildInputs:
     """What a build of `config` would be made from now, found without downloading anything.
 
@@ -180,18 +180,18 @@ def requested_inputs(
       config: the `ImagenetPiConfig` asked for.
       manual_dir: the manual_dir of the request (`DownloadConfig.manual_dir`), or None.
       max_examples_per_split: the request's cap, or None.
-      pinned: the released files (`annotation_files.pinned_files`).
+      pinned: the released files (`releases.pinned_files`).
 
     Raises:
-      The errors of `annotation_files.resolve` for files that are there but unusable.
+      The errors of `origins.resolve` for files that are there but unusable.
     """
-    from imagenet_pi import annotation_files
+    from imagenet_pi.annotations import origins
 
     beta = config.beta
     if config.annotations_dir is None and manual_dir is None:
         return BuildInputs(max_examples_per_split, beta, None, None)
     try:
-        files, source = annotation_files.resolve(
+        files, source = origins.resolve(
             config.name,
             annotations_dir=config.annotations_dir,
             manual_dir=manual_dir,
@@ -254,7 +254,7 @@ def check_read(builder: Any) -> None:
     opened by name (a released config, or `tfds.load("imagenet_pi/<name>")`) names no
     annotation files: nothing to compare.
     """
-    from imagenet_pi import annotation_files
+    from imagenet_pi.annotations import origins
 
     config = builder.builder_config
     if getattr(config, "annotations_dir", None) is None:
@@ -269,7 +269,7 @@ def check_read(builder: Any) -> None:
             max_examples_per_split=recorded.max_examples_per_split,  # reading asks for none
             pinned={},  # a folder of one's own: nothing is downloaded
         )
-    except annotation_files.AnnotationFilesError:
+    except origins.AnnotationFilesError:
         return  # the folder is gone since the build: nothing to compare, the build is read
     check_reuse(builder.info.full_name, builder.data_dir, builder.info.metadata, requested)
 

@@ -13,7 +13,8 @@ import os
 import re
 from collections.abc import Sequence
 
-from imagenet_pi import annotation_files, relabel, upstream
+from imagenet_pi import relabel, upstream
+from imagenet_pi.annotations import origins
 from imagenet_pi.imagenet_pi_dataset_builder import ImagenetPiConfig
 from imagenet_pi.relabelling import relabel_metadata
 
@@ -32,7 +33,7 @@ def annotations_digest(annotations_dir: str | os.PathLike) -> str:
     The five files of the upstream layout (`labels/`, `confidences/` of both splits and
     `annotator_features.csv`), in that order; raises naming any that is missing.
     """
-    files = annotation_files.files_in_dir(annotations_dir)
+    files = origins.files_in_dir(annotations_dir)
     digest = hashlib.sha256()
     for relpath, path in files.items():
         digest.update(f"{relpath}\0{os.path.getsize(path)}\0".encode())
@@ -81,7 +82,7 @@ def custom_config(
       An `ImagenetPiConfig` for `tfds.builder("imagenet_pi", config=...)`.
     """
     annotations_dir = os.path.abspath(os.fspath(annotations_dir))
-    annotation_files.files_in_dir(annotations_dir)  # raises, naming the missing files
+    origins.files_in_dir(annotations_dir)  # raises, naming the missing files
     # relabel.json is read only for what was not given: a name and a beta need nothing of it.
     metadata = None
     if beta is None or name is None:

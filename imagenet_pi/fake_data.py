@@ -328,7 +328,7 @@ def write_sample(
     return sample
 
 
-# Layouts `extract_to_folders` writes (see ilsvrc.FORMS for how they are found).
+# Layouts `extract_to_folders` writes (see ilsvrc.LAYOUT_KINDS for how they are found).
 FOLDER_LAYOUTS = ("val_flat", "val_synsets", "kaggle")
 
 

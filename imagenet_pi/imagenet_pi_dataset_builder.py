@@ -1,7 +1,7 @@
 """The `imagenet_pi` TFDS builder: configs, features and splits. It joins, nothing more.
 
 Images come from `ilsvrc`, annotator labels and confidences from `annotations`,
-and the files behind them from `annotation_files`.
+and the files behind them from `annotations.origins`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from imagenet_pi import (
-    annotation_files,
     annotations,
-    archive_checks,
     build_checks,
     build_identity,
     build_lock,
@@ -29,10 +27,11 @@ from imagenet_pi import (
     record_files,
     relabel,
     synsets,
-    tfds_download,
     tfds_internals,
     upstream,
 )
+from imagenet_pi.annotations import download, origins, releases
+from imagenet_pi.ilsvrc import verification
 
 _HOMEPAGE = f"{upstream.REPO_URL}/"
 
@@ -104,7 +103,7 @@ class ImagenetPiConfig(tfds.core.BuilderConfig):
         # Also reached by `tfds build --config '{...}'`: a bad beta must not reach the metadata.
         if self.beta is not None:
             self.beta = relabel.check_beta(self.beta)
-        self.verify_archives = archive_checks.check_verify_setting(self.verify_archives)
+        self.verify_archives = verification.check_verify_setting(self.verify_archives)
 
 
 def _released_config(name: str) -> ImagenetPiConfig:
@@ -196,14 +195,14 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         # Read once, before any input: a bad IMAGENET_PI_VERIFY_ARCHIVES stops the build here.
-        verify_archives = archive_checks.verify_archives(self.builder_config.verify_archives)
+        verify_archives = verification.verify_archives(self.builder_config.verify_archives)
         manual_dir = os.fspath(dl_manager.manual_dir)  # raises with the instructions if absent
-        files, annotations_source = annotation_files.resolve(
+        files, annotations_source = origins.resolve(
             self.builder_config.name,
             annotations_dir=self.builder_config.annotations_dir,
             manual_dir=manual_dir,
             pinned=self._pinned_files(),
-            download=functools.partial(tfds_download.download, dl_manager),
+            download=functools.partial(download.download, dl_manager),
         )
         # What this build is made from, for later builds of the name to be checked against.
         inputs = build_identity.BuildInputs(
@@ -232,7 +231,7 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
             example_index.write(
                 tfds_internals.generation_dir(self), split, rows.file_names, write_orders[split]
             )
-        images = ilsvrc.detect_source(manual_dir, verify_archives=verify_archives)
+        images = ilsvrc.detect_layout(manual_dir, verify_archives=verify_archives)
         self.info.metadata.update(
             annotator_features=annotator_features.tolist(),
             images_source=images.description,
@@ -303,8 +302,8 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
             self._build_checked = True
         build_identity.warn_if_partial(self)
 
-    def _pinned_files(self) -> annotation_files.PinnedFiles:
-        return annotation_files.pinned_files(self.url_infos, self.CSV_URL_ROOT)
+    def _pinned_files(self) -> releases.PinnedFiles:
+        return releases.pinned_files(self.url_infos, self.CSV_URL_ROOT)
 
     def write_splits(
         self, dl_manager: tfds.download.DownloadManager, download_config
@@ -375,7 +374,7 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
 
     def _generate_examples(
         self,
-        images: ilsvrc.Source,
+        images: ilsvrc.Layout,
         split: str,
         split_annotations: annotations.SplitAnnotations,
         *,
@@ -391,7 +390,7 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
             # A complete join gives every row one image: that is the split's size.
             self._joined_sizes[split] = len(split_annotations)
             return beam_generation.GenerateExamples(
-                images.shards(split),
+                images.parts(split),
                 # Parsed once more, on one worker: workers get arrays, never the CSVs.
                 functools.partial(annotations.read_split_files, labels_csv, confidences_csv),
                 make_example,
@@ -400,7 +399,7 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
             )
         return parallel_build.SplitJob(
             name=split,
-            parts=images.shards(split),
+            parts=images.parts(split),
             annotations=split_annotations,
             write_order=write_order,
             make_example=make_example,

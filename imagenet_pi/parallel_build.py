@@ -41,7 +41,8 @@ from typing import Any
 
 import numpy as np
 
-from imagenet_pi import annotations, ilsvrc, image_fixes, join, record_files, worker_pool
+from imagenet_pi import annotations, ilsvrc, join, record_files, worker_pool
+from imagenet_pi.ilsvrc import image_fixes
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +124,7 @@ class SplitJob:
     """
 
     name: str
-    parts: Sequence[ilsvrc.Shard]
+    parts: Sequence[ilsvrc.Part]
     annotations: annotations.SplitAnnotations
     write_order: np.ndarray
     make_example: MakeExample
@@ -261,7 +262,7 @@ class _WriteShard:
         return f"the shard {self.path}"
 
 
-def _describe(part: ilsvrc.Shard) -> str:
+def _describe(part: ilsvrc.Part) -> str:
     describe = getattr(part, "describe", None)
     return describe() if describe else repr(part)
 

@@ -2,7 +2,8 @@
 
 Both tables ship with tensorflow-datasets (`datasets/imagenet2012/labels.txt`, the
 1000 sorted synset ids, and `validation_labels.txt`, the synset of each
-validation image in the order of the sorted file names).
+validation image in the order of the sorted file names); where TFDS keeps them, and
+its list of class names, is for `tfds_internals` to know.
 """
 
 from __future__ import annotations
@@ -17,17 +18,16 @@ VALIDATION_NAME_PATTERN = re.compile(r"^ILSVRC2012_val_(\d{8})\.JPEG$")
 
 
 def _tfds_table(name: str) -> list[str]:
-    import tensorflow_datasets as tfds
+    from imagenet_pi import tfds_internals  # imports TFDS: only when a table is first read
 
-    path = tfds.core.tfds_path(f"datasets/imagenet2012/{name}")
-    return epath.Path(path).read_text().split()
+    return tfds_internals.imagenet2012_label_table(name).read_text().split()
 
 
 def synsets_path() -> epath.Path:
     """Path of the 1000 sorted synset ids, usable as a `ClassLabel` names file."""
-    import tensorflow_datasets as tfds
+    from imagenet_pi import tfds_internals
 
-    return epath.Path(tfds.core.tfds_path("datasets/imagenet2012/labels.txt"))
+    return tfds_internals.imagenet2012_label_table("labels.txt")
 
 
 @functools.cache
@@ -83,14 +83,12 @@ def class_names() -> tuple[str, ...] | None:
     """Human-readable names of the 1000 classes (`class_names()[i]` names `synsets()[i]`).
 
     TFDS keeps no names file for imagenet2012; its `siscore` dataset carries the usual
-    list, in class-index order. None if this TFDS version does not have it.
+    list (`tfds_internals.imagenet_class_names`). None if this TFDS version does not have it.
     """
-    try:
-        from tensorflow_datasets.datasets.siscore import labels
-    except ImportError:
-        return None
-    names = tuple(getattr(labels, "IMAGENET_LABELS_LIST", ()))
-    return names if len(names) == len(synsets()) else None
+    from imagenet_pi import tfds_internals
+
+    names = tfds_internals.imagenet_class_names()
+    return names if names is not None and len(names) == len(synsets()) else None
 
 
 def train_class_indices(file_names: np.ndarray | list[str]) -> np.ndarray:

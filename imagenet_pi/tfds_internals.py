@@ -21,6 +21,11 @@ upon: a TFDS release that breaks one fails that test, not a user's build.
   split's `SplitInfo` (`split_info`), and TFDS's progress bar (`progress_bar`).
 - a split's `num_bytes`, the sum of its serialized examples, which gives the size of its
   TFRecord files (`tfrecord_split_bytes`).
+- how TFDS's `imagenet2012` stores an example on disk: a `tf.train.Example` whose
+  `file_name` and `image` are bytes and whose `label` is an int64 (`imagenet2012_record`);
+- the files TFDS ships inside its package for other datasets: the synset tables of
+  `imagenet2012` (`imagenet2012_label_table`) and the class names list of `siscore`
+  (`imagenet_class_names`).
 
 argparse is relied upon for the list of a parser's arguments (`parser_actions`,
 `subcommand_parsers`), which the tests check the documented flags against.
@@ -38,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import importlib
 import importlib.util
 import os
@@ -49,6 +55,7 @@ from typing import Any
 import numpy as np
 import tensorflow_datasets as tfds
 from etils import epath
+from google.protobuf import message
 from tensorflow_datasets.core import example_serializer, file_adapters, hashing, registered
 from tensorflow_datasets.core import writer as tfds_writer
 from tensorflow_datasets.core.download import downloader
@@ -312,6 +319,65 @@ def tfrecord_split_bytes(split_info: tfds.core.SplitInfo) -> int | None:
     if not split_info.num_bytes:
         return None
     return int(split_info.num_bytes) + _TFRECORD_FRAMING_BYTES * split_info.num_examples
+
+
+# --- TFDS's encoding of a prepared imagenet2012 ---------------------------------------------
+
+# What `imagenet2012_record` raises for a record that is not such an example.
+IMAGENET2012_RECORD_ERRORS = (message.DecodeError, ValueError, IndexError)
+
+
+@functools.cache
+def _tf_example_class() -> type:
+    # TensorFlow's protobuf classes, imported once, on first use: they import TensorFlow.
+    from tensorflow.core.example import example_pb2
+
+    return example_pb2.Example
+
+
+def imagenet2012_record(serialized: bytes) -> tuple[str, int, bytes]:
+    """`(file_name, label, image)` of one serialized example of TFDS's `imagenet2012`.
+
+    TFDS stores each example as a `tf.train.Example`: `file_name` as one bytes value (UTF-8;
+    other bytes come back as surrogates), `label` as one int64 (an index into the
+    dataset's label names), `image` as the encoded image bytes. Parsed with protobuf, not
+    by TensorFlow ops: build workers are forked and must not call TensorFlow.
+
+    Raises:
+      One of `IMAGENET2012_RECORD_ERRORS`: `serialized` is not such an example.
+    """
+    features = _tf_example_class().FromString(serialized).features.feature
+    name = features["file_name"].bytes_list.value[0].decode("utf-8", "surrogateescape")
+    (label,) = features["label"].int64_list.value
+    (image,) = features["image"].bytes_list.value
+    return name, int(label), image
+
+
+# --- Files TFDS ships for other datasets --------------------------------------------------
+
+
+def imagenet2012_label_table(name: str) -> epath.Path:
+    """A label table TFDS ships with its `imagenet2012` dataset, inside its own package.
+
+    Args:
+      name: `labels.txt` (the 1000 sorted synset ids, one a line: the dataset's label
+        names) or `validation_labels.txt` (the synset of each of the 50,000 validation
+        images, in the order of their sorted file names).
+    """
+    return epath.Path(tfds.core.tfds_path(f"datasets/imagenet2012/{name}"))
+
+
+def imagenet_class_names() -> tuple[str, ...] | None:
+    """The usual human-readable names of the 1000 ILSVRC2012 classes, in class-index order.
+
+    TFDS keeps no names file for imagenet2012; its `siscore` dataset carries the list in a
+    module of its own. None if this TFDS version does not have it.
+    """
+    try:
+        from tensorflow_datasets.datasets.siscore import labels
+    except ImportError:
+        return None
+    return tuple(getattr(labels, "IMAGENET_LABELS_LIST", ()))
 
 
 # --- grain ---------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import ilsvrc_layouts
 import pytest
 
 from imagenet_pi import fake_data
@@ -32,6 +33,24 @@ def fresh_sample(tmp_path) -> tuple[str, fake_data.FakeIlsvrc]:
     """A manual_dir of one's own, free to break."""
     manual_dir = os.path.join(tmp_path, "manual")
     return manual_dir, fake_data.write_sample(manual_dir, configs=["high_noise"], **SMALL_SAMPLE)
+
+
+@pytest.fixture(scope="session")
+def layouts(tmp_path_factory) -> dict[str, str]:
+    """One sample in every layout of ILSVRC2012: layout -> manual_dir (never modify them).
+
+    See tests/ilsvrc_layouts.py; `ilsvrc_layouts.copy_layout` gives a copy to break.
+    """
+    return ilsvrc_layouts.write_layouts(tmp_path_factory.mktemp("layouts"))
+
+
+@pytest.fixture
+def flat_sample(tmp_path):
+    """TFDS's imagenet_pi layout in a manual_dir, its CSVs pinned as released: a
+    `csv_pins.FlatSample`."""
+    import csv_pins  # imports TFDS: only for the tests that use it, not at collection
+
+    return csv_pins.write_flat_sample(tmp_path)
 
 
 def _build_high_noise(

@@ -9,14 +9,17 @@ downloads go to a local address, never to the network.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import http.server
 import os
+import shutil
 import socket
 import threading
 from collections.abc import Iterator
 
 import imagenet_pi
-from imagenet_pi import annotation_files, tfds_internals, upstream
+from imagenet_pi import fake_data, tfds_internals, upstream
+from imagenet_pi.annotations import origins, releases
 
 
 def write_checksums(
@@ -31,7 +34,7 @@ def write_checksums(
         for config, files in files_by_config.items():
             for rel, local in files.items():
                 url = upstream.lfs_url(config, rel, url_root)
-                size, digest = os.path.getsize(local), annotation_files.sha256_of(local)
+                size, digest = os.path.getsize(local), releases.sha256_of(local)
                 name = f"{config}_{rel.replace('/', '_')}"
                 f.write(f"{url}\t{size}\t{digest}\t{name}\n")
     return path
@@ -121,3 +124,49 @@ def local_server(
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+# --- TFDS's imagenet_pi layout in a manual_dir, as released files -----------------------
+
+
+@dataclasses.dataclass
+class FlatSample:
+    manual_dir: str
+    sample: fake_data.FakeIlsvrc
+    released: dict[str, dict[str, str]]  # config -> rel -> synthetic "released" file
+    checksums: str  # a checksums.tsv pinning `released` at the upstream URLs
+    builder_cls: type[imagenet_pi.Builder]
+
+
+def write_flat_sample(tmp_path) -> FlatSample:
+    """Tars plus high_noise's synthetic CSVs in TFDS's layout, annotator_features.csv beside.
+
+    Both configs' synthetic CSVs are pinned as the released ones (`FlatSample.checksums`,
+    read by `FlatSample.builder_cls`). The fixture `flat_sample` (tests/conftest.py).
+    """
+    manual_dir = str(tmp_path / "manual")
+    sample = fake_data.write_ilsvrc_tars(manual_dir, **fake_data.SMALL_SAMPLE)
+    released = {}
+    for config, level in upstream.NOISE_LEVELS.items():
+        folder = str(tmp_path / "released" / config)
+        fake_data.write_annotations(
+            folder,
+            {"train": sample.train_file_names, "validation": sample.validation_file_names},
+            {"train": sample.train_clean_labels, "validation": sample.validation_clean_labels},
+            beta=level.beta,
+        )
+        released[config] = origins.files_in_dir(folder)
+    copy_flat(
+        released["high_noise"],
+        manual_dir,
+        [*upstream.split_csv_relpaths(), upstream.ANNOTATOR_FEATURES_RELPATH],
+    )
+    checksums = write_checksums(str(tmp_path / "checksums.tsv"), released)
+    return FlatSample(manual_dir, sample, released, checksums, builder_class(checksums))
+
+
+def copy_flat(files: dict[str, str], manual_dir: str, rels) -> None:
+    """Copies the files `rels` (relative path -> file in `files`) to `manual_dir`."""
+    for rel in rels:
+        os.makedirs(os.path.dirname(os.path.join(manual_dir, rel)), exist_ok=True)
+        shutil.copyfile(files[rel], os.path.join(manual_dir, rel))

@@ -6,7 +6,8 @@ import io
 import os
 import tarfile
 
-from imagenet_pi import fake_data, upstream
+from imagenet_pi import fake_data, ilsvrc, upstream
+from imagenet_pi.ilsvrc import tar_reader
 
 
 def edit_train_tar(manual_dir: str, edit) -> str:
@@ -45,3 +46,24 @@ def replace_train_image(manual_dir: str, payload: bytes) -> tuple[str, str]:
             info.size = len(data)
             outer.addfile(info, io.BytesIO(data))
     return synset_member.name, images[0][0].name
+
+
+def read_tars(manual_dir: str) -> None:
+    """Reads every image of both tars, as a build does; raises what the build would."""
+    layout = ilsvrc.TarLayout.in_dir(manual_dir)
+    for split in upstream.SPLITS:
+        for _ in ilsvrc.iter_split(layout, split):
+            pass
+
+
+def member_offsets(archive: str) -> dict[str, tar_reader.TarMember]:
+    """Member name -> where its data lies in the tar `archive`."""
+    return {member.name: member for member in tar_reader.index_tar(archive)}
+
+
+def first_train_image(manual_dir: str) -> bytes:
+    """The bytes of the first image of the first per-synset tar of the train tar."""
+    train_tar = os.path.join(manual_dir, upstream.TRAIN_TAR)
+    with open(train_tar, "rb") as f:
+        outer = fake_data.tar_members(f.read())
+    return fake_data.tar_members(outer[0][1])[0][1]

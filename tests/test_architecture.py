@@ -43,7 +43,7 @@ def test_architecture_names_no_module_that_is_gone():
 _WRITER_MODULES = (
     "imagenet_pi.imagenet_pi_dataset_builder",
     "imagenet_pi.ilsvrc",
-    "imagenet_pi.annotation_files",
+    "imagenet_pi.annotations.origins",
     "imagenet_pi.build_lock",
 )
 # Imports a reader module without running the package's __init__ (which registers the

@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 
+import in_process_builds
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
@@ -100,9 +101,9 @@ def test_builder_resolves_to_this_package(built):
 def test_every_example_carries_its_csv_row_and_archive_bytes(built):
     builder, manual_dir, sample = built
     config_dir = os.path.join(manual_dir, "imagenet_pi", "high_noise")
-    source = ilsvrc.TarSource(train_tar=sample.train_tar, val_tar=sample.val_tar)
+    layout = ilsvrc.TarLayout(train_tar=sample.train_tar, val_tar=sample.val_tar)
     records = {
-        split: {r.file_name: r for r in ilsvrc.iter_split(source, split)}
+        split: {r.file_name: r for r in ilsvrc.iter_split(layout, split)}
         for split in upstream.SPLITS
     }
     for split in upstream.SPLITS:
@@ -165,13 +166,33 @@ def test_tfds_load_by_name_after_import(built):
 
 
 def test_pinned_checksums_cover_every_upstream_url():
-    from imagenet_pi import annotation_files
+    from imagenet_pi.annotations import releases
 
     pinned = imagenet_pi.Builder.url_infos
     assert tfds_internals.checksums_path(imagenet_pi.Builder).exists()
     for config in upstream.NOISE_LEVELS:
-        for url in annotation_files.upstream_urls(config).values():
+        for url in releases.upstream_urls(config).values():
             assert url in pinned, url
             assert pinned[url].size > 0 and len(pinned[url].checksum) == 64
-    pins = annotation_files.pinned_files(pinned, imagenet_pi.Builder.CSV_URL_ROOT)
+    pins = releases.pinned_files(pinned, imagenet_pi.Builder.CSV_URL_ROOT)
     assert {pin.url for pins_of in pins.values() for pin in pins_of.values()} == set(pinned)
+
+
+def test_max_examples_per_split_builds_a_truncated_dataset_without_join_error(layouts, tmp_path):
+    # The generator is cut before the strict join's final check: no false "rows have no image".
+    builder = in_process_builds.build(layouts["val_flat"], str(tmp_path), max_examples_per_split=2)
+    assert builder.info.splits["train"].num_examples == 2
+    assert builder.info.splits["validation"].num_examples == 2
+    assert len(in_process_builds.examples(builder, "train")) == 2
+
+
+def test_split_slicing_at_load_time(built):
+    builder, _, _ = built
+    num_train = builder.info.splits["train"].num_examples
+    half = builder.as_dataset(split="train[:50%]")
+    assert sum(1 for _ in half) == num_train // 2
+
+
+def test_missing_manual_dir_shows_manual_download_instructions(tmp_path):
+    with pytest.raises(AssertionError, match="ILSVRC2012_img_val.tar"):
+        in_process_builds.build(str(tmp_path / "nowhere"), str(tmp_path / "data"))

@@ -16,7 +16,6 @@ from relabel_inputs import write_predictions
 
 import imagenet_pi
 from imagenet_pi import (
-    annotation_files,
     annotations,
     built_datasets,
     custom_configs,
@@ -24,6 +23,7 @@ from imagenet_pi import (
     relabelled_configs,
     upstream,
 )
+from imagenet_pi.annotations import origins
 from imagenet_pi.relabelling import relabel_metadata
 
 BETA = 0.3
@@ -115,7 +115,7 @@ def test_bad_beta_is_refused_by_the_one_beta_check(relabelled, beta):
 
 def test_incomplete_folder_names_the_missing_files(tmp_path):
     annotations.write_annotator_features(tmp_path, np.zeros((16, 2), np.float32))
-    with pytest.raises(annotation_files.AnnotationFilesError, match=r"labels/train\.csv"):
+    with pytest.raises(origins.AnnotationFilesError, match=r"labels/train\.csv"):
         imagenet_pi.custom_config(tmp_path, "mine")
 
 

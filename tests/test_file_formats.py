@@ -23,12 +23,12 @@ def expected_examples(small_sample) -> dict[str, dict[str, dict]]:
     manual_dir, _ = small_sample
     config_dir = os.path.join(manual_dir, "imagenet_pi", "high_noise")
     features = annotations.read_annotator_features(config_dir)
-    source = ilsvrc.TarSource.in_dir(manual_dir)
+    layout = ilsvrc.TarLayout.in_dir(manual_dir)
     expected = {}
     for split in SPLITS:
         split_annotations = annotations.read_split(config_dir, split)
         expected[split] = {}
-        for record in ilsvrc.iter_split(source, split):
+        for record in ilsvrc.iter_split(layout, split):
             row = split_annotations.row(record.file_name)
             expected[split][record.file_name] = {
                 "image": record.image,

@@ -594,7 +594,7 @@ def test_train_crop_is_a_function_of_the_seed():
 
 def test_attach_pi_adds_annotations_to_an_imagenet2012_style_pipeline(small_sample, builds):
     manual_dir, _ = small_sample
-    records = list(ilsvrc.iter_split(ilsvrc.detect_source(manual_dir), "train"))
+    records = list(ilsvrc.iter_split(ilsvrc.detect_layout(manual_dir), "train"))
     ds = tf.data.Dataset.from_tensor_slices(
         {
             "image": [r.image for r in records],

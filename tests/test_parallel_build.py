@@ -344,8 +344,8 @@ def test_max_examples_per_split_takes_the_first_images_read_whatever_the_workers
     dataset = builder.as_dataset(split="train", decoders={"image": tfds.decode.SkipDecoding()})
     names = sorted(example["file_name"].decode() for example in tfds.as_numpy(dataset))
     # Parts are read in order (the first synset's tar, then the next), each in its own order.
-    source = ilsvrc.TarSource.in_dir(manual_dir)
-    read_order = [record.file_name for record in ilsvrc.iter_split(source, "train")]
+    layout = ilsvrc.TarLayout.in_dir(manual_dir)
+    read_order = [record.file_name for record in ilsvrc.iter_split(layout, "train")]
     assert names == sorted(read_order[:5])
     assert builder.info.splits["validation"].num_examples == 5
 

@@ -55,7 +55,7 @@ def _modules_importing_tfds_at_top() -> list[str]:
 
     package = pathlib.Path(__file__).parent.parent / "imagenet_pi"
     found = []
-    for path in sorted(package.glob("*.py")):
+    for path in sorted(package.rglob("*.py")):  # subpackages too
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
             names = (
                 [alias.name for alias in node.names]
@@ -65,7 +65,9 @@ def _modules_importing_tfds_at_top() -> list[str]:
                 else []
             )
             if any(name.split(".")[0] == "tensorflow_datasets" for name in names):
-                found.append(f"imagenet_pi.{path.stem}")
+                found.append(
+                    ".".join(["imagenet_pi", *path.relative_to(package).with_suffix("").parts])
+                )
                 break
     return found
 

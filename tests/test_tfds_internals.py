@@ -19,6 +19,7 @@ import textwrap
 
 import apache_beam as beam
 import csv_pins
+import ilsvrc_layouts
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
@@ -597,3 +598,61 @@ def test_argparse_lists_a_parsers_arguments_and_subcommands():
     assert list(subparsers) == ["run"] and subparsers["run"] is run
     assert tfds_internals.subcommand_parsers(run) == {}
     assert [a.option_strings for a in tfds_internals.parser_actions(run)] == [["--fast"]]
+
+
+# --- TFDS's encoding of a prepared imagenet2012 ---------------------------------------------
+
+
+def test_tfds_stores_a_prepared_imagenet2012_example_as_imagenet2012_record_reads_it(layouts):
+    # An imagenet2012 prepared by TFDS's own builder from a synthetic sample's tars.
+    version_dir = ilsvrc.find_prepared_imagenet2012(layouts["prepared"])
+    builder = tfds.builder_from_directory(version_dir)
+    sample = ilsvrc_layouts.SAMPLE
+    for split, num_images in (
+        ("train", sample["num_synsets"] * sample["images_per_synset"]),
+        ("validation", sample["num_validation"]),
+    ):
+        dataset = builder.as_dataset(split=split, decoders={"image": tfds.decode.SkipDecoding()})
+        as_tfds_reads_it = {
+            example["file_name"].decode(): (int(example["label"]), example["image"])
+            for example in tfds.as_numpy(dataset)
+        }
+        parsed = {}
+        for path in builder.info.splits[split].filepaths:
+            for serialized in record_files.read_tfrecord(os.fspath(path)):
+                name, label, image = tfds_internals.imagenet2012_record(serialized)
+                parsed[name] = (label, image)
+        assert len(parsed) == num_images
+        assert parsed == as_tfds_reads_it
+
+
+@pytest.mark.parametrize(
+    "serialized",
+    [b"\x13 not a protobuf", b"", b"\n\x00"],
+    ids=["garbage", "empty", "no features"],
+)
+def test_imagenet2012_record_refuses_other_records_with_the_errors_it_lists(serialized):
+    with pytest.raises(tfds_internals.IMAGENET2012_RECORD_ERRORS):
+        tfds_internals.imagenet2012_record(serialized)
+
+
+# --- Files TFDS ships for other datasets --------------------------------------------------
+
+
+def test_tfds_ships_the_imagenet2012_label_tables_its_builder_reads(tmp_path):
+    synsets = tfds_internals.imagenet2012_label_table("labels.txt").read_text().split()
+    assert len(synsets) == 1000 and synsets == sorted(set(synsets))
+    assert synsets[0] == "n01440764"
+    builder = tfds.builder("imagenet2012", data_dir=str(tmp_path))
+    assert list(builder.info.features["label"].names) == synsets
+    truth = tfds_internals.imagenet2012_label_table("validation_labels.txt").read_text().split()
+    assert len(truth) == 50_000 and set(truth) == set(synsets)
+    assert truth[0] == "n01751748"  # ILSVRC2012_val_00000001.JPEG, a sea snake
+
+
+def test_tfds_siscore_module_lists_the_imagenet_class_names_in_class_index_order():
+    names = tfds_internals.imagenet_class_names()
+    assert names is not None and len(names) == 1000
+    assert names[0] == "tench, Tinca tinca"
+    assert names[1] == "goldfish, Carassius auratus"
+    assert names[999] == "toilet tissue, toilet paper, bathroom tissue"

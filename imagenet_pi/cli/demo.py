@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> None:
 def _without_warnings_about(path: str) -> Iterator[None]:
     """Silences the archive checks' records about `path` (the demo's own sample), only."""
     filter_ = DropMessages(re.compile(re.escape(path)))
-    logger = logging.getLogger("imagenet_pi.archive_checks")
+    logger = logging.getLogger("imagenet_pi.ilsvrc.verification")
     logger.addFilter(filter_)
     try:
         yield

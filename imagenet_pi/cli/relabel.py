@@ -68,7 +68,8 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> None:
     import json
 
-    from imagenet_pi import annotation_files, annotations, custom_configs, relabelled_configs
+    from imagenet_pi import annotations, custom_configs, relabelled_configs
+    from imagenet_pi.annotations import origins
 
     features = None
     if args.annotator_features:
@@ -94,7 +95,7 @@ def run(args: argparse.Namespace) -> None:
     try:
         # The name custom_config derives: beta, seed and the digest of what was written.
         name = custom_configs.custom_config(out).name
-    except annotation_files.AnnotationFilesError:
+    except origins.AnnotationFilesError:
         return  # a split is missing: nothing to build yet
     config = json.dumps({"name": name, "beta": args.beta, "annotations_dir": out})
     print(

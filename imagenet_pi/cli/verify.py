@@ -16,7 +16,7 @@ def add_arguments(verify: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from imagenet_pi import archive_checks
+    from imagenet_pi.ilsvrc import verification
 
     paths = {
         name: os.path.join(args.manual_dir, name) for name in (upstream.TRAIN_TAR, upstream.VAL_TAR)
@@ -30,9 +30,9 @@ def run(args: argparse.Namespace) -> None:
         )
     for name in paths.keys() - present.keys():
         print(f"{paths[name]}: not there, not checked.")
-    for warning in archive_checks.size_warnings(present, log=False):
+    for warning in verification.size_warnings(present, log=False):
         print(f"Size: {warning}")
-    for verdict in archive_checks.verify(present, progress=True, raise_on_mismatch=True):
+    for verdict in verification.verify(present, progress=True, raise_on_mismatch=True):
         print(f"{verdict.path}: OK (sha256 {verdict.found_sha256})")
 
 

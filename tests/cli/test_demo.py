@@ -8,8 +8,8 @@ from imagenet_pi.cli import demo
 
 
 def test_demo_silences_warnings_about_its_own_sample_only(caplog):
-    logger = logging.getLogger("imagenet_pi.archive_checks")
-    with caplog.at_level(logging.WARNING, logger="imagenet_pi.archive_checks"):
+    logger = logging.getLogger("imagenet_pi.ilsvrc.verification")
+    with caplog.at_level(logging.WARNING, logger="imagenet_pi.ilsvrc.verification"):
         with demo._without_warnings_about("/tmp/demo/manual"):
             logger.warning("/tmp/demo/manual/ILSVRC2012_img_train.tar has 440,320 bytes")
             logger.warning("/data/manual/ILSVRC2012_img_train.tar has 440,320 bytes")

@@ -218,5 +218,5 @@ class ImageFixer:
         return ", ".join(parts) + " converted to RGB JPEG"
 
     def log(self, what: str) -> None:
-        """Logs the counts for `what` (a split or a shard)."""
+        """Logs the counts for `what` (a split or a part of one)."""
         logger.info("%s: %s.", what, self.summary())

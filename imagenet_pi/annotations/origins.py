@@ -1,4 +1,4 @@
-"""Where the PI CSVs of a config come from: a folder the user holds, or the upstream LFS URLs.
+"""The origin of a config's PI CSVs: a folder the user holds, or the upstream LFS URLs.
 
 Search order (README, "2. The ImageNet-PI CSVs"):
 1. the config's own `annotations_dir` (custom configs);
@@ -10,20 +10,23 @@ Search order (README, "2. The ImageNet-PI CSVs"):
 4. a download of the pinned URLs.
 
 The result is always a mapping from the upstream relative path (`labels/train.csv`,
-..., `annotator_features.csv`) to a local file.
+..., `annotator_features.csv`) to a local file, and the origin in words (recorded in a
+build's metadata as `annotations_source`).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-import hashlib
 import os
-import time
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
 
 from imagenet_pi import errors, upstream
+from imagenet_pi.annotations.releases import (
+    PinnedFile,
+    PinnedFiles,
+    identify_release,
+    not_downloadable,
+    sha256_of,
+)
 from imagenet_pi.paths import MISSING, not_a_file
 
 # Relative path in the upstream layout -> local file.
@@ -42,65 +45,6 @@ class FlatLayoutError(errors.ImagenetPiError, ValueError):
 
 class CsvDownloadError(errors.ImagenetPiError, ConnectionError):
     """The CSVs had to be downloaded and could not be (no network, HTTP 403, ...)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class PinnedFile:
-    """Where a released file is downloaded from, and its size and sha256 (checksums.tsv)."""
-
-    url: str
-    size: int
-    sha256: str
-
-
-# Released config -> relative path -> its pinned file.
-PinnedFiles = Mapping[str, Mapping[str, PinnedFile]]
-
-
-def pinned_files(
-    url_infos: Mapping[str, Any] | None, url_root: str = upstream.LFS_URL_ROOT
-) -> dict[str, dict[str, PinnedFile]]:
-    """The pinned file of every released config and relative path.
-
-    Args:
-      url_infos: URL -> an object with `size` and `checksum` (sha256): checksums.tsv as
-        TFDS loads it (`Builder.url_infos`).
-      url_root: the URLs are `<url_root>/<config>/<relative path>`.
-
-    Raises:
-      ValueError: a released file has no entry (a broken installation).
-    """
-    url_infos = url_infos or {}
-    pins: dict[str, dict[str, PinnedFile]] = {}
-    missing = []
-    for config in upstream.NOISE_LEVELS:
-        pins[config] = {}
-        for relpath, url in upstream_urls(config, url_root).items():
-            if url not in url_infos:
-                missing.append(url)
-                continue
-            info = url_infos[url]
-            pins[config][relpath] = PinnedFile(url, int(info.size), info.checksum)
-    if missing:
-        raise ValueError(
-            f"checksums.tsv: expected a size and sha256 for every released file, found none for "
-            f"{', '.join(missing)}. Reinstall imagenet_pi (the file ships with the package)."
-        )
-    return pins
-
-
-def upstream_urls(config: str, url_root: str = upstream.LFS_URL_ROOT) -> dict[str, str]:
-    """Relative path -> URL of every file of a released config (`high_noise` or `low_noise`)."""
-    if config not in upstream.NOISE_LEVELS:
-        raise _not_downloadable(config, upstream.NOISE_LEVELS)
-    return {rel: upstream.lfs_url(config, rel, url_root) for rel in upstream.config_relpaths()}
-
-
-def _not_downloadable(config: str, released: Iterable[str]) -> ValueError:
-    return ValueError(
-        f"Only the released configs {sorted(released)} can be downloaded; "
-        f"{config!r} needs an annotations folder (see `imagenet-pi relabel`)."
-    )
 
 
 def candidate_dirs(manual_dir: str | os.PathLike, config: str) -> list[str]:
@@ -194,101 +138,6 @@ def flat_layout_files(manual_dir: str | os.PathLike | None) -> dict[str, str] | 
     )
 
 
-@dataclasses.dataclass(frozen=True)
-class ReleaseMatch:
-    """What a set of files is, compared with the pinned released files.
-
-    Attributes:
-      config: the released config whose pinned files these all are (size and sha256),
-        or None.
-      findings: relative path -> what that file is, in words, for messages.
-    """
-
-    config: str | None
-    findings: dict[str, str]
-
-
-def identify_release(files: Mapping[str, str], pinned: PinnedFiles) -> ReleaseMatch:
-    """Which released config `files` (relative path -> local file) are.
-
-    Sizes first: they differ between the configs, so a size that matches no pinned file
-    settles the question without reading anything. Only when the sizes of all files agree
-    with a config are the files hashed (about 3 s for the 592 MB of a config's CSVs, beside
-    15 s to parse them: benchmarks/flat_layout.py), so that a damaged or edited copy of the
-    right size never builds a released config.
-    """
-    sizes = {rel: os.path.getsize(path) for rel, path in files.items()}
-    size_matches = {
-        rel: [c for c, pins in pinned.items() if rel in pins and pins[rel].size == size]
-        for rel, size in sizes.items()
-    }
-    agreeing = [c for c in pinned if files and all(c in cs for cs in size_matches.values())]
-    if not agreeing:
-        return ReleaseMatch(
-            None,
-            {rel: _size_finding(files[rel], sizes[rel], size_matches[rel]) for rel in files},
-        )
-    digests = {rel: sha256_of(path) for rel, path in files.items()}
-    for config in agreeing:
-        if all(digests[rel] == pinned[config][rel].sha256 for rel in files):
-            return ReleaseMatch(config, {rel: f"{config}'s" for rel in files})
-    config = agreeing[0]
-    findings = {
-        rel: f"{config}'s"
-        if digests[rel] == pinned[config][rel].sha256
-        else (
-            f"{sizes[rel]} bytes like {config}'s, but sha256 {digests[rel]} instead of "
-            f"{pinned[config][rel].sha256} (damaged or edited)"
-        )
-        for rel in files
-    }
-    return ReleaseMatch(None, findings)
-
-
-def sha256_of(path: str | os.PathLike) -> str:
-    """The hex sha256 of a file, read in 1 MiB blocks (about 1.5 GB/s).
-
-    Hashed once a process while the file stays as it is: a build both identifies the files
-    it reads (`identify_release`) and records their sums (`build_identity`).
-    """
-    path = os.path.realpath(path)
-    stat = os.stat(path)
-    changed_ns = max(stat.st_mtime_ns, stat.st_ctime_ns)
-    if time.time_ns() - changed_ns < _JUST_CHANGED_NS:
-        # It may change again within the same timestamp: never remembered.
-        return _sha256_of_file(path)
-    return _remembered_sha256(path, stat.st_ino, stat.st_size, changed_ns)
-
-
-# Filesystem timestamps tick every few milliseconds; a file changed within this is hashed
-# afresh every time.
-_JUST_CHANGED_NS = 2_000_000_000
-
-
-def _sha256_of_file(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-@functools.lru_cache(maxsize=64)
-def _remembered_sha256(path: str, *version: int) -> str:
-    return _sha256_of_file(path)
-
-
-def _size_finding(path: str, size: int, configs: list[str]) -> str:
-    if configs:
-        return f"{size} bytes, the size of {' and '.join(configs)}'s"
-    with open(path, "rb") as f:
-        if f.read(len(upstream.LFS_POINTER_PREFIX)) == upstream.LFS_POINTER_PREFIX:
-            return (
-                f"a Git LFS pointer ({size} bytes), not the data: run `git lfs pull` in its clone"
-            )
-    return f"{size} bytes, the size of no released file"
-
-
 def local_options(manual_dir: str | os.PathLike | None, config: str) -> str:
     """The three ways to provide the CSVs of `config` by hand, for messages."""
     where = os.fspath(manual_dir) if manual_dir is not None else "<manual_dir>"
@@ -312,16 +161,16 @@ def resolve(
     pinned: PinnedFiles,
     download: Callable[[dict[str, str]], Mapping[str, os.PathLike | str]],
 ) -> tuple[AnnotationFiles, str]:
-    """Finds the PI files of `config`; returns them and a description of their source.
+    """Finds the PI files of `config`; returns them and their origin, in words.
 
     Args:
       config: the config being built.
       annotations_dir: the config's own folder (custom configs), searched first.
       manual_dir: searched next (see the module docstring).
-      pinned: the released files (`pinned_files`): what the flat layout is checked
+      pinned: the released files (`releases.pinned_files`): what the flat layout is checked
         against and what is downloaded.
       download: relative path -> URL to relative path -> local file, checking the pinned
-        sizes and sha256 (`tfds_download.download`); raises ConnectionError on failure.
+        sizes and sha256 (`download.download`); raises ConnectionError on failure.
 
     Raises:
       AnnotationFilesError, FlatLayoutError: the local files are incomplete or another config.
@@ -336,7 +185,7 @@ def resolve(
     if flat is not None:
         return _from_flat_layout(os.fspath(manual_dir), config, flat, pinned, download)
     if config not in pinned:
-        raise _not_downloadable(config, pinned)
+        raise not_downloadable(config, pinned)
     urls = {rel: pin.url for rel, pin in pinned[config].items()}
     try:
         downloaded = download(urls)

@@ -17,7 +17,7 @@ import pytest
 import tensorflow_datasets as tfds
 from tensorflow_datasets.core.download import download_manager
 
-from imagenet_pi import annotation_files, tfds_download
+from imagenet_pi.annotations import download, releases
 
 
 @pytest.fixture(autouse=True)
@@ -30,12 +30,12 @@ _CHILD = textwrap.dedent(
     """
     import json, sys, time
     import tensorflow_datasets as tfds
-    from imagenet_pi import tfds_download
+    from imagenet_pi.annotations import download
     url, download_dir = sys.argv[1], sys.argv[2]
     manager = tfds.download.DownloadManager(download_dir=download_dir)
     start = time.monotonic()
     try:
-        tfds_download.download(manager, {"file": url})
+        download.download(manager, {"file": url})
         outcome = {"error": None}
     except Exception as error:
         outcome = {"error": type(error).__name__, "message": str(error)}
@@ -71,7 +71,7 @@ def test_an_http_error_surfaces_as_tfds_download_error_with_the_code(tmp_path):
     with csv_pins.local_server(status=403, body=b"over its data quota") as root:
         manager = tfds.download.DownloadManager(download_dir=str(tmp_path))
         with pytest.raises(ConnectionError, match="HTTP code: 403") as error:
-            tfds_download.download(manager, {"file": f"{root}/high_noise/labels/train.csv"})
+            download.download(manager, {"file": f"{root}/high_noise/labels/train.csv"})
     assert isinstance(error.value.__cause__, tfds.download.DownloadError)
 
 
@@ -91,12 +91,12 @@ def test_a_pinned_file_is_downloaded_and_checked(tmp_path):
     (served / "a.csv").write_bytes(b"x.JPEG,1\n")
     with csv_pins.local_server(files_dir=str(served)) as root:
         url = f"{root}/a.csv"
-        pin = annotation_files.PinnedFile(url, 9, annotation_files.sha256_of(served / "a.csv"))
+        pin = releases.PinnedFile(url, 9, releases.sha256_of(served / "a.csv"))
         good = tfds.core.download.checksums.UrlInfo(pin.size, pin.sha256, "a.csv")
         manager = tfds.download.DownloadManager(
             download_dir=str(tmp_path / "dl"), url_infos={url: good}
         )
-        paths = tfds_download.download(manager, {"file": url})
+        paths = download.download(manager, {"file": url})
         with open(paths["file"], "rb") as f:
             assert f.read() == b"x.JPEG,1\n"
         wrong = tfds.core.download.checksums.UrlInfo(pin.size, "0" * 64, "a.csv")
@@ -104,4 +104,4 @@ def test_a_pinned_file_is_downloaded_and_checked(tmp_path):
             download_dir=str(tmp_path / "dl2"), url_infos={url: wrong}
         )
         with pytest.raises(download_manager.NonMatchingChecksumError):
-            tfds_download.download(manager, {"file": url})
+            download.download(manager, {"file": url})

@@ -7,7 +7,7 @@ offline, a download spends about 3.5 minutes in retries and ends in a raw
 builtin `ConnectionError` naming the URL and the reason, for the caller to explain.
 Failed requests surface from `DownloadManager.download` as the `requests` exceptions
 raised in TFDS's download threads, and non-200 answers as `tfds.download.DownloadError`
-("Failed to get url ... HTTP code: 403."); tests/test_tfds_download.py checks each.
+("Failed to get url ... HTTP code: 403."); tests/annotations/test_download.py checks each.
 """
 
 from __future__ import annotations

@@ -1,15 +1,20 @@
-"""Odd images are found by content, converted to RGB JPEG, counted, and garbage is an error."""
+"""Odd images are found by content, converted to RGB JPEG, counted, and garbage is an error;
+JPEGs cut short are refused, whole ones kept byte for byte."""
 
 from __future__ import annotations
 
 import io
 import logging
 
+import damaged_inputs
+import in_process_builds
 import numpy as np
 import pytest
+import tensorflow_datasets as tfds
 from PIL import Image, JpegImagePlugin
 
-from imagenet_pi import fake_data, ilsvrc, image_fixes
+from imagenet_pi import fake_data, ilsvrc
+from imagenet_pi.ilsvrc import folders, image_fixes
 
 
 def _encode(pixels: np.ndarray, mode: str, image_format: str, **save_kwargs) -> bytes:
@@ -170,7 +175,7 @@ def odd_sample(tmp_path_factory):
 @pytest.mark.parametrize("split", ["train", "validation"])
 def test_split_reads_convert_odd_images_to_rgb_jpegs(odd_sample, split):
     manual_dir, sample = odd_sample
-    records = list(ilsvrc.iter_split(ilsvrc.TarSource.in_dir(manual_dir), split))
+    records = list(ilsvrc.iter_split(ilsvrc.TarLayout.in_dir(manual_dir), split))
     assert len([r for r in records if r.file_name in sample.odd_images]) == 3
     for record in records:
         assert _decoded(record.image).mode in ("RGB", "L")
@@ -182,17 +187,17 @@ def test_split_reads_log_their_counts_of_converted_images(odd_sample, split, cap
     manual_dir, sample = odd_sample
     assert len(sample.odd_images) == 6  # 2 CMYK JPEGs and 1 PNG a split
     with caplog.at_level(logging.INFO, logger="imagenet_pi"):
-        list(ilsvrc.iter_split(ilsvrc.TarSource.in_dir(manual_dir), split))
+        list(ilsvrc.iter_split(ilsvrc.TarLayout.in_dir(manual_dir), split))
     assert f"ILSVRC2012 {split}" in caplog.text
     assert "2 CMYK JPEG, 1 PNG converted to RGB JPEG" in caplog.text
 
 
-def test_shard_read_alone_logs_its_own_counts(odd_sample, caplog):
-    # How a Beam worker, which reads shards without a split-wide fixer, reports them.
+def test_part_read_alone_logs_its_own_counts(odd_sample, caplog):
+    # How a Beam worker, which reads parts without a split-wide fixer, reports them.
     manual_dir, sample = odd_sample
-    shard = ilsvrc.TarSource.in_dir(manual_dir).shards("train")[0]
+    part = ilsvrc.TarLayout.in_dir(manual_dir).parts("train")[0]
     with caplog.at_level(logging.INFO, logger="imagenet_pi"):
-        records = list(shard.read())
+        records = list(part.read())
     num_odd = sum(r.file_name in sample.odd_images for r in records)
     assert num_odd == 3  # the first synset holds the first 3 images
     assert "member 'n01440764.tar': 2 CMYK JPEG, 1 PNG converted" in caplog.text
@@ -208,8 +213,76 @@ def test_odd_images_found_by_content_not_by_name(tmp_path, pixels):
     rgb = _encode(pixels, "RGB", "JPEG")
     (real_cmyk_name / "n01739381_1309.JPEG").write_bytes(rgb)
     fixer = image_fixes.ImageFixer()
-    (converted,) = ilsvrc.SynsetFolderShard(str(folder)).read(fixer)
-    (unchanged,) = ilsvrc.SynsetFolderShard(str(real_cmyk_name)).read(fixer)
+    (converted,) = folders.SynsetFolderPart(str(folder)).read(fixer)
+    (unchanged,) = folders.SynsetFolderPart(str(real_cmyk_name)).read(fixer)
     assert _decoded(converted.image).mode == "RGB"
     assert unchanged.image == rgb
     assert fixer.counts == {"cmyk": 1}
+
+
+# JPEGs cut short.
+
+
+def _with_thumbnail(image: bytes, thumbnail: bytes) -> tuple[bytes, int]:
+    """`image` with an EXIF-like APP1 segment holding `thumbnail` (its own scan and EOI).
+
+    Returns the new bytes and where the APP1 segment ends.
+    """
+    payload = b"Exif\x00\x00" + thumbnail
+    app1 = b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
+    return image[:2] + app1 + image[2:], 2 + len(app1)
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.95])
+def test_jpeg_cut_short_fails_the_build_naming_the_member(fresh_sample, tmp_path, keep):
+    manual_dir, _ = fresh_sample
+    image = damaged_inputs.first_train_image(manual_dir)
+    cut = image[: int(len(image) * keep)]
+    synset_tar, name = damaged_inputs.replace_train_image(manual_dir, cut)
+    data_dir = str(tmp_path / "data")
+    with pytest.raises(ilsvrc.IlsvrcError, match="is a JPEG cut short") as error:
+        in_process_builds.build(manual_dir, data_dir)
+    assert f"member {synset_tar!r}, image {name!r}" in str(error.value)
+    assert not tfds.builder("imagenet_pi/high_noise", data_dir=data_dir).is_prepared()
+
+
+def test_jpeg_cut_short_and_zero_padded_is_an_error(fresh_sample):
+    manual_dir, _ = fresh_sample
+    image = damaged_inputs.first_train_image(manual_dir)
+    padded = image[: len(image) // 2] + bytes(len(image) // 2)
+    damaged_inputs.replace_train_image(manual_dir, padded)
+    with pytest.raises(ilsvrc.IlsvrcError, match="is a JPEG cut short"):
+        damaged_inputs.read_tars(manual_dir)
+
+
+def test_bytes_after_the_end_of_image_marker_are_kept_as_they_are(fresh_sample):
+    manual_dir, _ = fresh_sample
+    padded = damaged_inputs.first_train_image(manual_dir) + bytes(300) + b"trailing data"
+    _, name = damaged_inputs.replace_train_image(manual_dir, padded)
+    layout = ilsvrc.TarLayout.in_dir(manual_dir)
+    images = {record.file_name: record.image for record in ilsvrc.iter_split(layout, "train")}
+    assert images[name] == padded
+
+
+@pytest.mark.parametrize("cut", ["after the thumbnail", "in the scan"])
+def test_jpeg_cut_short_is_found_despite_the_end_marker_of_an_embedded_thumbnail(fresh_sample, cut):
+    # Camera JPEGs carry a thumbnail with its own end-of-image marker: only one after the
+    # image's own scan shows that the image is whole.
+    manual_dir, _ = fresh_sample
+    image = damaged_inputs.first_train_image(manual_dir)
+    thumbnail = fake_data.encode_image(np.random.default_rng(1), 16)
+    whole, app1_end = _with_thumbnail(image, thumbnail)
+    stop = app1_end if cut == "after the thumbnail" else app1_end + (len(image) - 2) // 2
+    damaged_inputs.replace_train_image(manual_dir, whole[:stop])
+    with pytest.raises(ilsvrc.IlsvrcError, match="is a JPEG cut short"):
+        damaged_inputs.read_tars(manual_dir)
+
+
+def test_whole_jpeg_with_an_embedded_thumbnail_is_kept(fresh_sample):
+    manual_dir, _ = fresh_sample
+    thumbnail = fake_data.encode_image(np.random.default_rng(1), 16)
+    whole, _ = _with_thumbnail(damaged_inputs.first_train_image(manual_dir), thumbnail)
+    _, name = damaged_inputs.replace_train_image(manual_dir, whole)
+    layout = ilsvrc.TarLayout.in_dir(manual_dir)
+    images = {record.file_name: record.image for record in ilsvrc.iter_split(layout, "train")}
+    assert images[name] == whole
