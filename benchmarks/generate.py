@@ -391,13 +391,13 @@ def main() -> None:
     # The first read puts every input in the page cache, so no run pays for the disk.
     _run("copy", manual_dir, tfds_manual_dir, args.work_dir)
 
-    from imagenet_pi import parallel_build
+    from imagenet_pi.generation import worker_count
 
     print(
         f"{num_images:,} images ({args.synsets} synsets x {args.images_per_synset} + "
         f"{args.validation} validation), {input_mb:,.0f} MB of input "
         f"({input_mb * 1e3 / num_images:.0f} kB an image, CSVs included); "
-        f"{os.cpu_count()} CPUs, {parallel_build.available_cpus()} available to this process; "
+        f"{os.cpu_count()} CPUs, {worker_count.available_cpus()} available to this process; "
         f"load average before the runs {os.getloadavg()[0]:.2f}"
     )
     print(

@@ -13,7 +13,8 @@ import dataclasses
 import os
 from collections.abc import Callable
 
-from imagenet_pi import built_datasets, errors, record_files, worker_pool
+from imagenet_pi import built_datasets, errors
+from imagenet_pi.generation import record_files, worker_count, worker_pool
 
 METADATA_KEY = "file_checksums"
 
@@ -76,7 +77,6 @@ def check_build(
       BuildCheckError: the build recorded no checksums (built on Beam, or by a version
         of imagenet_pi that did not record them), or lists shards it did not record.
     """
-    from imagenet_pi import parallel_build
 
     builder = built_datasets.open_built(name, data_dir, reader="check-build", check_shards=False)
     folder = os.fspath(builder.data_dir)
@@ -119,7 +119,7 @@ def check_build(
     if progress is not None:
         total = sum(os.path.getsize(task.path) for task in to_hash)
         bar = progress(total=total, unit="B", unit_scale=True, desc="Checking sha256")
-    workers = num_workers or parallel_build.available_cpus()
+    workers = num_workers or worker_count.available_cpus()
     try:
         with worker_pool.WorkerPool(
             _hash_file, num_workers=max(1, min(workers, len(to_hash)))

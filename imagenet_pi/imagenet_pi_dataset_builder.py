@@ -20,17 +20,20 @@ from imagenet_pi import (
     annotations,
     build_checks,
     build_identity,
-    build_lock,
-    example_index,
     ilsvrc,
-    parallel_build,
-    record_files,
     relabel,
     synsets,
     tfds_internals,
     upstream,
 )
 from imagenet_pi.annotations import download, origins, releases
+from imagenet_pi.generation import (
+    build_lock,
+    example_index,
+    parallel_build,
+    record_files,
+    worker_count,
+)
 from imagenet_pi.ilsvrc import verification
 
 _HOMEPAGE = f"{upstream.REPO_URL}/"
@@ -162,7 +165,7 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
             `tfds.load(..., builder_kwargs={"build_workers": N})`.
         """
         if build_workers is not None:
-            parallel_build.check_build_workers(build_workers)
+            worker_count.check(build_workers)
         if isinstance(config, str):
             # TFDS's own message lists close matches, which are none for most typos.
             _check_config_name(config.split(":")[0], kwargs.get("data_dir"))
@@ -268,7 +271,7 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
         # `is_prepared()` would log TFDS's "Variant folder ... has no dataset_info.json".
         if not on_beam and not (self.data_path / "dataset_info.json").exists():
             # A bad IMAGENET_PI_BUILD_WORKERS is refused before anything is read.
-            self._build_workers = parallel_build.build_workers(self._build_workers)
+            self._build_workers = worker_count.resolve(self._build_workers)
 
         def check_reuse() -> None:
             requested = build_identity.requested_inputs(
@@ -328,7 +331,7 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
         written = parallel_build.write_splits(
             jobs,
             output,
-            num_workers=parallel_build.build_workers(self._build_workers),
+            num_workers=worker_count.resolve(self._build_workers),
             max_examples_per_split=download_config.max_examples_per_split,
             progress_bar=tfds_internals.progress_bar,
         )
@@ -365,12 +368,11 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
         if not on_beam:
             yield
             return
-        from imagenet_pi import beam_generation  # Needs apache_beam; only for Beam builds.
 
-        with beam_generation.join_errors_from_workers():
+        with on_beam.join_errors_from_workers():
             yield
         written = {name: split.num_examples for name, split in self.info.splits.items()}
-        beam_generation.check_written_sizes(written, self._joined_sizes)
+        on_beam.check_written_sizes(written, self._joined_sizes)
 
     def _generate_examples(
         self,
@@ -385,11 +387,11 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
     ):
         make_example = functools.partial(example, annotator_features=annotator_features)
         if getattr(self, "_on_beam", False):
-            from imagenet_pi import beam_generation
+            from imagenet_pi.generation import on_beam
 
             # A complete join gives every row one image: that is the split's size.
             self._joined_sizes[split] = len(split_annotations)
-            return beam_generation.GenerateExamples(
+            return on_beam.GenerateExamples(
                 images.parts(split),
                 # Parsed once more, on one worker: workers get arrays, never the CSVs.
                 functools.partial(annotations.read_split_files, labels_csv, confidences_csv),

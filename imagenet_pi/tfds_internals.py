@@ -61,7 +61,7 @@ from tensorflow_datasets.core import writer as tfds_writer
 from tensorflow_datasets.core.download import downloader
 from tensorflow_datasets.core.utils import file_utils, shard_utils, tqdm_utils
 
-from imagenet_pi import record_files
+from imagenet_pi.generation import record_files
 
 # --- The registry -------------------------------------------------------------------------
 

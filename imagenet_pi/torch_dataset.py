@@ -37,7 +37,8 @@ import numpy as np
 import tensorflow_datasets as tfds
 from PIL import Image
 
-from imagenet_pi import built_datasets, example_index, synsets
+from imagenet_pi import built_datasets, synsets
+from imagenet_pi.generation import example_index
 
 # Upstream (torchvision's ImageNet) names the validation split "val".
 _SPLIT_ALIASES = {"val": "validation"}

@@ -44,7 +44,7 @@ _WRITER_MODULES = (
     "imagenet_pi.imagenet_pi_dataset_builder",
     "imagenet_pi.ilsvrc",
     "imagenet_pi.annotations.origins",
-    "imagenet_pi.build_lock",
+    "imagenet_pi.generation.build_lock",
 )
 # Imports a reader module without running the package's __init__ (which registers the
 # builder with TFDS: the package's concern, not the reader's), then lists the writer

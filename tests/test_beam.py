@@ -12,7 +12,8 @@ import tensorflow_datasets as tfds
 import tfds_command
 
 import imagenet_pi  # noqa: F401  (registers the builder)
-from imagenet_pi import annotations, beam_generation, join
+from imagenet_pi import annotations
+from imagenet_pi.generation import join, on_beam
 
 BEAM_FLAGS = "runner=DirectRunner,direct_num_workers=2,direct_running_mode=multi_processing"
 
@@ -127,31 +128,25 @@ def test_image_read_by_two_shards_is_reported_twice_in_shard_order():
     )
     shard_names = [(1, ["b.JPEG"]), (0, ["a.JPEG", "b.JPEG"])]
     with pytest.raises(join.JoinError, match="holds the image 'b.JPEG' twice"):
-        beam_generation.check_join(shard_names, split_annotations, "images.tar", "labels.csv")
-    beam_generation.check_join([(0, ["b.JPEG", "a.JPEG"])], split_annotations, "x", "y")
+        on_beam.check_join(shard_names, split_annotations, "images.tar", "labels.csv")
+    on_beam.check_join([(0, ["b.JPEG", "a.JPEG"])], split_annotations, "x", "y")
 
 
 def test_examples_lost_by_the_runner_fail_the_build_naming_the_split():
-    beam_generation.check_written_sizes(
-        {"train": 12, "validation": 6}, {"train": 12, "validation": 6}
-    )
-    with pytest.raises(
-        beam_generation.LostExamplesError, match="split 'train': 7 written, 12 joined"
-    ):
-        beam_generation.check_written_sizes(
-            {"train": 7, "validation": 6}, {"train": 12, "validation": 6}
-        )
+    on_beam.check_written_sizes({"train": 12, "validation": 6}, {"train": 12, "validation": 6})
+    with pytest.raises(on_beam.LostExamplesError, match="split 'train': 7 written, 12 joined"):
+        on_beam.check_written_sizes({"train": 7, "validation": 6}, {"train": 12, "validation": 6})
 
 
 # The text of the RuntimeError Beam 2.77's multi_processing DirectRunner raised when the
 # join check failed on a worker (frames trimmed), from a copy of the package vendored
-# under another name: the module path printed is not `imagenet_pi.join`.
+# under another name: the module path printed is not `imagenet_pi.generation.join`.
 _WRAPPED_BY_THE_RUNNER = """\
 Traceback (most recent call last):
   File "apache_beam/runners/common.py", line 1512, in apache_beam.runners.common.DoFnRunner.process
   File "/site-packages/apache_beam/transforms/core.py", line 2128, in <lambda>
     wrapper = lambda x: [fn(x)]
-  File "/site-packages/_vendor/inpi/beam_generation.py", line 170, in check_join_on_worker
+  File "/site-packages/_vendor/inpi/on_beam.py", line 170, in check_join_on_worker
     raise error.marked() from None
 _vendor.inpi.join.JoinError: {marked}
 
@@ -173,11 +168,13 @@ def test_join_error_is_found_in_the_text_of_a_runner_error_by_its_marker():
     )
     marked = str(join.JoinError(message).marked())
     wrapped = RuntimeError(_WRAPPED_BY_THE_RUNNER.format(marked=marked))
-    found = beam_generation.join_error_in(wrapped)
+    found = on_beam.join_error_in(wrapped)
     assert isinstance(found, join.JoinError) and str(found) == message
     # Raised in this process (in-memory runners): the error itself.
     error = join.JoinError(message)
-    assert beam_generation.join_error_in(error) is error
+    assert on_beam.join_error_in(error) is error
     # Any other failure is not a join error, even if it names the class.
-    other = RuntimeError("imagenet_pi.join.JoinError: not marked [while running 'CheckJoin']")
-    assert beam_generation.join_error_in(other) is None
+    other = RuntimeError(
+        "imagenet_pi.generation.join.JoinError: not marked [while running 'CheckJoin']"
+    )
+    assert on_beam.join_error_in(other) is None

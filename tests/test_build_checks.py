@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from imagenet_pi import build_checks, cli, example_index
+from imagenet_pi import build_checks, cli
+from imagenet_pi.generation import example_index
 
 _CONFIG = "imagenet_pi/high_noise"
 _VERSION = os.path.join("imagenet_pi", "high_noise", "3.0.0")

@@ -24,7 +24,8 @@ import pytest
 import tensorflow_datasets as tfds
 
 import imagenet_pi  # registers the builder
-from imagenet_pi import build_lock, fake_data
+from imagenet_pi import fake_data
+from imagenet_pi.generation import build_lock
 
 _CONFIG = "imagenet_pi/high_noise"
 _TIMEOUT = 300
@@ -33,7 +34,7 @@ _HELD_BUILD = """
 import os, sys, time
 import tensorflow_datasets as tfds
 import imagenet_pi
-from imagenet_pi import parallel_build
+from imagenet_pi.generation import parallel_build
 
 manual_dir, data_dir, started, release = sys.argv[1:]
 read_part = parallel_build._Build._read_part

@@ -24,7 +24,8 @@ import tfds_command
 from relabel_inputs import write_predictions
 
 import imagenet_pi
-from imagenet_pi import build_identity, build_lock, built_datasets, cli, fake_data, upstream
+from imagenet_pi import build_identity, built_datasets, cli, fake_data, upstream
+from imagenet_pi.generation import build_lock
 
 _NAME = "imagenet_pi/high_noise"
 

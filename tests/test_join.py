@@ -10,7 +10,8 @@ import in_process_builds
 import numpy as np
 import pytest
 
-from imagenet_pi import annotations, join
+from imagenet_pi import annotations
+from imagenet_pi.generation import join
 
 
 def test_images_missing_from_folders_fail_the_join(layouts, tmp_path):

@@ -19,16 +19,8 @@ import pytest
 import tensorflow_datasets as tfds
 
 import imagenet_pi  # noqa: F401  (registers the builder)
-from imagenet_pi import (
-    annotations,
-    build_checks,
-    fake_data,
-    ilsvrc,
-    join,
-    parallel_build,
-    upstream,
-    worker_pool,
-)
+from imagenet_pi import annotations, build_checks, fake_data, ilsvrc, upstream
+from imagenet_pi.generation import join, parallel_build, worker_count, worker_pool
 
 _CONFIG = "imagenet_pi/high_noise"
 _TIMEOUT = 300
@@ -147,8 +139,8 @@ def test_shards_hold_every_example_in_tfds_write_order(built_high_noise):
 
 
 def test_default_worker_count_is_the_cpus_this_process_may_use(monkeypatch):
-    monkeypatch.delenv(parallel_build.BUILD_WORKERS_ENV, raising=False)
-    assert parallel_build.build_workers() == len(os.sched_getaffinity(0))
+    monkeypatch.delenv(worker_count.ENV, raising=False)
+    assert worker_count.resolve() == len(os.sched_getaffinity(0))
 
 
 def test_worker_count_follows_the_affinity_mask_not_the_machine():
@@ -156,8 +148,8 @@ def test_worker_count_follows_the_affinity_mask_not_the_machine():
         "import os\n"
         "os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})\n"
         "os.environ.pop('IMAGENET_PI_BUILD_WORKERS', None)\n"
-        "from imagenet_pi import parallel_build\n"
-        "print(parallel_build.build_workers(), os.cpu_count())\n"
+        "from imagenet_pi.generation import worker_count\n"
+        "print(worker_count.resolve(), os.cpu_count())\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
@@ -168,19 +160,19 @@ def test_worker_count_follows_the_affinity_mask_not_the_machine():
 
 
 def test_environment_variable_sets_the_worker_count(monkeypatch):
-    monkeypatch.setenv(parallel_build.BUILD_WORKERS_ENV, " 3 ")
-    assert parallel_build.build_workers() == 3
-    assert parallel_build.build_workers(requested=5) == 5  # the builder's argument wins
+    monkeypatch.setenv(worker_count.ENV, " 3 ")
+    assert worker_count.resolve() == 3
+    assert worker_count.resolve(requested=5) == 5  # the builder's argument wins
 
 
 @pytest.mark.parametrize("value", ["0", "-2", "two", "1.5", "2 workers"])
 def test_bad_environment_variable_is_refused_before_anything_is_read(tmp_path, monkeypatch, value):
-    monkeypatch.setenv(parallel_build.BUILD_WORKERS_ENV, value)
+    monkeypatch.setenv(worker_count.ENV, value)
     # The manual_dir does not exist: the variable is what is refused, first.
     with pytest.raises(ValueError) as error:
         _build(str(tmp_path / "no_manual_dir"), tmp_path / "data", workers=None)
     message = str(error.value)
-    assert message.startswith(f"{parallel_build.BUILD_WORKERS_ENV}={value!r} is not a positive")
+    assert message.startswith(f"{worker_count.ENV}={value!r} is not a positive")
     assert _leftovers(tmp_path / "data") == []
 
 
@@ -213,7 +205,7 @@ def test_default_build_runs_on_every_cpu_available(small_sample, tmp_path):
 import os, sys
 import tensorflow_datasets as tfds
 import imagenet_pi
-from imagenet_pi import parallel_build
+from imagenet_pi.generation import parallel_build
 
 os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:2]))
 read_part = parallel_build._Build._read_part
@@ -229,7 +221,7 @@ builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual
 print(os.getpid())
 """
     log = tmp_path / "readers.log"
-    env = {k: v for k, v in os.environ.items() if k != parallel_build.BUILD_WORKERS_ENV}
+    env = {k: v for k, v in os.environ.items() if k != worker_count.ENV}
     result = subprocess.run(
         [sys.executable, "-c", script, manual_dir, str(tmp_path / "data"), str(log)],
         capture_output=True,
@@ -250,7 +242,7 @@ def test_beam_builds_ignore_the_environment_variable(small_sample, tmp_path, mon
     import apache_beam as beam
 
     manual_dir, sample = small_sample
-    monkeypatch.setenv(parallel_build.BUILD_WORKERS_ENV, "not a number")
+    monkeypatch.setenv(worker_count.ENV, "not a number")
     options = beam.options.pipeline_options.PipelineOptions(
         ["--runner=DirectRunner", "--direct_running_mode=in_memory"]
     )
@@ -472,7 +464,7 @@ _STUCK_BUILD = """
 import os, signal, sys, time
 import tensorflow_datasets as tfds
 import imagenet_pi
-from imagenet_pi import parallel_build
+from imagenet_pi.generation import parallel_build
 
 manual_dir, data_dir, pid_file, mode = sys.argv[1:]
 read_part = parallel_build._Build._read_part

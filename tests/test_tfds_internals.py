@@ -28,16 +28,8 @@ from tensorflow_datasets.core.download import downloader
 from tensorflow_datasets.core.utils import file_utils
 
 import imagenet_pi
-from imagenet_pi import (
-    annotations,
-    beam_generation,
-    ilsvrc,
-    join,
-    parallel_build,
-    record_files,
-    tfds_internals,
-    upstream,
-)
+from imagenet_pi import annotations, ilsvrc, tfds_internals, upstream
+from imagenet_pi.generation import join, on_beam, parallel_build, record_files
 
 _KEYS = [f"n{synset:08d}_{i}.JPEG" for synset in range(3) for i in range(40)]
 
@@ -465,7 +457,8 @@ _MULTIPROCESS_JOIN_FAILURE = """
 import json
 import apache_beam as beam
 import numpy as np
-from imagenet_pi import annotations, beam_generation
+from imagenet_pi import annotations
+from imagenet_pi.generation import on_beam
 
 split_annotations = annotations.SplitAnnotations(
     file_names=np.array(["a.JPEG", "b.JPEG"]),
@@ -481,7 +474,7 @@ try:
             pipeline
             | beam.Create([[(0, ["a.JPEG"])]])
             | beam.Map(
-                beam_generation.check_join_on_worker, split_annotations, "train.tar", "a.csv"
+                on_beam.check_join_on_worker, split_annotations, "train.tar", "a.csv"
             )
         )
 except Exception as error:
@@ -517,7 +510,7 @@ def test_beam_multiprocess_runner_error_keeps_the_workers_message():
         confidences=np.zeros((2, 16), np.float32),
     )
     with pytest.raises(join.JoinError) as expected:
-        beam_generation.check_join([(0, ["a.JPEG"])], split_annotations, "train.tar", "a.csv")
+        on_beam.check_join([(0, ["a.JPEG"])], split_annotations, "train.tar", "a.csv")
     # Beam 2.77's DirectRunner now and then never returns from stopping its SDK workers after
     # a failed pipeline (seen once in CI): that is Beam's, so one hang gets a second run.
     result = _run_multiprocess_join_failure() or _run_multiprocess_join_failure()

@@ -16,7 +16,8 @@ import os
 import re
 from collections.abc import Iterator
 
-from imagenet_pi import record_files, synsets, upstream
+from imagenet_pi import synsets, upstream
+from imagenet_pi.generation import record_files
 from imagenet_pi.ilsvrc import image_fixes, records
 from imagenet_pi.ilsvrc.records import IlsvrcError, ImageRecord
 

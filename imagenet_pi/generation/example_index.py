@@ -27,7 +27,8 @@ from collections.abc import Sequence
 import numpy as np
 from etils import epath
 
-from imagenet_pi import build_checks, built_datasets, errors, record_files, synsets, tfds_internals
+from imagenet_pi import build_checks, built_datasets, errors, synsets, tfds_internals
+from imagenet_pi.generation import record_files
 
 logger = logging.getLogger(__name__)
 

@@ -8,11 +8,7 @@ This replaces TFDS's single-process writer for builds without Beam. The work run
    deterministically and appends it to the spill file of its position's bucket. Every
    example's position in the split is known before any image is read: TFDS writes a
    split in the order of a hash of the keys, and the keys are the CSVs' file names.
-   Positions are cut into a power of two of buckets (up to 1024; fewer for small
-   splits, so that a bucket holds at least `MIN_BUCKET_EXAMPLES`) at the boundaries of
-   as many equal shards. The boundaries of every power-of-two shard count up to the
-   number of buckets (TFDS picks 1024 shards for splits up to 1 TiB) are then bucket
-   boundaries, and a shard reads whole buckets.
+   The buckets (`spill`) are cut so that a shard reads whole buckets.
 2. Write. Once every part of a split is read and the join is complete, the split's
    size gives its shard count as TFDS's writer picks it; a task writes one shard from
    the buckets it spans (one bucket in memory at a time) and returns its size and
@@ -32,78 +28,21 @@ from __future__ import annotations
 import collections
 import dataclasses
 import logging
-import math
 import os
 import shutil
-import struct
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from imagenet_pi import annotations, ilsvrc, join, record_files, worker_pool
+from imagenet_pi import annotations, ilsvrc
+from imagenet_pi.generation import join, record_files, spill, worker_count, worker_pool
 from imagenet_pi.ilsvrc import image_fixes
 
 logger = logging.getLogger(__name__)
 
-BUILD_WORKERS_ENV = "IMAGENET_PI_BUILD_WORKERS"
-# Positions are bucketed at the boundaries of as many equal shards (see the module doc).
-MAX_BUCKETS = 1024
-# Fewer buckets for small splits: fewer spill files, each of at least this many examples.
-MIN_BUCKET_EXAMPLES = 64
-
-# A spilled example: its position in the split and its length, then its bytes.
-_SPILL_HEADER = struct.Struct("<qI")
 
 MakeExample = Callable[[ilsvrc.ImageRecord, annotations.SplitAnnotations, int], tuple[str, dict]]
-
-
-# --- How many workers ------------------------------------------------------------------
-
-
-def available_cpus() -> int:
-    """The CPUs this process may run on (its affinity mask, not the machine's count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-def check_build_workers(value: Any, what: str = "build_workers") -> int:
-    """`value` as a worker count, or ValueError naming `what` and the value."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(
-            f"{what}: expected a positive integer (the number of worker processes of a "
-            f"build; 1 builds in this process), found {value!r}."
-        )
-    return int(value)
-
-
-def build_workers(requested: int | None = None) -> int:
-    """The worker processes a build uses.
-
-    `requested` (the builder's `build_workers`) if given, else the environment variable
-    `IMAGENET_PI_BUILD_WORKERS`, else every CPU this process may run on.
-
-    Raises:
-      ValueError: `requested` or the variable is not a positive integer.
-    """
-    if requested is not None:
-        return check_build_workers(requested)
-    text = os.environ.get(BUILD_WORKERS_ENV)
-    if text is None or not text.strip():
-        return available_cpus()
-    try:
-        value = int(text.strip())
-    except ValueError:
-        value = None
-    if value is None or value < 1:
-        raise ValueError(
-            f"{BUILD_WORKERS_ENV}={text!r} is not a positive integer: set it to the number of "
-            "worker processes a build may use (1 builds in this process), or unset it to use "
-            f"every CPU this process may run on ({available_cpus()})."
-        )
-    return value
 
 
 # --- What a build writes ---------------------------------------------------------------
@@ -216,7 +155,7 @@ def write_splits(
             on_progress=build.on_progress,
             death_hint=(
                 "Nothing was written as finished. If the out-of-memory killer stopped it, "
-                f"build with fewer workers ({BUILD_WORKERS_ENV}=N)."
+                f"build with fewer workers ({worker_count.ENV}=N)."
             ),
         ) as pool:
             for state in build.splits.values():
@@ -270,12 +209,6 @@ def _describe(part: ilsvrc.Part) -> str:
 # --- The build -------------------------------------------------------------------------
 
 
-def num_buckets_for(num_examples: int) -> int:
-    """The power of two of buckets a split of `num_examples` spills to (at most 1024)."""
-    wanted = max(1, math.ceil(num_examples / MIN_BUCKET_EXAMPLES))
-    return min(MAX_BUCKETS, 1 << (wanted - 1).bit_length())
-
-
 class _SplitState:
     """A split being written: its job, positions, buckets, and (in the parent) progress."""
 
@@ -284,11 +217,7 @@ class _SplitState:
         num_rows = len(job.annotations)
         self.position_of_row = np.empty(num_rows, np.int64)
         self.position_of_row[job.write_order] = np.arange(num_rows)
-        num_buckets = num_buckets_for(num_rows)
-        self.bucket_edges = np.array(
-            [round(num_rows * bucket / num_buckets) for bucket in range(num_buckets + 1)],
-            np.int64,
-        )
+        self.buckets = spill.Buckets(num_rows)
         self.spill_dir = spill_dir
         # The parent's bookkeeping.
         self.reads: dict[int, _PartRead] = {}
@@ -300,9 +229,6 @@ class _SplitState:
         self.bucket_users: collections.Counter[int] = collections.Counter()
         self.bucket_files: dict[int, list[str]] = collections.defaultdict(list)
         self.bars: dict[str, Any] = {}
-
-    def bucket_of(self, position: int) -> int:
-        return int(np.searchsorted(self.bucket_edges, position, side="right")) - 1
 
 
 class _Build:
@@ -323,7 +249,7 @@ class _Build:
         for state in self.splits.values():
             shutil.rmtree(state.spill_dir, ignore_errors=True)
             os.makedirs(state.spill_dir)
-        self._spill: _SpillWriter | None = None  # a worker's, for the split it reads now
+        self._spill: spill.SpillWriter | None = None  # a worker's, for the split it reads now
 
     # Run on the workers (or in this process) --------------------------------------------
 
@@ -335,12 +261,13 @@ class _Build:
             self._spill = None
         if isinstance(task, _ReadPart):
             if self._spill is None:
-                self._spill = _SpillWriter(task.split, self.splits[task.split])
+                state = self.splits[task.split]
+                self._spill = spill.SpillWriter(task.split, state.buckets, state.spill_dir)
             return self._read_part(task, self._spill, progress)
         return self._write_shard(task, progress)
 
     def _read_part(
-        self, task: _ReadPart, spill: _SpillWriter, progress: Callable[[int], None]
+        self, task: _ReadPart, spill_writer: spill.SpillWriter, progress: Callable[[int], None]
     ) -> _PartRead:
         state = self.splits[task.split]
         job = state.job
@@ -353,16 +280,22 @@ class _Build:
                 continue
             _, example = job.make_example(record, job.annotations, row)
             serialized = self.output.serialize(example)
-            spill.append(int(state.position_of_row[row]), serialized)
+            spill_writer.append(int(state.position_of_row[row]), serialized)
             sizes.append(len(serialized))
             progress(1)
         return _PartRead(
-            part_join.claims(), np.array(sizes, np.int64), dict(fixer.counts), spill.new_files()
+            claims=part_join.claims(),
+            sizes=np.array(sizes, np.int64),
+            fixes=dict(fixer.counts),
+            spill_files=spill_writer.new_files(),
         )
 
     def _write_shard(self, task: _WriteShard, progress: Callable[[int], None]) -> WrittenShard:
         state = self.splits[task.split]
-        records = _spilled_records(state, task.positions, task.spill_files, progress)
+        where = f"split {task.split!r} spilled to {state.spill_dir}"
+        records = spill.spilled_records(
+            state.buckets, task.positions, task.spill_files, progress, where
+        )
         file_format = self.output.file_format
         if file_format == record_files.TFRECORD:
             written = record_files.write_tfrecord(task.path, records)
@@ -457,16 +390,14 @@ class _Build:
         for index, (end, path) in enumerate(zip(ends, paths, strict=True)):
             shard_positions = positions[start:end]
             start = end
-            first, last = state.bucket_of(shard_positions[0]), state.bucket_of(shard_positions[-1])
-            buckets = range(first, last + 1)
+            buckets = state.buckets.spanned(shard_positions)
             state.bucket_users.update(buckets)
             spill_files = {bucket: tuple(state.bucket_files[bucket]) for bucket in buckets}
             pool.submit(_WriteShard(job.name, index, path, shard_positions, spill_files))
 
     def _shard_written(self, state: _SplitState, task: _WriteShard, shard: WrittenShard) -> None:
         state.shards[task.index] = shard
-        first, last = state.bucket_of(task.positions[0]), state.bucket_of(task.positions[-1])
-        for bucket in range(first, last + 1):
+        for bucket in state.buckets.spanned(task.positions):
             state.bucket_users[bucket] -= 1
             if state.bucket_users[bucket] == 0:
                 for path in state.bucket_files.pop(bucket, []):
@@ -498,73 +429,3 @@ class _Build:
             for stage in list(state.bars):
                 self._close_bar(state, stage)
             shutil.rmtree(state.spill_dir, ignore_errors=True)
-
-
-class _SpillWriter:
-    """A worker's spill files of one split: `<spill dir>/<bucket>.<pid>`, kept open.
-
-    Each example is appended with its position and length, in one system call.
-    """
-
-    def __init__(self, split: str, state: _SplitState) -> None:
-        self.split = split
-        self._state = state
-        self._files: dict[int, int] = {}  # bucket -> file descriptor
-        self._new: dict[int, str] = {}  # bucket -> file created since `new_files`
-
-    def append(self, position: int, serialized: bytes) -> None:
-        bucket = self._state.bucket_of(position)
-        fd = self._files.get(bucket)
-        if fd is None:
-            path = os.path.join(self._state.spill_dir, f"{bucket:04d}.{os.getpid()}")
-            fd = self._files[bucket] = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            self._new[bucket] = path
-        record_files.write_all(fd, [_SPILL_HEADER.pack(position, len(serialized)), serialized])
-
-    def new_files(self) -> dict[int, str]:
-        """The files created since the last call, by bucket (the parent must know them all)."""
-        new, self._new = self._new, {}
-        return new
-
-    def close(self) -> None:
-        for fd in self._files.values():
-            os.close(fd)
-        self._files.clear()
-
-
-def _spilled_records(
-    state: _SplitState,
-    positions: np.ndarray,
-    spill_files: dict[int, tuple[str, ...]],
-    progress: Callable[[int], None],
-) -> Iterator[bytes]:
-    """The spilled examples at `positions` (sorted), in order, one bucket in memory at a time."""
-    start = 0
-    first, last = state.bucket_of(positions[0]), state.bucket_of(positions[-1])
-    for bucket in range(first, last + 1):
-        end = int(np.searchsorted(positions, state.bucket_edges[bucket + 1], side="left"))
-        wanted, start = positions[start:end], end
-        if not len(wanted):
-            continue
-        spilled = _read_bucket(spill_files.get(bucket, ()))
-        for position in wanted.tolist():
-            record = spilled.pop(position, None)
-            if record is None:
-                raise RuntimeError(
-                    f"{state.spill_dir}: the example at position {position} of split "
-                    f"{state.job.name!r} was never spilled; this is a bug of imagenet_pi."
-                )
-            yield record
-            progress(1)
-
-
-def _read_bucket(paths: Sequence[str]) -> dict[int, bytes]:
-    """Position -> example bytes, for every example spilled to the files at `paths`."""
-    spilled: dict[int, bytes] = {}
-    for path in sorted(paths):
-        with open(path, "rb") as file:
-            # Each example is read into its own bytes object: one copy, from the page cache.
-            while header := file.read(_SPILL_HEADER.size):
-                position, length = _SPILL_HEADER.unpack(header)
-                spilled[position] = file.read(length)
-    return spilled

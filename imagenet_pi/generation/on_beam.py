@@ -22,7 +22,8 @@ from typing import Any
 import apache_beam as beam
 import numpy as np
 
-from imagenet_pi import annotations, errors, ilsvrc, join
+from imagenet_pi import annotations, errors, ilsvrc
+from imagenet_pi.generation import join
 
 # (key, example) as TFDS wants them from `_generate_examples`.
 KeyExample = tuple[str, dict[str, Any]]
