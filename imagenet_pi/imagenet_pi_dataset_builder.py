@@ -21,9 +21,9 @@ from imagenet_pi import (
     build_checks,
     build_identity,
     ilsvrc,
+    internals,
     relabel,
     synsets,
-    tfds_internals,
     upstream,
 )
 from imagenet_pi.annotations import download, origins, releases
@@ -121,7 +121,7 @@ def _released_config(name: str) -> ImagenetPiConfig:
     )
 
 
-class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip_registration=True):
+class Builder(internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip_registration=True):
     """ImageNet-PI: ILSVRC2012 with 16 annotator labels, confidences and annotator features."""
 
     VERSION = tfds.core.Version("3.0.0")
@@ -226,13 +226,13 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
             for split in upstream.SPLITS
         }
         write_orders = {
-            split: tfds_internals.write_order(split, rows.names())
+            split: internals.write_order(split, rows.names())
             for split, rows in split_annotations.items()
         }
         for split, rows in split_annotations.items():
             # Clean labels and upstream order by index, for readers that must not read images.
             example_index.write(
-                tfds_internals.generation_dir(self), split, rows.file_names, write_orders[split]
+                internals.generation_dir(self), split, rows.file_names, write_orders[split]
             )
         images = ilsvrc.detect_layout(manual_dir, verify_archives=verify_archives)
         self.info.metadata.update(
@@ -320,20 +320,20 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
         shard_config = download_config.get_shard_config()
         output = parallel_build.Output(
             file_format=self.info.file_format.value,
-            shard_paths=lambda split, count: tfds_internals.shard_paths(
+            shard_paths=lambda split, count: internals.shard_paths(
                 self.filename_template(split), count
             ),
-            shard_boundaries=functools.partial(tfds_internals.shard_boundaries, shard_config),
-            serialize=tfds_internals.ExampleSerializer(self.info.features),
-            spill_dir=os.fspath(tfds_internals.generation_dir(self)),
-            write_other_format=tfds_internals.write_with_file_adapter,
+            shard_boundaries=functools.partial(internals.shard_boundaries, shard_config),
+            serialize=internals.ExampleSerializer(self.info.features),
+            spill_dir=os.fspath(internals.generation_dir(self)),
+            write_other_format=internals.write_with_file_adapter,
         )
         written = parallel_build.write_splits(
             jobs,
             output,
             num_workers=worker_count.resolve(self._build_workers),
             max_examples_per_split=download_config.max_examples_per_split,
-            progress_bar=tfds_internals.progress_bar,
+            progress_bar=internals.progress_bar,
         )
         files = {
             shard.file_name: {"num_bytes": shard.num_bytes, "sha256": shard.sha256}
@@ -341,7 +341,7 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
             for shard in split.shards
         }
         for split in written:
-            index_path = example_index.path(tfds_internals.generation_dir(self), split.name)
+            index_path = example_index.path(internals.generation_dir(self), split.name)
             if index_path.exists():
                 index_file = record_files.sha256_of(index_path)
                 files[index_path.name] = {
@@ -350,7 +350,7 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
                 }
         self.info.metadata[build_checks.METADATA_KEY] = files
         return [
-            tfds_internals.split_info(
+            internals.split_info(
                 self.filename_template(split.name), split.shard_lengths, split.num_bytes
             )
             for split in written
@@ -358,7 +358,7 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
 
     @contextlib.contextmanager
     def generating(self, *, on_beam: bool) -> Iterator[None]:
-        """Around the generation of every split (see `tfds_internals.BuilderHooks`).
+        """Around the generation of every split (see `internals.BuilderHooks`).
 
         On Beam, `_generate_examples` returns PTransforms; a worker's `JoinError` is
         re-raised as such, and every joined example must have been written.
@@ -413,7 +413,7 @@ class Builder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip
 def _built_custom_configs(data_dir: str | os.PathLike | None) -> dict[str, list[str]]:
     """Names of the custom configs built in `data_dir` (None: TFDS's data_dirs) -> data_dirs."""
     found: dict[str, list[str]] = {}
-    for root in tfds_internals.data_dirs(data_dir):
+    for root in internals.data_dirs(data_dir):
         for info_file in sorted((root / Builder.name).glob("*/*/dataset_info.json")):
             name = info_file.parent.parent.name
             if name not in upstream.NOISE_LEVELS:
@@ -430,7 +430,7 @@ def _check_config_name(name: str, data_dir: str | os.PathLike | None) -> None:
     where = (
         os.fspath(data_dir)
         if data_dir is not None
-        else " or ".join(os.fspath(root) for root in tfds_internals.data_dirs(None))
+        else " or ".join(os.fspath(root) for root in internals.data_dirs(None))
     )
     custom = _built_custom_configs(data_dir)
     built = ", ".join(sorted(custom)) if custom else "none"
@@ -461,4 +461,4 @@ def example(
 
 
 # TFDS ships a config-less builder of the same name, which this one replaces.
-tfds_internals.register_builder(Builder)
+internals.register_builder(Builder)

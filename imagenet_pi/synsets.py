@@ -3,7 +3,7 @@
 Both tables ship with tensorflow-datasets (`datasets/imagenet2012/labels.txt`, the
 1000 sorted synset ids, and `validation_labels.txt`, the synset of each
 validation image in the order of the sorted file names); where TFDS keeps them, and
-its list of class names, is for `tfds_internals` to know.
+its list of class names, is for `internals` to know.
 """
 
 from __future__ import annotations
@@ -18,16 +18,16 @@ VALIDATION_NAME_PATTERN = re.compile(r"^ILSVRC2012_val_(\d{8})\.JPEG$")
 
 
 def _tfds_table(name: str) -> list[str]:
-    from imagenet_pi import tfds_internals  # imports TFDS: only when a table is first read
+    from imagenet_pi import internals  # imports TFDS: only when a table is first read
 
-    return tfds_internals.imagenet2012_label_table(name).read_text().split()
+    return internals.imagenet2012_label_table(name).read_text().split()
 
 
 def synsets_path() -> epath.Path:
     """Path of the 1000 sorted synset ids, usable as a `ClassLabel` names file."""
-    from imagenet_pi import tfds_internals
+    from imagenet_pi import internals
 
-    return tfds_internals.imagenet2012_label_table("labels.txt")
+    return internals.imagenet2012_label_table("labels.txt")
 
 
 @functools.cache
@@ -83,11 +83,11 @@ def class_names() -> tuple[str, ...] | None:
     """Human-readable names of the 1000 classes (`class_names()[i]` names `synsets()[i]`).
 
     TFDS keeps no names file for imagenet2012; its `siscore` dataset carries the usual
-    list (`tfds_internals.imagenet_class_names`). None if this TFDS version does not have it.
+    list (`internals.imagenet_class_names`). None if this TFDS version does not have it.
     """
-    from imagenet_pi import tfds_internals
+    from imagenet_pi import internals
 
-    names = tfds_internals.imagenet_class_names()
+    names = internals.imagenet_class_names()
     return names if names is not None and len(names) == len(synsets()) else None
 
 

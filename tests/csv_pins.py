@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterator
 
 import imagenet_pi
-from imagenet_pi import fake_data, tfds_internals, upstream
+from imagenet_pi import fake_data, internals, upstream
 from imagenet_pi.annotations import origins, releases
 
 
@@ -42,7 +42,7 @@ def write_checksums(
 
 def copy_checksums(path: str, url_root: str) -> str:
     """The real checksums.tsv with its URLs moved under `url_root` (sizes and sha256 kept)."""
-    text = tfds_internals.checksums_path(imagenet_pi.Builder).read_text()
+    text = internals.checksums_path(imagenet_pi.Builder).read_text()
     with open(path, "w") as f:
         f.write(text.replace(upstream.LFS_URL_ROOT, url_root))
     return path
@@ -61,7 +61,7 @@ def builder_class(
             # of its own keeps TFDS's module -> builders table of imagenet_pi as it is.
             "__module__": "imagenet_pi.test_pinned_builder",
             "CSV_URL_ROOT": url_root,
-            **tfds_internals.checksums_path_override(checksums_tsv),
+            **internals.checksums_path_override(checksums_tsv),
         },
         skip_registration=True,
     )

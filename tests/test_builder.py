@@ -12,7 +12,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 import imagenet_pi
-from imagenet_pi import annotations, fake_data, ilsvrc, tfds_internals, upstream
+from imagenet_pi import annotations, fake_data, ilsvrc, internals, upstream
 
 _NUM_TRAIN = fake_data.SMALL_SAMPLE["num_synsets"] * fake_data.SMALL_SAMPLE["images_per_synset"]
 _NUM_VALIDATION = fake_data.SMALL_SAMPLE["num_validation"]
@@ -169,7 +169,7 @@ def test_pinned_checksums_cover_every_upstream_url():
     from imagenet_pi.annotations import releases
 
     pinned = imagenet_pi.Builder.url_infos
-    assert tfds_internals.checksums_path(imagenet_pi.Builder).exists()
+    assert internals.checksums_path(imagenet_pi.Builder).exists()
     for config in upstream.NOISE_LEVELS:
         for url in releases.upstream_urls(config).values():
             assert url in pinned, url

@@ -129,9 +129,9 @@ def test_shards_hold_every_example_in_tfds_write_order(built_high_noise):
         )
         read = [example["file_name"].decode() for example in tfds.as_numpy(dataset)]
         keys = sorted(names)
-        from imagenet_pi import tfds_internals
+        from imagenet_pi import internals
 
-        expected = [keys[row] for row in tfds_internals.write_order(split, keys)]
+        expected = [keys[row] for row in internals.write_order(split, keys)]
         assert read == expected
 
 

@@ -30,7 +30,7 @@ import readme_doc
 import tensorflow_datasets as tfds
 
 import imagenet_pi  # noqa: F401  (registers the builder)
-from imagenet_pi import cli, fake_data, tfds_internals
+from imagenet_pi import cli, fake_data, internals
 
 _ROOT = os.path.dirname(readme_doc.README)
 _TESTS = os.path.join(_ROOT, "tests")
@@ -327,7 +327,7 @@ def _parse_error(parse, argv: list[str]) -> str | None:
 def _imagenet_pi_parser() -> argparse.ArgumentParser:
     """`imagenet-pi`'s parser, taking flags only as spelled in full (as the README should)."""
     parser = cli.build_parser()
-    parsers = [parser, *tfds_internals.subcommand_parsers(parser).values()]
+    parsers = [parser, *internals.subcommand_parsers(parser).values()]
     for each in parsers:
         each.allow_abbrev = False
     return parser

@@ -7,7 +7,7 @@ import re
 
 import readme_doc
 
-from imagenet_pi import cli, tfds_internals
+from imagenet_pi import cli, internals
 
 _FLAG = re.compile(r"(?<![\w-])--[a-z][\w-]*")
 
@@ -15,8 +15,8 @@ _FLAG = re.compile(r"(?<![\w-])--[a-z][\w-]*")
 def _commands() -> dict[str, list[argparse.Action]]:
     """Each subcommand of `imagenet-pi` -> its optional arguments (help left out)."""
     return {
-        name: [each for each in tfds_internals.parser_actions(parser) if each.option_strings]
-        for name, parser in tfds_internals.subcommand_parsers(cli.build_parser()).items()
+        name: [each for each in internals.parser_actions(parser) if each.option_strings]
+        for name, parser in internals.subcommand_parsers(cli.build_parser()).items()
     }
 
 

@@ -3,7 +3,7 @@
 TFDS 4.9 retries every request 10 times with exponential backoff (0.2 s doubling):
 offline, a download spends about 3.5 minutes in retries and ends in a raw
 `requests.ConnectionError`. Here the retries are cut for the duration of the download
-(`tfds_internals.few_download_retries`), and every way a download fails comes out as one
+(`internals.few_download_retries`), and every way a download fails comes out as one
 builtin `ConnectionError` naming the URL and the reason, for the caller to explain.
 Failed requests surface from `DownloadManager.download` as the `requests` exceptions
 raised in TFDS's download threads, and non-200 answers as `tfds.download.DownloadError`
@@ -18,7 +18,7 @@ from collections.abc import Mapping
 import requests
 import tensorflow_datasets as tfds
 
-from imagenet_pi import tfds_internals
+from imagenet_pi import internals
 
 
 def download(dl_manager: tfds.download.DownloadManager, urls: Mapping[str, str]) -> dict[str, str]:
@@ -31,7 +31,7 @@ def download(dl_manager: tfds.download.DownloadManager, urls: Mapping[str, str])
         an HTTP error such as 403); the message names the URL and the reason.
     """
     try:
-        with tfds_internals.few_download_retries():
+        with internals.few_download_retries():
             paths = dl_manager.download(dict(urls))
     except tfds.download.DownloadError as error:  # a non-200 answer, e.g. HTTP 403
         raise ConnectionError(str(error)) from error

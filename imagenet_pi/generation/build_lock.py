@@ -33,7 +33,7 @@ from typing import Any
 import tensorflow_datasets as tfds
 from absl import logging
 
-from imagenet_pi import errors, tfds_internals
+from imagenet_pi import errors, internals
 
 LOCK_SUFFIX = ".build.lock"
 
@@ -272,7 +272,7 @@ def _read_holder(fd: int) -> str:
 def _remove_abandoned(version_dir: str, dataset: str, path: str) -> list[str]:
     """Removes the `incomplete.*_<version>` folders beside `version_dir`: no build owns them."""
     config_dir, version = os.path.split(version_dir)
-    pattern = tfds_internals.incomplete_dir_pattern(version)
+    pattern = internals.incomplete_dir_pattern(version)
     removed = []
     for entry in sorted(os.scandir(config_dir), key=lambda entry: entry.name):
         if not (pattern.match(entry.name) and entry.is_dir(follow_symlinks=False)):

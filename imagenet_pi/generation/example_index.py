@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 from etils import epath
 
-from imagenet_pi import build_checks, built_datasets, errors, synsets, tfds_internals
+from imagenet_pi import build_checks, built_datasets, errors, internals, synsets
 from imagenet_pi.generation import record_files
 
 logger = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def clean_labels_of(split: str, file_names: np.ndarray) -> np.ndarray:
 
 def tfds_write_order(split: str, keys: Sequence[str]) -> np.ndarray:
     """`(len(keys),) int64`: position i holds the row of the key TFDS writes i-th."""
-    return tfds_internals.write_order(split, keys)
+    return internals.write_order(split, keys)
 
 
 def path(data_dir: str | os.PathLike, split: str) -> epath.Path:

@@ -3,7 +3,7 @@
 It sits at `<manual_dir>/imagenet2012/<version>/` (or `<manual_dir>/imagenet2012/` links
 straight to a version folder). The newest complete version is read; a newer one that is
 half copied or unusable is skipped with a warning saying what it lacks. A part is one
-tfrecord file; its examples are parsed by `tfds_internals.imagenet2012_record` (TFDS's
+tfrecord file; its examples are parsed by `internals.imagenet2012_record` (TFDS's
 on-disk encoding), and their labels are checked against their names and the official
 validation ground truth.
 """
@@ -41,14 +41,14 @@ class TfrecordPart:
         return self.path
 
     def _records(self) -> Iterator[tuple[str, ImageRecord]]:
-        from imagenet_pi import tfds_internals  # imports TFDS, which only this layout needs
+        from imagenet_pi import internals  # imports TFDS, which only this layout needs
 
         # Records read in Python (CRC-checked), not by TensorFlow: build workers are forked
         # and must not call TensorFlow. Parsed with protobuf, ~5x faster here than tf.data
         # + tf.io.parse_example, whose per-batch overhead dominates.
         try:
             for serialized in record_files.read_tfrecord(self.path):
-                name, label, image = tfds_internals.imagenet2012_record(serialized)
+                name, label, image = internals.imagenet2012_record(serialized)
                 where = f"{self.path}: example {name!r}"
                 if not 0 <= label < len(self.label_synsets):
                     raise IlsvrcError(f"{where} has label {label}, not a class index.")
@@ -57,7 +57,7 @@ class TfrecordPart:
                 synset = self.label_synsets[label]
                 _check_prepared_label(name, synset, where)
                 yield where, ImageRecord(name, synset, image)
-        except (OSError, *tfds_internals.IMAGENET2012_RECORD_ERRORS) as error:
+        except (OSError, *internals.IMAGENET2012_RECORD_ERRORS) as error:
             if isinstance(error, IlsvrcError):
                 raise
             raise IlsvrcError(
@@ -178,7 +178,7 @@ class PreparedImagenet2012Layout:
         """Reads the dataset's metadata; raises naming what is missing or unsupported."""
         import tensorflow_datasets as tfds
 
-        from imagenet_pi import tfds_internals  # imports TFDS, which only this layout needs
+        from imagenet_pi import internals  # imports TFDS, which only this layout needs
 
         try:
             builder = tfds.builder_from_directory(version_dir)
@@ -218,7 +218,7 @@ class PreparedImagenet2012Layout:
                     f"{version_dir}: {len(missing)} of the {len(paths)} {prepared_split} "
                     f"files are missing (first: {missing[0]}). Copy the whole folder."
                 )
-            expected = tfds_internals.tfrecord_split_bytes(info.splits[prepared_split])
+            expected = internals.tfrecord_split_bytes(info.splits[prepared_split])
             found = sum(os.path.getsize(path) for path in paths)
             if expected is not None and found != expected:
                 raise IlsvrcError(

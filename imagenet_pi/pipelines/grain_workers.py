@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from imagenet_pi import tfds_internals
+from imagenet_pi import internals
 from imagenet_pi.pipelines import grain_source
 from imagenet_pi.pipelines.grain_stream import GrainStream
 from imagenet_pi.pipelines.raw import RawOptions, decode_or_pad
@@ -135,7 +135,7 @@ class FromWorkers(GrainStream):
         for value in batch.values():
             # Freed now: grain frees it later in a thread of its own, and a block still
             # waiting there at exit makes multiprocessing's resource tracker warn.
-            tfds_internals.free_grain_shared_memory(value)
+            internals.free_grain_shared_memory(value)
         return copy
 
     def _stop(self) -> None:

@@ -1,6 +1,6 @@
 """Downloads through TFDS fail within seconds, as one `ConnectionError` naming URL and reason.
 
-The retry cap it relies on is tested in tests/test_tfds_internals.py. Downloads go to
+The retry cap it relies on is tested in tests/test_internals.py. Downloads go to
 127.0.0.1 only (a closed port, or a server in a thread of this process).
 """
 

@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from imagenet_pi import cli, tfds_internals
+from imagenet_pi import cli, internals
 
 _RELABEL = ["relabel", "--predictions", "p", "--out", "o", "--beta", "0.1", "--seed", "1"]
 _PREDICT = ["predict", "--split", "train", "--out", "o"]
@@ -113,10 +113,10 @@ def test_values_at_the_edges_of_the_ranges_are_accepted():
 
 
 def _typed_actions(parser: argparse.ArgumentParser):
-    for name, subparser in tfds_internals.subcommand_parsers(parser).items():
+    for name, subparser in internals.subcommand_parsers(parser).items():
         for sub_name, sub_action in _typed_actions(subparser):
             yield f"{name} {sub_name}", sub_action
-    for action in tfds_internals.parser_actions(parser):
+    for action in internals.parser_actions(parser):
         if action.option_strings:
             yield "/".join(action.option_strings), action
 

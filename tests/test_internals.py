@@ -28,13 +28,13 @@ from tensorflow_datasets.core.download import downloader
 from tensorflow_datasets.core.utils import file_utils
 
 import imagenet_pi
-from imagenet_pi import annotations, ilsvrc, tfds_internals, upstream
+from imagenet_pi import annotations, ilsvrc, internals, upstream
 from imagenet_pi.generation import join, on_beam, parallel_build, record_files
 
 _KEYS = [f"n{synset:08d}_{i}.JPEG" for synset in range(3) for i in range(40)]
 
 
-class _TinyBuilder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder):
+class _TinyBuilder(internals.BuilderHooks, tfds.core.GeneratorBasedBuilder):
     """120 examples `{"row": int64}` keyed by ILSVRC-like file names, on the hooks under test.
 
     Records what TFDS does with the hooks in `events`.
@@ -68,7 +68,7 @@ class _TinyBuilder(tfds_internals.BuilderHooks, tfds.core.GeneratorBasedBuilder)
 
     def write_splits(self, dl_manager, download_config):
         self.events.append("write_splits")
-        self.written_in = tfds_internals.generation_dir(self)
+        self.written_in = internals.generation_dir(self)
         return _write_tiny_splits(self, download_config, num_workers=2)
 
 
@@ -115,7 +115,7 @@ def _write_tiny_splits(builder, download_config, num_workers: int) -> list[tfds.
         name="train",
         parts=[_TinyPart(tuple(_KEYS[start : start + 40])) for start in range(0, 120, 40)],
         annotations=rows,
-        write_order=tfds_internals.write_order("train", rows.names()),
+        write_order=internals.write_order("train", rows.names()),
         make_example=lambda record, _, row: (
             record.file_name,
             {"row": _KEYS.index(record.file_name)},
@@ -125,19 +125,19 @@ def _write_tiny_splits(builder, download_config, num_workers: int) -> list[tfds.
     )
     output = parallel_build.Output(
         file_format=builder.info.file_format.value,
-        shard_paths=lambda split, count: tfds_internals.shard_paths(
+        shard_paths=lambda split, count: internals.shard_paths(
             builder.filename_template(split), count
         ),
         shard_boundaries=functools.partial(
-            tfds_internals.shard_boundaries, download_config.get_shard_config()
+            internals.shard_boundaries, download_config.get_shard_config()
         ),
-        serialize=tfds_internals.ExampleSerializer(builder.info.features),
+        serialize=internals.ExampleSerializer(builder.info.features),
         spill_dir=os.fspath(builder.data_dir),
-        write_other_format=tfds_internals.write_with_file_adapter,
+        write_other_format=internals.write_with_file_adapter,
     )
     written = parallel_build.write_splits([job], output, num_workers=num_workers)
     return [
-        tfds_internals.split_info(
+        internals.split_info(
             builder.filename_template(split.name), split.shard_lengths, split.num_bytes
         )
         for split in written
@@ -172,11 +172,11 @@ def test_registry_replacement_makes_tfds_builder_return_ours(tmp_path):
         __module__ = "imagenet_pi.test_replacement"
 
     try:
-        tfds_internals.register_builder(Replacement)
+        internals.register_builder(Replacement)
         assert tfds.builder_cls("imagenet_pi") is Replacement
         assert isinstance(tfds.builder("imagenet_pi/low_noise", data_dir=tmp_path), Replacement)
     finally:
-        tfds_internals.register_builder(imagenet_pi.Builder)
+        internals.register_builder(imagenet_pi.Builder)
     assert tfds.builder_cls("imagenet_pi") is imagenet_pi.Builder
 
 
@@ -193,11 +193,11 @@ def test_tfds_keeps_its_own_builder_of_a_name_where_register_builder_looks():
 
 
 def test_tfds_data_dirs_are_the_given_one_or_every_registered_one(tmp_path):
-    assert tfds_internals.data_dirs(str(tmp_path)) == [tmp_path]
+    assert internals.data_dirs(str(tmp_path)) == [tmp_path]
     extra = tmp_path / "extra"
     tfds.core.add_data_dir(str(extra))
     try:
-        found = tfds_internals.data_dirs(None)
+        found = internals.data_dirs(None)
     finally:
         file_utils._REGISTERED_DATA_DIRS.discard(extra)
     assert extra in found
@@ -209,18 +209,18 @@ def test_tfds_builds_a_version_in_an_incomplete_folder_of_the_known_name(tmp_pat
     with tfds.core.utils.incomplete_dir(version_dir) as building:
         name = os.path.basename(os.path.normpath(building))
         assert os.path.dirname(os.path.normpath(building)) == os.fspath(version_dir.parent)
-        assert tfds_internals.incomplete_dir_pattern("2.0.0").match(name), name
-        assert not tfds_internals.incomplete_dir_pattern("1.0.0").match(name)
-        assert not tfds_internals.incomplete_dir_pattern("2.0").match(name)
+        assert internals.incomplete_dir_pattern("2.0.0").match(name), name
+        assert not internals.incomplete_dir_pattern("1.0.0").match(name)
+        assert not internals.incomplete_dir_pattern("2.0").match(name)
 
 
 def test_generation_dir_is_the_incomplete_folder_while_the_splits_are_written(tmp_path):
     builder = _build_tiny(tmp_path, file_format="tfrecord", on_beam=False)
     during = builder.written_in
-    assert tfds_internals.incomplete_dir_pattern("1.0.0").match(during.name), during
+    assert internals.incomplete_dir_pattern("1.0.0").match(during.name), during
     assert during.parent == builder.data_path.parent
     assert not during.exists()  # renamed to the version folder when the build succeeded
-    assert tfds_internals.generation_dir(builder) == builder.data_path
+    assert internals.generation_dir(builder) == builder.data_path
 
 
 # --- Downloads -----------------------------------------------------------------------------
@@ -229,12 +229,12 @@ _REFUSED_DOWNLOAD = textwrap.dedent(
     """
     import json, sys, time
     import tensorflow_datasets as tfds
-    from imagenet_pi import tfds_internals
+    from imagenet_pi import internals
     url, download_dir = sys.argv[1], sys.argv[2]
     manager = tfds.download.DownloadManager(download_dir=download_dir)
     start = time.monotonic()
     try:
-        with tfds_internals.few_download_retries():
+        with internals.few_download_retries():
             manager.download({"file": url})
         error = None
     except Exception as raised:
@@ -248,7 +248,7 @@ def test_tfds_downloader_reads_max_retries_for_every_request(tmp_path):
     # TFDS builds its urllib3 Retry from `downloader.MAX_RETRIES` each time it opens a
     # request: capped, a refused connection fails in well under a second instead of
     # ~210 s of backoff. The subprocess timeout is the hang guard.
-    assert downloader.MAX_RETRIES > tfds_internals.FAIL_FAST_RETRIES  # else nothing to cut
+    assert downloader.MAX_RETRIES > internals.FAIL_FAST_RETRIES  # else nothing to cut
     url = csv_pins.closed_port_url_root() + "/high_noise/labels/train.csv"
     result = subprocess.run(
         [sys.executable, "-c", _REFUSED_DOWNLOAD, url, str(tmp_path)],
@@ -266,11 +266,11 @@ def test_tfds_downloader_reads_max_retries_for_every_request(tmp_path):
 
 def test_few_download_retries_caps_while_inside_and_restores_after_errors_and_nesting():
     before = downloader.MAX_RETRIES
-    with pytest.raises(RuntimeError), tfds_internals.few_download_retries():
-        assert downloader.MAX_RETRIES == tfds_internals.FAIL_FAST_RETRIES
-        with tfds_internals.few_download_retries():  # another download, e.g. in another thread
-            assert downloader.MAX_RETRIES == tfds_internals.FAIL_FAST_RETRIES
-        assert downloader.MAX_RETRIES == tfds_internals.FAIL_FAST_RETRIES
+    with pytest.raises(RuntimeError), internals.few_download_retries():
+        assert downloader.MAX_RETRIES == internals.FAIL_FAST_RETRIES
+        with internals.few_download_retries():  # another download, e.g. in another thread
+            assert downloader.MAX_RETRIES == internals.FAIL_FAST_RETRIES
+        assert downloader.MAX_RETRIES == internals.FAIL_FAST_RETRIES
         raise RuntimeError("download failed")
     assert before == downloader.MAX_RETRIES
 
@@ -317,7 +317,7 @@ def test_tfds_calls_download_and_prepare_hook_around_generation_with_the_beam_op
 
 
 def test_tfds_reads_url_pins_from_checksums_tsv_beside_the_builder_module():
-    path = tfds_internals.checksums_path(imagenet_pi.Builder)
+    path = internals.checksums_path(imagenet_pi.Builder)
     assert os.fspath(path) == os.path.join(os.path.dirname(imagenet_pi.__file__), "checksums.tsv")
     assert path.read_text().startswith(upstream.LFS_URL_ROOT)
     pinned = imagenet_pi.Builder.url_infos  # what TFDS hands the download manager
@@ -332,11 +332,11 @@ def test_checksums_path_hook_moves_a_builders_url_pins(tmp_path):
         (imagenet_pi.Builder,),
         {
             "__module__": "imagenet_pi.test_moved_pins",
-            **tfds_internals.checksums_path_override(tsv),
+            **internals.checksums_path_override(tsv),
         },
         skip_registration=True,
     )
-    assert tfds_internals.checksums_path(moved) == tsv
+    assert internals.checksums_path(moved) == tsv
     assert {url: (info.size, info.checksum) for url, info in moved.url_infos.items()} == {
         "http://127.0.0.1/a.csv": (9, "ab" * 32)
     }
@@ -364,7 +364,7 @@ def test_tfds_writes_a_split_in_the_order_of_its_key_hashes(tmp_path):
         split="train", read_config=tfds.ReadConfig(interleave_cycle_length=1)
     )
     read = [int(example["row"]) for example in dataset.as_numpy_iterator()]
-    np.testing.assert_array_equal(read, tfds_internals.write_order("train", _KEYS))
+    np.testing.assert_array_equal(read, internals.write_order("train", _KEYS))
     assert read != sorted(read)  # the order is the hashes', not the keys'
 
 
@@ -373,24 +373,24 @@ def test_tfds_cuts_a_split_into_shards_as_shard_boundaries_says(tmp_path, num_sh
     builder = _plain_tiny(tmp_path, num_shards=num_shards)
     split = builder.info.splits["train"]
     shard_config = tfds.download.DownloadConfig(num_shards=num_shards).get_shard_config()
-    ends = tfds_internals.shard_boundaries(shard_config, split.num_bytes, len(_KEYS))
+    ends = internals.shard_boundaries(shard_config, split.num_bytes, len(_KEYS))
     assert split.shard_lengths == np.diff([0, *ends]).tolist()
 
 
 def test_shard_boundaries_match_tfds_shard_counts_of_large_splits():
     # What TFDS picks for ImageNet-sized splits (1024 and 64 shards) and beyond 1 TiB.
     config = tfds.download.DownloadConfig().get_shard_config()
-    assert len(tfds_internals.shard_boundaries(config, 140 << 30, 1_281_167)) == 1024
-    assert len(tfds_internals.shard_boundaries(config, 6 << 30, 50_000)) == 64
-    assert len(tfds_internals.shard_boundaries(config, 1200 << 30, 3_000_000)) == 2048
-    ends = tfds_internals.shard_boundaries(config, 140 << 30, 1_281_167)
+    assert len(internals.shard_boundaries(config, 140 << 30, 1_281_167)) == 1024
+    assert len(internals.shard_boundaries(config, 6 << 30, 50_000)) == 64
+    assert len(internals.shard_boundaries(config, 1200 << 30, 3_000_000)) == 2048
+    ends = internals.shard_boundaries(config, 140 << 30, 1_281_167)
     assert ends[-1] == 1_281_167 and ends == sorted(ends)
 
 
 def test_tfds_names_shard_files_as_shard_paths_says(tmp_path):
     builder = _plain_tiny(tmp_path, num_shards=3)
     split = builder.info.splits["train"]
-    assert [os.fspath(path) for path in split.filepaths] == tfds_internals.shard_paths(
+    assert [os.fspath(path) for path in split.filepaths] == internals.shard_paths(
         split.filename_template, 3
     )
 
@@ -398,7 +398,7 @@ def test_tfds_names_shard_files_as_shard_paths_says(tmp_path):
 def test_tfds_split_info_is_what_split_info_makes(tmp_path):
     builder = _plain_tiny(tmp_path, num_shards=3)
     split = builder.info.splits["train"]
-    made = tfds_internals.split_info(split.filename_template, split.shard_lengths, split.num_bytes)
+    made = internals.split_info(split.filename_template, split.shard_lengths, split.num_bytes)
     assert made.to_proto() == split.to_proto()
     assert made.filepaths == split.filepaths
 
@@ -406,8 +406,8 @@ def test_tfds_split_info_is_what_split_info_makes(tmp_path):
 def test_example_serializer_gives_tfds_writers_records_in_deterministic_form(tmp_path):
     builder = _plain_tiny(tmp_path, num_shards=3)
     records = _records([os.fspath(path) for path in builder.info.splits["train"].filepaths])
-    serialize = tfds_internals.ExampleSerializer(builder.info.features)
-    ours = [serialize({"row": row}) for row in tfds_internals.write_order("train", _KEYS)]
+    serialize = internals.ExampleSerializer(builder.info.features)
+    ours = [serialize({"row": row}) for row in internals.write_order("train", _KEYS)]
     # TFDS's bytes parse to the same tf.train.Example, which serializes deterministically
     # to exactly ours.
     from tensorflow.core.example import example_pb2
@@ -442,7 +442,7 @@ def test_parallel_build_writes_tfds_writers_examples_in_its_order_and_shards(tmp
 def test_progress_bar_is_silent_after_tfds_disable_progress_bar(capsys):
     tfds.disable_progress_bar()
     try:
-        bar = tfds_internals.progress_bar(total=3, desc="Checking")
+        bar = internals.progress_bar(total=3, desc="Checking")
         bar.update(3)
         bar.close()
     finally:
@@ -528,7 +528,7 @@ def test_tfds_num_bytes_of_a_split_gives_the_size_of_its_tfrecord_files(tmp_path
     builder = _build_tiny(tmp_path, file_format="tfrecord", on_beam=False)
     split = builder.info.splits["train"]
     found = sum(os.path.getsize(path) for path in _shard_paths(builder, "train"))
-    assert tfds_internals.tfrecord_split_bytes(split) == found
+    assert internals.tfrecord_split_bytes(split) == found
     assert len(_shard_paths(builder, "train")) == 3  # the framing counts per record, not file
 
 
@@ -540,7 +540,7 @@ from multiprocessing import shared_memory
 import grain.python as grain
 import numpy as np
 from absl import flags
-from imagenet_pi import tfds_internals
+from imagenet_pi import internals
 
 flags.FLAGS.mark_as_parsed()
 dataset = grain.MapDataset.source(list(range(8))).map(
@@ -551,7 +551,7 @@ batch = next(iterator)
 value = batch["pixels"]
 name = value.shm.name
 facts = {"owned_by_grain": bool(value._unlink_on_del), "sum": int(np.asarray(value).sum())}
-tfds_internals.free_grain_shared_memory(value)
+internals.free_grain_shared_memory(value)
 try:
     shared_memory.SharedMemory(name=name).close()
     facts["unlinked"] = False
@@ -583,14 +583,14 @@ def test_argparse_lists_a_parsers_arguments_and_subcommands():
     commands = parser.add_subparsers(dest="command")
     run = commands.add_parser("run")
     run.add_argument("--fast", action="store_true")
-    assert [action.option_strings for action in tfds_internals.parser_actions(parser)] == [
+    assert [action.option_strings for action in internals.parser_actions(parser)] == [
         ["--top"],
         [],  # the subcommands
     ]
-    subparsers = tfds_internals.subcommand_parsers(parser)
+    subparsers = internals.subcommand_parsers(parser)
     assert list(subparsers) == ["run"] and subparsers["run"] is run
-    assert tfds_internals.subcommand_parsers(run) == {}
-    assert [a.option_strings for a in tfds_internals.parser_actions(run)] == [["--fast"]]
+    assert internals.subcommand_parsers(run) == {}
+    assert [a.option_strings for a in internals.parser_actions(run)] == [["--fast"]]
 
 
 # --- TFDS's encoding of a prepared imagenet2012 ---------------------------------------------
@@ -613,7 +613,7 @@ def test_tfds_stores_a_prepared_imagenet2012_example_as_imagenet2012_record_read
         parsed = {}
         for path in builder.info.splits[split].filepaths:
             for serialized in record_files.read_tfrecord(os.fspath(path)):
-                name, label, image = tfds_internals.imagenet2012_record(serialized)
+                name, label, image = internals.imagenet2012_record(serialized)
                 parsed[name] = (label, image)
         assert len(parsed) == num_images
         assert parsed == as_tfds_reads_it
@@ -625,26 +625,26 @@ def test_tfds_stores_a_prepared_imagenet2012_example_as_imagenet2012_record_read
     ids=["garbage", "empty", "no features"],
 )
 def test_imagenet2012_record_refuses_other_records_with_the_errors_it_lists(serialized):
-    with pytest.raises(tfds_internals.IMAGENET2012_RECORD_ERRORS):
-        tfds_internals.imagenet2012_record(serialized)
+    with pytest.raises(internals.IMAGENET2012_RECORD_ERRORS):
+        internals.imagenet2012_record(serialized)
 
 
 # --- Files TFDS ships for other datasets --------------------------------------------------
 
 
 def test_tfds_ships_the_imagenet2012_label_tables_its_builder_reads(tmp_path):
-    synsets = tfds_internals.imagenet2012_label_table("labels.txt").read_text().split()
+    synsets = internals.imagenet2012_label_table("labels.txt").read_text().split()
     assert len(synsets) == 1000 and synsets == sorted(set(synsets))
     assert synsets[0] == "n01440764"
     builder = tfds.builder("imagenet2012", data_dir=str(tmp_path))
     assert list(builder.info.features["label"].names) == synsets
-    truth = tfds_internals.imagenet2012_label_table("validation_labels.txt").read_text().split()
+    truth = internals.imagenet2012_label_table("validation_labels.txt").read_text().split()
     assert len(truth) == 50_000 and set(truth) == set(synsets)
     assert truth[0] == "n01751748"  # ILSVRC2012_val_00000001.JPEG, a sea snake
 
 
 def test_tfds_siscore_module_lists_the_imagenet_class_names_in_class_index_order():
-    names = tfds_internals.imagenet_class_names()
+    names = internals.imagenet_class_names()
     assert names is not None and len(names) == 1000
     assert names[0] == "tench, Tinca tinca"
     assert names[1] == "goldfish, Carassius auratus"

@@ -1,8 +1,12 @@
-"""Every use this package makes of TFDS internals (private names, undocumented behaviour).
+"""Every use this package makes of other libraries' internals (private names, undocumented
+behaviour): TensorFlow Datasets, Apache Beam, grain and argparse. No other module of the
+package uses a private name of these libraries.
 
-Written against TensorFlow Datasets 4.9.10. Each reliance below has one test in
-`tests/test_tfds_internals.py`, named after it, that checks TFDS still behaves as relied
-upon: a TFDS release that breaks one fails that test, not a user's build.
+Written against TensorFlow Datasets 4.9.10, Beam 2.77+, grain 0.2.18. Each reliance below
+has one test in `tests/test_internals.py`, named after it, that checks the library still
+behaves as relied upon: a release that breaks one fails that test, not a user's build.
+
+TensorFlow Datasets:
 
 - the dataset registry (`register_builder`): replacing the `imagenet_pi` TFDS ships, whose
   module TFDS's layout of its own builders names;
