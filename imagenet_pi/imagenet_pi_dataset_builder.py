@@ -20,6 +20,7 @@ from imagenet_pi import (
     annotations,
     build_checks,
     build_identity,
+    dataset_card,
     ilsvrc,
     internals,
     relabel,
@@ -35,52 +36,6 @@ from imagenet_pi.generation import (
     worker_count,
 )
 from imagenet_pi.ilsvrc import verification
-
-_HOMEPAGE = f"{upstream.REPO_URL}/"
-
-_DESCRIPTION = """\
-ImageNet-PI is ILSVRC2012 relabelled by 16 pretrained `tf.keras.applications`
-models. Each image carries 16 noisy annotator labels (each drawn from the model's
-predictive distribution tempered by a random temperature T ~ Gamma(1, rate=beta)),
-the 16 models' confidences in the labels they gave, and a 16x2 table of annotator
-features (normalised model accuracy and log parameter count). This privileged
-information (PI) is available at training time only. `clean_label` is the
-original ILSVRC2012 label.
-"""
-
-_CITATION = """\
-@inproceedings{ortizjimenez2023when,
-  title     = {When does Privileged Information Explain Away Label Noise?},
-  author    = {Ortiz-Jimenez, Guillermo and Collier, Mark and Nawalgaria, Anant and
-               D'Amour, Alexander and Berent, Jesse and Jenatton, Rodolphe and
-               Kokiopoulou, Effrosyni},
-  booktitle = {International Conference on Machine Learning (ICML)},
-  year      = {2023},
-}
-"""
-
-MANUAL_DOWNLOAD_INSTRUCTIONS = f"""\
-Put the two ILSVRC2012 archives, as downloaded and unextracted, in the manual_dir
-(default: ~/tensorflow_datasets/downloads/manual/):
-
-  <manual_dir>/{upstream.TRAIN_TAR}   (147,897,477,120 bytes)
-  <manual_dir>/{upstream.VAL_TAR}     (6,744,924,160 bytes)
-
-Register at https://image-net.org/download-images to get them. Instead of the
-tars, the manual_dir may hold extracted train/<synset>/ and val/ folders, the
-Kaggle copy (ILSVRC/Data/CLS-LOC/{{train,val}}), or an imagenet2012/<version>/
-folder prepared by TFDS; see "Getting ILSVRC2012 into place" in the README of
-imagenet_pi.
-
-The ImageNet-PI CSVs are downloaded from the upstream repository and checked
-against pinned sha256 sums. If that download fails (GitHub's LFS quota), clone
-{upstream.REPO_URL} with git lfs installed and
-put the clone at <manual_dir>/imagenet_pi/ (so that
-<manual_dir>/imagenet_pi/high_noise/labels/train.csv exists); those files are then
-used and nothing is downloaded. A folder <manual_dir>/<config>/ in the same layout,
-or TFDS's own imagenet_pi layout (<manual_dir>/labels/{{train,validation}}.csv and
-<manual_dir>/confidences/{{train,validation}}.csv of a released config) serve too.
-"""
 
 
 @dataclasses.dataclass(eq=False)
@@ -144,7 +99,7 @@ class Builder(internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip_regi
     }
     BUILDER_CONFIGS = [_released_config(name) for name in upstream.NOISE_LEVELS]
     DEFAULT_BUILDER_CONFIG_NAME = "high_noise"
-    MANUAL_DOWNLOAD_INSTRUCTIONS = MANUAL_DOWNLOAD_INSTRUCTIONS
+    MANUAL_DOWNLOAD_INSTRUCTIONS = dataset_card.MANUAL_DOWNLOAD_INSTRUCTIONS
     # The PI CSVs are downloaded from <CSV_URL_ROOT>/<config>/<path>; checksums.tsv pins each URL.
     CSV_URL_ROOT = upstream.LFS_URL_ROOT
 
@@ -175,7 +130,7 @@ class Builder(internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip_regi
     def _info(self) -> tfds.core.DatasetInfo:
         num = upstream.NUM_ANNOTATORS
         return self.dataset_info_from_configs(
-            description=_DESCRIPTION,
+            description=dataset_card.DESCRIPTION,
             features=tfds.features.FeaturesDict(
                 {
                     "image": tfds.features.Image(encoding_format="jpeg"),
@@ -191,8 +146,8 @@ class Builder(internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip_regi
                 }
             ),
             supervised_keys=("image", "annotator_labels"),
-            homepage=_HOMEPAGE,
-            citation=_CITATION,
+            homepage=dataset_card.HOMEPAGE,
+            citation=dataset_card.CITATION,
             metadata=tfds.core.MetadataDict(),
         )
 

@@ -32,48 +32,35 @@ False); every process runs the same number of steps (`Batches.num_steps`).
 
 from __future__ import annotations
 
-import atexit
-import dataclasses
 import math
-import weakref
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import tensorflow_datasets as tfds
 
-from imagenet_pi import built_datasets, label_policies, pi_features, preprocessing
+from imagenet_pi import built_datasets, damaged_builds, label_policies
 from imagenet_pi.pipelines import grain_threads, grain_workers, tfdata
 from imagenet_pi.pipelines import options as pipeline_options
-from imagenet_pi.pipelines.options import GrainOptions, TfDataOptions
+from imagenet_pi.pipelines.batches import Batches, OutputOptions, finish_batch
+from imagenet_pi.pipelines.iterator_options import IteratorOptions, image_dtype, with_overrides
+from imagenet_pi.pipelines.options import Backend, GrainOptions, TfDataOptions
 from imagenet_pi.pipelines.raw import RawOptions
 
+# The public API of this module (the options and the iterator live in `pipelines`).
+__all__ = [
+    "Backend",
+    "Batches",
+    "GrainOptions",
+    "IteratorOptions",
+    "OutputOptions",
+    "TfDataOptions",
+    "finish_batch",
+    "make_iterator",
+    "process_split",
+]
+
 if TYPE_CHECKING:
-    import jax
-
-Backend = Literal["tfdata", "grain"]
-
-_CLOSED = (
-    "this ImageNet-PI iterator is closed (by close() or at the end of its with block): "
-    "make a new one with make_iterator"
-)
-
-
-@dataclasses.dataclass(frozen=True)
-class OutputOptions:
-    """How a raw batch (`pipelines.raw`) becomes the batch `make_iterator` gives.
-
-    Attributes:
-      dtype: numpy dtype of the images (np.float32, ml_dtypes.bfloat16, ...).
-      policy: which annotator labels each example gets.
-      labels_format: `pi_features["annotator_labels"]` as "one_hot" or "index".
-      with_file_names: keep `file_name` in batches.
-    """
-
-    dtype: np.dtype
-    policy: label_policies.LabelPolicy
-    labels_format: pi_features.LabelsFormat
-    with_file_names: bool
+    pass
 
 
 # ---------------------------------------------------------------------------------------
@@ -97,269 +84,6 @@ def process_split(
     ]
     sizes = [builder.info.splits[part].num_examples for part in parts]
     return parts[process_index], sizes[process_index], max(sizes)
-
-
-# ---------------------------------------------------------------------------------------
-# Every back end: labels and PI, then devices.
-
-
-def finish_batch(batch: dict, options: OutputOptions) -> dict:
-    """Raw batch of any back end (`pipelines.raw`) -> images of the output dtype, labels,
-    PI (numpy, `[local_batch, ...]`)."""
-    batch = {**batch, "image": batch["image"].astype(options.dtype, copy=False)}
-    batch = pi_features.label_and_pi(batch, options.policy, options.labels_format)
-    if not options.with_file_names:
-        batch.pop("file_name")
-    return batch
-
-
-def _to_devices(batch: dict, num_devices: int, sharding: jax.sharding.Sharding | None) -> dict:
-    """Numpy `[num_devices, per_device, ...]`, or global `jax.Array`s on `sharding`."""
-    if sharding is None:
-        return _map_arrays(lambda x: x.reshape(num_devices, -1, *x.shape[1:]), batch)
-    import jax
-
-    def put(array):
-        if array.dtype.kind in "SUO":  # strings stay on the host, unsharded
-            return array
-        return jax.make_array_from_process_local_data(sharding, array)
-
-    return _map_arrays(put, batch)
-
-
-def _map_arrays(fn, tree: dict) -> dict:
-    return {
-        key: _map_arrays(fn, value) if isinstance(value, dict) else fn(np.asarray(value))
-        for key, value in tree.items()
-    }
-
-
-class Batches(Iterator[dict]):
-    """The iterator `make_iterator` returns.
-
-    Close it with `close()`, or use it as a context manager (`with make_iterator(...)
-    as it:`), to stop its threads and worker processes at once; dropping it does the
-    same when Python frees it, and so does the end of the process for those still open.
-    Closing never waits for data. After closing, `next()` raises ValueError.
-
-    Attributes:
-      num_steps: number of batches of an evaluation pass (None for training).
-      backend: "tfdata" or "grain".
-    """
-
-    def __init__(
-        self,
-        raw: Iterator[dict],
-        *,
-        backend: Backend,
-        options: OutputOptions,
-        num_steps: int | None,
-        num_devices: int,
-        sharding: jax.sharding.Sharding | None,
-    ):
-        self._raw = raw
-        self._options = options
-        self._num_devices = num_devices
-        self._sharding = sharding
-        self.backend = backend
-        self.num_steps = num_steps
-        _close_at_exit(self)
-
-    def __next__(self) -> dict:
-        if self._raw is None:
-            raise ValueError(_CLOSED)
-        # Every back end gives raw batches: labels, PI and devices are one stage for all.
-        batch = finish_batch(next(self._raw), self._options)
-        return _to_devices(batch, self._num_devices, self._sharding)
-
-    def __len__(self) -> int:
-        if self.num_steps is None:
-            raise TypeError("a training iterator has no length (it repeats)")
-        return self.num_steps
-
-    def get_state(self) -> Any:
-        """The position in the data, to save with a checkpoint (grain back end only):
-        `{"step": batches handed out, ...}` and what decides which examples come at each
-        step (dataset, split, train, seed, global_batch_size, processes, examples), plain
-        values that JSON keeps."""
-        self._require_grain("get_state")
-        return self._open().get_state()
-
-    def set_state(self, state: Any) -> None:
-        """Continues from a state `get_state` returned (grain back end only).
-
-        Raises ValueError, naming what differs, for a state saved from another dataset,
-        split, seed, batch size, ... (`worker_count`, `read_threads` and the output
-        options may differ), and for the `{"step": n}` of imagenet_pi 0.1.0."""
-        self._require_grain("set_state")
-        self._open().set_state(state)
-
-    def close(self) -> None:
-        """Stops reading and decoding: threads, TensorFlow pipelines, grain worker
-        processes. Returns promptly; idempotent."""
-        raw, self._raw = self._raw, None
-        close = getattr(raw, "close", None)
-        if close is not None:
-            close()
-
-    def __enter__(self) -> Batches:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        self.close()
-
-    def _open(self) -> Iterator[dict]:
-        if self._raw is None:
-            raise ValueError(_CLOSED)
-        return self._raw
-
-    def _require_grain(self, what: str) -> None:
-        if self.backend != "grain":
-            raise NotImplementedError(
-                f"{what} needs backend='grain' (checkpointable iterator state); the tf.data "
-                "back end cannot save its position: use backend='grain' to resume mid-epoch."
-            )
-
-
-_OPEN_ITERATORS: weakref.WeakSet[Batches] = weakref.WeakSet()
-
-
-def _close_at_exit(batches: Batches) -> None:
-    """Closes `batches` at interpreter exit if it is still open, before Python tears
-    down the modules that TensorFlow's and grain's clean-up needs."""
-    _OPEN_ITERATORS.add(batches)
-    # Registered last, so that it runs first among exit handlers: before
-    # multiprocessing's, which would stop grain's worker processes under us.
-    atexit.unregister(_close_open_iterators)
-    atexit.register(_close_open_iterators)
-
-
-def _close_open_iterators() -> None:
-    for batches in list(_OPEN_ITERATORS):
-        batches.close()
-
-
-@dataclasses.dataclass(frozen=True)
-class IteratorOptions:
-    """Everything about a `make_iterator` pipeline but the data and the batch size.
-
-    Pass one as `make_iterator(..., options=IteratorOptions(...))`, or its fields and
-    its back end's options as keyword arguments (they override `options`). Every value
-    is checked on construction: a bad one raises ValueError naming it.
-
-    Attributes:
-      backend: the back end and its own options: "tfdata" or `TfDataOptions(...)`
-        (tf.data, reads TFRecord builds), "grain" or `GrainOptions(...)` (grain,
-        array_record builds). A name stands for that back end's default options;
-        `options.backend` is always the options object (`options.backend.name` is the
-        name).
-      image_size: side of the square output images.
-      dtype: image dtype, a floating one: np.float32, jnp.bfloat16 / "bfloat16", ...
-      normalise: "imagenet" (mean/std), "zero_one", "minus_one_one" or "none" (0..255).
-      label_policy: "all", "subset", "random_annotator", "majority", "clean", or a
-        `label_policies.LabelPolicy`.
-      num_annotators_per_example: k for "subset" (1..16); only with "subset".
-      annotator_strategy: "uniform", "best" or "worst"; other than "uniform" only with
-        "subset".
-      redraw_each_epoch: random policies ("subset" with "uniform", "random_annotator")
-        draw annotators again each epoch (else each example keeps its draw for the
-        whole run); only with those.
-      annotator_labels_format: `pi_features["annotator_labels"]` as "one_hot"
-        `(..., A, 1000)` or "index" `(..., A, 1)`.
-      seed: seeds shuffling, augmentation and label policies; same seed, same batches.
-      sharding: a `jax.sharding.Sharding` of the batch axis (e.g.
-        `NamedSharding(mesh, P("data"))`): batches are then global `jax.Array`s.
-        None: numpy arrays with a leading local-device axis.
-      num_epochs: training epochs, an integer >= 1; None: forever (the one spelling:
-        tf.data's -1 is refused, as grain refuses it).
-      with_file_names: keep `file_name` `(..., ) bytes` in batches (host numpy).
-      process_index, process_count: override `jax.process_index()` / `jax.process_count()`.
-    """
-
-    backend: str | TfDataOptions | GrainOptions = "tfdata"
-    image_size: int = 224
-    dtype: Any = np.float32
-    normalise: str = "imagenet"
-    label_policy: str | label_policies.LabelPolicy = "all"
-    num_annotators_per_example: int | None = None
-    annotator_strategy: label_policies.Strategy = "uniform"
-    redraw_each_epoch: bool = False
-    annotator_labels_format: pi_features.LabelsFormat = "one_hot"
-    seed: int = 0
-    sharding: Any = None  # jax.sharding.Sharding | None
-    num_epochs: int | None = None
-    with_file_names: bool = False
-    process_index: int | None = None
-    process_count: int | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "backend", pipeline_options.backend_options(self.backend))
-        pipeline_options.check_int("image_size", self.image_size, 1)
-        _image_dtype(self.dtype)
-        pipeline_options.check_choice("normalise", self.normalise, preprocessing.NORMALISATIONS)
-        self._check_label_policy()
-        pipeline_options.check_choice(
-            "annotator_labels_format", self.annotator_labels_format, ("one_hot", "index")
-        )
-        pipeline_options.check_seed("seed", self.seed)
-        if self.sharding is not None:
-            import jax
-
-            if not isinstance(self.sharding, jax.sharding.Sharding):
-                raise ValueError(
-                    f"sharding: expected None or a jax.sharding.Sharding, found {self.sharding!r}"
-                )
-        if self.num_epochs is not None:
-            pipeline_options.check_int("num_epochs", self.num_epochs, 1)
-        pipeline_options.check_bool("with_file_names", self.with_file_names)
-        if self.process_count is not None:
-            pipeline_options.check_int("process_count", self.process_count, 1)
-        if self.process_index is not None:
-            high = None if self.process_count is None else self.process_count - 1
-            pipeline_options.check_int("process_index", self.process_index, 0, high)
-
-    def _check_label_policy(self) -> None:
-        """The label policy's options: valid, and none given that the policy ignores."""
-        pipeline_options.check_bool("redraw_each_epoch", self.redraw_each_epoch)
-        pipeline_options.check_choice(
-            "annotator_strategy", self.annotator_strategy, ("uniform", "best", "worst")
-        )
-        policy = self.label_policy
-        if isinstance(policy, str):
-            pipeline_options.check_choice("label_policy", policy, label_policies.POLICY_NAMES)
-        elif not callable(getattr(policy, "select", None)):
-            raise ValueError(
-                f"label_policy: expected one of {label_policies.POLICY_NAMES} or a "
-                f"label_policies.LabelPolicy, found {policy!r}"
-            )
-        subset = policy == "subset"
-        if subset and self.num_annotators_per_example is None:
-            raise ValueError(
-                "num_annotators_per_example: label_policy 'subset' needs it (k, 1..16), found None"
-            )
-        ignored = []
-        if self.num_annotators_per_example is not None:
-            if subset:
-                pipeline_options.check_int(
-                    "num_annotators_per_example", self.num_annotators_per_example, 1, 16
-                )
-            else:
-                ignored.append(f"num_annotators_per_example={self.num_annotators_per_example}")
-        if self.annotator_strategy != "uniform" and not subset:
-            ignored.append(f"annotator_strategy={self.annotator_strategy!r}")
-        draws = policy == "random_annotator" or (subset and self.annotator_strategy == "uniform")
-        if self.redraw_each_epoch and not draws:
-            ignored.append("redraw_each_epoch=True")
-        if ignored:
-            raise ValueError(
-                f"label_policy={policy!r} would ignore {', '.join(ignored)}: drop it "
-                "(num_annotators_per_example and annotator_strategy are for 'subset'; "
-                "redraw_each_epoch for the random draws of 'subset' with 'uniform' and of "
-                "'random_annotator'; a LabelPolicy object carries its own)."
-            )
 
 
 def make_iterator(
@@ -397,12 +121,12 @@ def make_iterator(
       ValueError: an option or argument out of its range, or a training split too
         small for one batch.
       TypeError: an unknown keyword, or an option of the other back end.
-      FileNotFoundError, built_datasets.DamagedBuildError: the build is not there, or
+      FileNotFoundError, damaged_builds.DamagedBuildError: the build is not there, or
         is damaged.
     """
     import jax
 
-    options = _with_overrides(options or IteratorOptions(), overrides)
+    options = with_overrides(options or IteratorOptions(), overrides)
     pipeline_options.check_bool("train", train)
     global_batch_size = pipeline_options.check_int("global_batch_size", global_batch_size, 1)
     process_index = jax.process_index() if options.process_index is None else options.process_index
@@ -481,34 +205,6 @@ def _check_one_training_batch(
     )
 
 
-def _with_overrides(base: IteratorOptions, overrides: dict[str, Any]) -> IteratorOptions:
-    """`base` with the fields and back-end options `overrides` names replaced."""
-    fields = {field.name for field in dataclasses.fields(IteratorOptions)}
-    knobs = {
-        knob
-        for backend in pipeline_options.BACKENDS.values()
-        for knob in pipeline_options.knob_fields(backend)
-    }
-    unknown = sorted(set(overrides) - fields - knobs)
-    if unknown:
-        raise TypeError(
-            f"make_iterator got unexpected keyword arguments {unknown}; expected the fields of "
-            f"IteratorOptions: {sorted(fields)}, or of the back end's options: "
-            f"TfDataOptions {list(pipeline_options.knob_fields(TfDataOptions))}, GrainOptions "
-            f"{list(pipeline_options.knob_fields(GrainOptions))}"
-        )
-    common = {key: value for key, value in overrides.items() if key in fields}
-    backend = common.pop("backend", base.backend)
-    if isinstance(backend, str) and backend == base.backend.name:
-        backend = base.backend  # the same back end: keep its options
-    backend = pipeline_options.backend_options(backend)
-    backend_knobs = {key: value for key, value in overrides.items() if key in knobs}
-    pipeline_options.refuse_other_backends_knobs(backend_knobs, backend)
-    return dataclasses.replace(
-        base, backend=dataclasses.replace(backend, **backend_knobs), **common
-    )
-
-
 def _open(
     dataset: str | tfds.core.DatasetBuilder,
     data_dir: str | None,
@@ -521,7 +217,7 @@ def _open(
     if isinstance(dataset, str):
         return built_datasets.open_built(dataset, data_dir, file_format=file_format, reader=reader)
     built_datasets.check_file_format(dataset, file_format, reader)
-    built_datasets.check_shards_exist(dataset)
+    damaged_builds.check_shards_exist(dataset)
     return dataset
 
 
@@ -539,7 +235,7 @@ def _output_options(options: IteratorOptions, builder: tfds.core.DatasetBuilder)
             redraw_each_epoch=options.redraw_each_epoch,
         )
     return OutputOptions(
-        dtype=_image_dtype(options.dtype),
+        dtype=image_dtype(options.dtype),
         policy=policy,
         labels_format=options.annotator_labels_format,
         with_file_names=options.with_file_names,
@@ -587,23 +283,3 @@ def _raw_batches(
         read_threads=backend.read_threads,
         identity=identity,
     )
-
-
-def _image_dtype(dtype: Any) -> np.dtype:
-    """The numpy dtype of images: a floating dtype, "bfloat16" included; else ValueError."""
-    try:
-        if isinstance(dtype, str) and dtype == "bfloat16":
-            import ml_dtypes
-
-            dtype = ml_dtypes.bfloat16
-        numpy_dtype = np.dtype(dtype)
-    except TypeError:
-        numpy_dtype = None
-    if numpy_dtype is None or not (
-        np.issubdtype(numpy_dtype, np.floating) or numpy_dtype.name == "bfloat16"
-    ):
-        raise ValueError(
-            "dtype: expected a floating dtype for the images (np.float32, 'bfloat16', "
-            f"jnp.bfloat16, np.float16, ...), found {dtype!r}"
-        )
-    return numpy_dtype

@@ -20,7 +20,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from imagenet_pi import annotations, built_datasets, upstream
+from imagenet_pi import annotations, built_datasets, damaged_builds, upstream
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -70,7 +70,7 @@ class PiTable:
         Raises:
           DamagedBuildError: a shard of the build is missing or damaged (names it).
         """
-        built_datasets.check_shards_exist(builder)
+        damaged_builds.check_shards_exist(builder)
         keys = ("file_name", "annotator_labels", "annotator_confidences")
         columns = {key: [] for key in keys}
         for batch in built_datasets.read_columns(builder, split, keys):

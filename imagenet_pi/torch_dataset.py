@@ -37,7 +37,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from PIL import Image
 
-from imagenet_pi import built_datasets, synsets
+from imagenet_pi import built_datasets, damaged_builds, synsets
 from imagenet_pi.generation import example_index
 
 # Upstream (torchvision's ImageNet) names the validation split "val".
@@ -114,7 +114,7 @@ class ImageNetPI(torch.utils.data.Dataset):
         self.as_dict = as_dict
         self._builder: tfds.core.DatasetBuilder | None = None
         self._source: Sequence[bytes] | None = None
-        self._built_split: built_datasets.BuiltSplit | None = None
+        self._built_split: damaged_builds.BuiltSplit | None = None
         self._source_pid: int | None = None
         self._index: example_index.ExampleIndex | None = None
         self._open()  # fail here, not in a worker, when the dataset is missing
@@ -134,7 +134,7 @@ class ImageNetPI(torch.utils.data.Dataset):
             self._source = self._builder.as_data_source(
                 split=self.split, deserialize_method=tfds.decode.DeserializeMethod.RAW_BYTES
             )
-            self._built_split = built_datasets.BuiltSplit.of(self._builder, self.split)
+            self._built_split = damaged_builds.BuiltSplit.of(self._builder, self.split)
             self._source_pid = os.getpid()
         return self._source
 

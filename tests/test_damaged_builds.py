@@ -20,7 +20,7 @@ import pytest
 import tensorflow_datasets as tfds
 from python_process import run_to_exit
 
-from imagenet_pi import built_datasets, cli, pi_lookup
+from imagenet_pi import built_datasets, cli, damaged_builds, pi_lookup
 from imagenet_pi.torch_dataset import ImageNetPI
 
 _NAME = "imagenet_pi/high_noise"
@@ -100,7 +100,7 @@ def _check_names(message: str, shard: str, data_dir: str) -> None:
 @pytest.mark.parametrize("damage", _damages())
 def test_the_pytorch_dataset_names_a_damaged_shard(builds, damage, tmp_path):
     data_dir, shard, split = _damaged_copy(builds, "array_record", damage, tmp_path)
-    with pytest.raises(built_datasets.DamagedBuildError) as error:
+    with pytest.raises(damaged_builds.DamagedBuildError) as error:
         dataset = ImageNetPI(data_dir, split=split, config="high_noise")
         for index in range(len(dataset)):
             dataset[index]
@@ -110,7 +110,7 @@ def test_the_pytorch_dataset_names_a_damaged_shard(builds, damage, tmp_path):
 @pytest.mark.parametrize("damage", _damages(quick=False))
 def test_the_pytorch_dataset_names_a_damaged_shard_read_a_batch_at_a_time(builds, damage, tmp_path):
     data_dir, shard, split = _damaged_copy(builds, "array_record", damage, tmp_path)
-    with pytest.raises(built_datasets.DamagedBuildError) as error:
+    with pytest.raises(damaged_builds.DamagedBuildError) as error:
         dataset = ImageNetPI(data_dir, split=split, config="high_noise")
         dataset.__getitems__(list(range(len(dataset))))
     _check_names(str(error.value), shard, data_dir)
@@ -136,7 +136,7 @@ def test_stats_command_names_a_damaged_shard_in_one_line(
 def test_pi_table_from_a_build_names_a_damaged_shard(builds, file_format, damage, tmp_path):
     data_dir, shard, split = _damaged_copy(builds, file_format, damage, tmp_path)
     builder = tfds.builder(_NAME, data_dir=data_dir)
-    with pytest.raises(built_datasets.DamagedBuildError) as error:
+    with pytest.raises(damaged_builds.DamagedBuildError) as error:
         pi_lookup.PiTable.from_builder(builder, split)
     _check_names(str(error.value), shard, data_dir)
 
@@ -164,7 +164,7 @@ try:
     ) as batches:
         for batch in batches:
             pass
-except built_datasets.DamagedBuildError as error:
+except damaged_builds.DamagedBuildError as error:
     print(json.dumps(str(error)), flush=True)
 else:
     print(json.dumps("no error"), flush=True)
@@ -198,7 +198,7 @@ def test_every_iterator_back_end_names_a_damaged_shard(builds, iterator, damage,
 def test_a_missing_shard_is_found_when_the_build_is_opened(builds, tmp_path):
     data_dir, shard, _ = _damaged_copy(builds, "array_record", "deleted", tmp_path)
     with pytest.raises(
-        built_datasets.DamagedBuildError, match="missing: dataset_info.json lists"
+        damaged_builds.DamagedBuildError, match="missing: dataset_info.json lists"
     ) as error:
         built_datasets.open_built(_NAME, data_dir)
     _check_names(str(error.value), shard, data_dir)
@@ -218,6 +218,6 @@ def test_a_cut_example_index_names_its_file(builds, tmp_path):
         content = file.read()
     with open(index_file, "wb") as file:
         file.write(content[: len(content) // 2])
-    with pytest.raises(built_datasets.DamagedBuildError) as error:
+    with pytest.raises(damaged_builds.DamagedBuildError) as error:
         dataset.targets  # noqa: B018
     _check_names(str(error.value), index_file, data_dir)

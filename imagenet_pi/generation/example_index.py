@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 from etils import epath
 
-from imagenet_pi import build_checks, built_datasets, errors, internals, synsets
+from imagenet_pi import build_checks, damaged_builds, errors, internals, synsets
 from imagenet_pi.generation import record_files
 
 logger = logging.getLogger(__name__)
@@ -132,7 +132,7 @@ def read(
     if recorded is not None:
         written = record_files.sha256_of(index_path)
         if written.num_bytes != recorded["num_bytes"]:
-            raise built_datasets.damaged_file_error(
+            raise damaged_builds.damaged_file_error(
                 index_path,
                 f"it has {written.num_bytes:,} bytes, the build recorded "
                 f"{int(recorded['num_bytes']):,} (cut short, or another file)",
@@ -152,7 +152,7 @@ def read(
                 arrays["clean_labels"].astype(np.int64), arrays["upstream_order"].astype(np.int64)
             )
     except (zipfile.BadZipFile, ValueError, EOFError, OSError, KeyError) as error:
-        raise built_datasets.damaged_file_error(
+        raise damaged_builds.damaged_file_error(
             index_path,
             f"expected the npz of the arrays clean_labels and upstream_order, which cannot be "
             f"read from it ({type(error).__name__}: {error}; cut short?)",

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import tensorflow_datasets as tfds
 
-from imagenet_pi import built_datasets
+from imagenet_pi import damaged_builds
 from imagenet_pi.pipelines.raw import RawOptions
 
 
@@ -41,7 +41,7 @@ class BatchSource:
         self,
         source: Sequence[bytes],
         *,
-        built_split: built_datasets.BuiltSplit | None = None,
+        built_split: damaged_builds.BuiltSplit | None = None,
         batch_size: int,
         seed: int,
         train: bool,
@@ -141,7 +141,7 @@ def batch_dataset(
     return grain.MapDataset.source(
         BatchSource(
             source,
-            built_split=built_datasets.BuiltSplit.of(builder, subsplit),
+            built_split=damaged_builds.BuiltSplit.of(builder, subsplit),
             batch_size=options.local_batch_size,
             seed=options.seed,
             train=options.train,

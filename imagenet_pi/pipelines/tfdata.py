@@ -13,7 +13,7 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from imagenet_pi import built_datasets, preprocessing
+from imagenet_pi import damaged_builds, preprocessing
 from imagenet_pi.pipelines.options import TfDataOptions
 from imagenet_pi.pipelines.raw import ANNOTATION_KEYS, RawOptions
 
@@ -119,7 +119,7 @@ def batches(
         num_epochs=num_epochs,
         backend=backend,
     )
-    return Batches(ds, built_datasets.BuiltSplit.of(builder, subsplit))
+    return Batches(ds, damaged_builds.BuiltSplit.of(builder, subsplit))
 
 
 class Batches(Iterator[dict]):
@@ -127,8 +127,8 @@ class Batches(Iterator[dict]):
     shard (which TensorFlow reports without naming the file) becomes `DamagedBuildError`
     naming it. Closing drops the pipeline, which stops it at once."""
 
-    def __init__(self, ds: tf.data.Dataset, built_split: built_datasets.BuiltSplit):
-        self._iterator = built_datasets.naming_damaged_shards(ds.as_numpy_iterator(), built_split)
+    def __init__(self, ds: tf.data.Dataset, built_split: damaged_builds.BuiltSplit):
+        self._iterator = damaged_builds.naming_damaged_shards(ds.as_numpy_iterator(), built_split)
 
     def __iter__(self) -> Batches:
         return self
