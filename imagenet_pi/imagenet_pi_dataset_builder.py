@@ -129,7 +129,7 @@ class Builder(internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip_regi
 
     def _info(self) -> tfds.core.DatasetInfo:
         num = upstream.NUM_ANNOTATORS
-        return self.dataset_info_from_configs(
+        info = self.dataset_info_from_configs(
             description=dataset_card.DESCRIPTION,
             features=tfds.features.FeaturesDict(
                 {
@@ -150,6 +150,8 @@ class Builder(internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip_regi
             citation=dataset_card.CITATION,
             metadata=tfds.core.MetadataDict(),
         )
+        # TFDS's bucket holds no info of ImageNet-PI: do not ask (nor leave a tmp folder).
+        return internals.without_gcs_lookup(info)
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         # Read once, before any input: a bad IMAGENET_PI_VERIFY_ARCHIVES stops the build here.

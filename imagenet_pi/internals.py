@@ -11,6 +11,8 @@ TensorFlow Datasets:
 - the dataset registry (`register_builder`): replacing the `imagenet_pi` TFDS ships, whose
   module TFDS's layout of its own builders names;
 - the data_dirs TFDS searches (`data_dirs`);
+- the look-up of a pre-computed DatasetInfo in TFDS's GCS bucket, which leaves an empty
+  temporary folder for every builder of a dataset not built yet (`without_gcs_lookup`);
 - the `incomplete.*` folders `download_and_prepare` builds in (`incomplete_dir_pattern`),
   which `builder.data_dir` points at while the splits are written (`generation_dir`);
 - the downloader's module-level retry count (`few_download_retries`);
@@ -105,6 +107,18 @@ def generation_dir(builder: tfds.core.DatasetBuilder) -> epath.Path:
     deleted if it fails; files written there are part of the build or of its failure.
     """
     return epath.Path(builder.data_dir)
+
+
+def without_gcs_lookup(info: tfds.core.DatasetInfo) -> tfds.core.DatasetInfo:
+    """`info`, set not to look for a pre-computed copy of itself in TFDS's GCS bucket.
+
+    Making a builder of a dataset not built yet, TFDS calls
+    `info.initialize_from_bucket()`, which makes a temporary folder (`/tmp/tmp*tfds`),
+    asks GCS for the dataset's info files, and leaves the folder behind when there are
+    none: one empty folder every time. ImageNet-PI has no such files there.
+    """
+    info.initialize_from_bucket = lambda: None  # shadows the method on this instance only
+    return info
 
 
 def incomplete_dir_pattern(version: str) -> re.Pattern[str]:

@@ -649,3 +649,28 @@ def test_tfds_siscore_module_lists_the_imagenet_class_names_in_class_index_order
     assert names[0] == "tench, Tinca tinca"
     assert names[1] == "goldfish, Carassius auratus"
     assert names[999] == "toilet tissue, toilet paper, bathroom tissue"
+
+
+def test_tfds_looks_for_an_unbuilt_datasets_info_in_its_bucket_through_the_info(
+    tmp_path, monkeypatch
+):
+    # TFDS leaves a temporary folder per unbuilt builder; without_gcs_lookup avoids it.
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    calls = []
+    original = tfds.core.DatasetInfo.initialize_from_bucket
+
+    def recorded(info):
+        calls.append(info.full_name)
+        return original(info)
+
+    monkeypatch.setattr(tfds.core.DatasetInfo, "initialize_from_bucket", recorded)
+    _PlainTinyBuilder(data_dir=str(tmp_path / "plain"))
+    assert calls == ["imagenet_pi_tiny_plain_test/1.0.0"]  # TFDS asks, through the info
+    assert [name for name in os.listdir(tmp_path / "tmp") if name.endswith("tfds")]
+    leftovers = set(os.listdir(tmp_path / "tmp"))
+    tfds.builder("imagenet_pi/high_noise", data_dir=str(tmp_path / "ours"))
+    assert calls == ["imagenet_pi_tiny_plain_test/1.0.0"]  # ours does not
+    assert set(os.listdir(tmp_path / "tmp")) == leftovers

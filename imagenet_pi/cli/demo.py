@@ -1,4 +1,7 @@
-"""`imagenet-pi demo`: build imagenet_pi from a synthetic sample and load it, in three steps."""
+"""`imagenet-pi demo`: build imagenet_pi from a synthetic sample and load it, in three steps.
+
+Without `--workdir` the sample and the dataset go to a temporary folder, removed at the end.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +11,18 @@ import io
 import logging
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from imagenet_pi import fake_data, upstream
 from imagenet_pi.cli import arguments
 from imagenet_pi.cli.command import Command
 from imagenet_pi.cli.quiet import DropMessages
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def add_arguments(demo: argparse.ArgumentParser) -> None:
@@ -29,6 +37,19 @@ def add_arguments(demo: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
+    if args.workdir:
+        _demo(args, args.workdir)
+        print(f"\nDone. The sample and the dataset are kept in {args.workdir}.")
+        return
+    workdir = tempfile.mkdtemp(prefix="imagenet_pi_demo_")
+    try:
+        _demo(args, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"\nDone. Removed {workdir}; pass --workdir DIR to keep the sample and the dataset.")
+
+
+def _demo(args: argparse.Namespace, workdir: str) -> None:
     import numpy as np
     import tensorflow_datasets as tfds
     from PIL import Image
@@ -36,7 +57,6 @@ def run(args: argparse.Namespace) -> None:
     import imagenet_pi
 
     tfds.disable_progress_bar()
-    workdir = args.workdir or tempfile.mkdtemp(prefix="imagenet_pi_demo_")
     manual_dir = os.path.join(workdir, "manual")
     data_dir = os.path.join(workdir, "tensorflow_datasets")
     name = f"imagenet_pi/{args.config}"
@@ -68,15 +88,29 @@ def run(args: argparse.Namespace) -> None:
         )
     example = next(iter(tfds.as_numpy(splits[0].take(1))))
     image = np.asarray(Image.open(io.BytesIO(example["image"])))  # as TFDS decodes it
-    features = imagenet_pi.annotator_features_of(builder)
-    print(f"\n  One example: {example['file_name'].decode()}, image {image.shape} uint8")
     synset = builder.info.features["clean_label"].int2str(example["clean_label"])
-    print(f"    clean_label            {example['clean_label']} ({synset})")
-    print(f"    annotator_labels       {example['annotator_labels'].tolist()}")
-    confidences = np.array2string(example["annotator_confidences"], precision=2)
-    print(f"    annotator_confidences  {confidences}")
-    print(f"    annotator_features     {features.shape} float32, first row {features[0]}")
-    print(f"\nDone. Dataset in {data_dir}.")
+    print(
+        f"\n  One example: {example['file_name'].decode()}, image {image.shape} uint8, "
+        f"clean_label {example['clean_label']} ({synset})"
+    )
+    print("\n".join(_privileged_information(example, imagenet_pi.annotator_features_of(builder))))
+
+
+def _privileged_information(example: dict, annotator_features: np.ndarray) -> list[str]:
+    """The PI of one example, a line an annotator: its label, confidence and features."""
+    lines = ["    annotator  label  confidence  features (accuracy, log size)"]
+    for annotator, (label, confidence, (accuracy, size)) in enumerate(
+        zip(
+            example["annotator_labels"],
+            example["annotator_confidences"],
+            annotator_features,
+            strict=True,
+        )
+    ):
+        lines.append(
+            f"    {annotator:>9}  {label:>5}  {confidence:>10.3g}  {accuracy:>8.2f} {size:>9.2f}"
+        )
+    return lines
 
 
 @contextlib.contextmanager

@@ -88,11 +88,10 @@ def size_warnings(paths: Mapping[str, str], log: bool = True) -> list[str]:
     for name, path in paths.items():
         expected, found = upstream.ILSVRC_TAR_SIZES[name], os.path.getsize(path)
         if found != expected:
+            # One short line: a subset made on purpose (a sample, a test) is legitimate.
             warnings.append(
-                f"{path} has {found:,} bytes; the official {name} has {expected:,}. Fine if "
-                "it is a subset made on purpose (the ImageNet-PI CSVs must then list the same "
-                "images); otherwise the download is incomplete or damaged: check it with "
-                "`imagenet-pi verify --manual_dir DIR` and download it again."
+                f"{path} has {found:,} bytes, not the official {expected:,}: a subset, or "
+                "incomplete (`imagenet-pi verify` checks it)"
             )
     for warning in warnings if log else ():
         logger.warning(warning)

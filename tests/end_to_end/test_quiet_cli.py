@@ -1,7 +1,8 @@
 """`imagenet-pi` commands print their progress and report, and no start-up chatter.
 
 Allowed on stdout for `imagenet-pi demo`: its numbered steps, the report lines (split
-sizes and agreement, one example's features, the closing line) and blank lines. Allowed
+sizes and agreement, one example and its PI, a line an annotator, the closing line) and
+blank lines. Allowed
 on stderr: nothing. `stats --no-progress` on a built dataset: its report on stdout,
 nothing on stderr.
 """
@@ -21,13 +22,12 @@ _DEMO_LINES = [
     r"3\. Loading it with tfds\.load\('imagenet_pi/high_noise', data_dir=\.\.\.\)",
     r"  (train|validation) +\d+ examples; annotator labels agree with the clean label "
     r"[\d.]+% of the time \(ImageNet-PI high_noise: 16\.2%\)",
-    r"  One example: n\d{8}_\d+\.JPEG, image \(\d+, \d+, 3\) uint8",
-    r"    clean_label +\d+ \(n\d{8}\)",
-    r"    annotator_labels +\[[\d, ]+\]",
-    r"    annotator_confidences +\[[\d.e\- ]+\]?",
-    r" [\d.e\- ]+\]",  # numpy continues a long array on a second line
-    r"    annotator_features +\(16, 2\) float32, first row \[[\d.e\- ]+\]",
-    r"Done\. Dataset in \S+\.",
+    r"  One example: n\d{8}_\d+\.JPEG, image \(\d+, \d+, 3\) uint8, clean_label \d+ "
+    r"\(n\d{8}\)",
+    r"    annotator  label  confidence  features \(accuracy, log size\)",
+    r" +\d+ +\d+ +[\d.e\-]+ +-?[\d.]+ +-?[\d.]+",  # one annotator's PI, one line each
+    r"Done\. (The sample and the dataset are kept in \S+\.|Removed \S+; pass --workdir DIR "
+    r"to keep the sample and the dataset\.)",
     r"",
 ]
 
@@ -65,7 +65,26 @@ def test_demo_prints_only_its_steps_and_report(demo):
     ]
     assert not unexpected, unexpected
     assert result.stdout.count("examples; annotator labels agree") == 2
-    assert "Done. Dataset in" in result.stdout
+    assert result.stdout.count("\n    ") == 17  # the PI table: a header and 16 annotators
+    _, workdir = demo
+    assert f"Done. The sample and the dataset are kept in {workdir}." in result.stdout
+
+
+@pytest.mark.slow
+def test_demo_without_workdir_removes_its_temporary_folder_and_says_so(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "imagenet_pi.cli", "demo", "--synsets", "2", "--validation", "4"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**_clean_environment(), "TMPDIR": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (removed,) = re.findall(r"Done\. Removed (\S+); pass --workdir DIR", result.stdout)
+    assert removed.startswith(str(tmp_path)) and os.path.basename(removed).startswith(
+        "imagenet_pi_demo_"
+    )
+    assert os.listdir(tmp_path) == []
 
 
 @pytest.mark.slow
