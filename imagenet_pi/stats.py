@@ -79,19 +79,6 @@ def _config_name_of_dir(annotations_dir: pathlib.Path) -> str:
     return legacy.get(name, name)
 
 
-def clean_labels_from_file_names(split: str, file_names: Sequence[str] | np.ndarray) -> np.ndarray:
-    """ILSVRC2012 labels from image file names, `(N,) int64`.
-
-    Train names carry their synset (`n01440764_123.JPEG`); validation names are looked up in
-    the official ground truth that TFDS ships.
-    """
-    if split == "train":
-        return synsets.train_class_indices(file_names)
-    if split == "validation":
-        return synsets.validation_class_indices(list(file_names))
-    raise ValueError(f"split: expected one of {upstream.SPLITS}, found {split!r}")
-
-
 def from_annotations_dir(
     annotations_dir: str | os.PathLike, splits: Sequence[str] = upstream.SPLITS
 ) -> LabelSource:
@@ -108,7 +95,7 @@ def from_annotations_dir(
         split_annotations = annotations.read_split(annotations_dir, split)
         csv = annotations_dir / upstream.csv_relpath("labels", split)
         try:
-            clean = clean_labels_from_file_names(split, split_annotations.file_names)
+            clean = synsets.clean_class_indices(split, split_annotations.file_names)
         except ValueError as error:
             raise ValueError(
                 f"{csv}: cannot find the clean labels from the file names: {error} "

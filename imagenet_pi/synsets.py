@@ -109,3 +109,19 @@ def train_class_indices(file_names: np.ndarray | list[str]) -> np.ndarray:
     distinct, inverse = np.unique(prefixes, return_inverse=True)
     indices = np.array([class_index(prefix[:-1]) for prefix in distinct.tolist()], np.int64)
     return indices[inverse.reshape(-1)]
+
+
+def clean_class_indices(split: str, file_names: np.ndarray | list[str]) -> np.ndarray:
+    """The clean labels of ILSVRC2012 images of `split` from their file names, `(N,) int64`.
+
+    Train names carry their synset (`n01440764_123.JPEG`); validation names are looked up in
+    the official ground truth that TFDS ships.
+
+    Raises:
+      ValueError: a name is not an ILSVRC2012 name of that split, or the split is unknown.
+    """
+    if split == "train":
+        return train_class_indices(file_names)
+    if split == "validation":
+        return validation_class_indices(list(file_names))
+    raise ValueError(f"split: expected 'train' or 'validation', found {split!r}")

@@ -177,11 +177,11 @@ def test_mismatched_shapes_are_refused():
 def test_clean_labels_come_from_train_synsets_and_validation_ground_truth(small_sample):
     _, sample = small_sample
     np.testing.assert_array_equal(
-        stats.clean_labels_from_file_names("train", sample.train_file_names),
+        synsets.clean_class_indices("train", sample.train_file_names),
         sample.train_clean_labels,
     )
     np.testing.assert_array_equal(
-        stats.clean_labels_from_file_names("validation", sample.validation_file_names),
+        synsets.clean_class_indices("validation", sample.validation_file_names),
         sample.validation_clean_labels,
     )
 

@@ -50,13 +50,6 @@ class ExampleIndex:
     upstream_order: np.ndarray
 
 
-def clean_labels_of(split: str, file_names: np.ndarray) -> np.ndarray:
-    """Clean class indices of ILSVRC2012 file names, `(len(file_names),) int64`."""
-    if split == "train":
-        return synsets.train_class_indices(file_names)
-    return synsets.validation_class_indices(list(file_names))
-
-
 def tfds_write_order(split: str, keys: Sequence[str]) -> np.ndarray:
     """`(len(keys),) int64`: position i holds the row of the key TFDS writes i-th."""
     return internals.write_order(split, keys)
@@ -85,7 +78,7 @@ def write(
     join of images and rows then reports those rows, with its own clear error.
     """
     try:
-        labels = clean_labels_of(split, file_names)
+        labels = synsets.clean_class_indices(split, file_names)
     except ValueError as error:
         logger.info("No example index for %s: %s", split, error)
         return False
