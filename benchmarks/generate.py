@@ -33,7 +33,8 @@ machine wall time swings with the load, CPU time much less. Memory is sampled ev
 processes (pages shared between forked workers counted in each), `PSS` shares such
 pages out (the memory the run really holds). `disk` is the peak growth of the output
 filesystem's used space during the run (the dataset and any temporary files), beside
-the size of the dataset written. `--repeats N` runs the whole list N times,
+the size of the dataset written; `temp` is the difference, the temporary files at their
+peak. `--repeats N` runs the whole list N times,
 interleaved so that every run sees the same load, and shows medians (memory and disk:
 the largest).
 
@@ -402,7 +403,7 @@ def main() -> None:
     )
     print(
         f"{'run':<17}{'seconds':>8}{'CPU s':>7}{'CPU ms/ex':>10}{'examples/s':>11}{'MB/s':>7}"
-        f"{'RSS MB':>8}{'PSS MB':>8}{'disk MB':>8}{'dataset':>8}"
+        f"{'RSS MB':>8}{'PSS MB':>8}{'disk MB':>8}{'dataset':>8}{'temp':>7}"
     )
     results: dict[str, list[dict]] = {run: [] for run in runs}
     for _ in range(args.repeats):
@@ -433,6 +434,7 @@ def main() -> None:
             f"{run:<17}{seconds:>8.2f}{cpu_seconds:>7.1f}{cpu_seconds / examples * 1e3:>10.3f}"
             f"{examples / seconds:>11,.0f}{input_mb * builds / seconds:>7.0f}"
             f"{peaks['rss_mb']:>8,.0f}{peaks['pss_mb']:>8,.0f}{disk:>8,.0f}{dataset:>8,.0f}"
+            f"{max(0.0, disk - dataset):>7,.0f}"
         )
     if args.repeats > 1:
         for run in runs:
