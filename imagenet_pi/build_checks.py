@@ -77,9 +77,25 @@ def check_build(
       BuildCheckError: the build recorded no checksums (built on Beam, or by a version
         of imagenet_pi that did not record them), or lists shards it did not record.
     """
-
     builder = built_datasets.open_built(name, data_dir, reader="check-build", check_shards=False)
     folder = os.fspath(builder.data_dir)
+    recorded = _recorded_for_every_shard(builder, folder)
+    verdicts = {}
+    for file_name, expected in sorted(recorded.items()):
+        path = os.path.join(folder, file_name)
+        verdicts[path] = _size_problem(path, int(expected["num_bytes"]))
+    to_hash = [path for path, problem in verdicts.items() if problem is None]
+    expected_sums = {path: recorded[os.path.basename(path)]["sha256"] for path in to_hash}
+    verdicts.update(_sha256_problems(expected_sums, num_workers, progress))
+    return BuildCheck(
+        builder.info.full_name,
+        folder,
+        [FileVerdict(path, verdicts[path]) for path in sorted(verdicts)],
+    )
+
+
+def _recorded_for_every_shard(builder, folder: str) -> dict[str, dict[str, object]]:
+    """What the build recorded, checked to cover every shard its splits list."""
     recorded = recorded_files(builder)
     if not recorded:
         raise BuildCheckError(
@@ -100,48 +116,47 @@ def check_build(
             "); its dataset_info.json or metadata.json was changed or mixed with another "
             "build's. Build it again."
         )
-    verdicts: dict[str, str | None] = {}
-    to_hash = []
-    for file_name, expected in sorted(recorded.items()):
-        path = os.path.join(folder, file_name)
-        if not os.path.isfile(path):
-            verdicts[path] = "missing"
-            continue
-        size = os.path.getsize(path)
-        if size != expected["num_bytes"]:
-            verdicts[path] = (
-                f"has {size:,} bytes, expected {int(expected['num_bytes']):,} "
-                f"({'cut short' if size < int(expected['num_bytes']) else 'too long'})"
-            )
-            continue
-        to_hash.append(_HashFile(path))
+    return recorded
+
+
+def _size_problem(path: str, expected: int) -> str | None:
+    """What is wrong with the file at `path` before its content is read, if anything."""
+    if not os.path.isfile(path):
+        return "missing"
+    size = os.path.getsize(path)
+    if size == expected:
+        return None
+    how = "cut short" if size < expected else "too long"
+    return f"has {size:,} bytes, expected {expected:,} ({how})"
+
+
+def _sha256_problems(
+    expected: dict[str, str],
+    num_workers: int | None,
+    progress: Callable[..., object] | None,
+) -> dict[str, str | None]:
+    """Path -> None if the file has the expected sha256, else what it has; hashed in parallel."""
+    problems: dict[str, str | None] = {}
     bar = None
     if progress is not None:
-        total = sum(os.path.getsize(task.path) for task in to_hash)
+        total = sum(os.path.getsize(path) for path in expected)
         bar = progress(total=total, unit="B", unit_scale=True, desc="Checking sha256")
-    workers = num_workers or worker_count.available_cpus()
+    workers = max(1, min(num_workers or worker_count.available_cpus(), len(expected)))
     try:
-        with worker_pool.WorkerPool(
-            _hash_file, num_workers=max(1, min(workers, len(to_hash)))
-        ) as pool:
-            for task in to_hash:
-                pool.submit(task)
+        with worker_pool.WorkerPool(_hash_file, num_workers=workers) as pool:
+            for path in expected:
+                pool.submit(_HashFile(path))
             for done in pool.results():
-                expected = recorded[os.path.basename(done.task.path)]["sha256"]
-                found = done.result.sha256
-                verdicts[done.task.path] = (
-                    None if found == expected else f"sha256 {found}, expected {expected}"
+                found, wanted = done.result.sha256, expected[done.task.path]
+                problems[done.task.path] = (
+                    None if found == wanted else f"sha256 {found}, expected {wanted}"
                 )
                 if bar is not None:
                     bar.update(done.result.num_bytes)
     finally:
         if bar is not None:
             bar.close()
-    return BuildCheck(
-        builder.info.full_name,
-        folder,
-        [FileVerdict(path, verdicts[path]) for path in sorted(verdicts)],
-    )
+    return problems
 
 
 def _hash_file(task: _HashFile, progress: Callable[[int], None]) -> record_files.WrittenFile:
