@@ -27,6 +27,7 @@ import collections
 import contextlib
 import ctypes
 import dataclasses
+import logging
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -39,6 +40,8 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from imagenet_pi import errors
+
+logger = logging.getLogger(__name__)
 
 # A worker sends its progress to the parent at most this often (seconds).
 _PROGRESS_INTERVAL = 0.2
@@ -108,6 +111,13 @@ class WorkerPool:
     ) -> None:
         if num_workers < 1:
             raise ValueError(f"num_workers: expected an integer >= 1, found {num_workers}")
+        if num_workers > 1 and "fork" not in multiprocessing.get_all_start_methods():
+            logger.warning(
+                "This platform cannot fork processes: the %d workers asked for run as one, "
+                "in this process.",
+                num_workers,
+            )
+            num_workers = 1
         self._run_task = run_task
         self._num_workers = num_workers
         self._on_progress = on_progress or (lambda task, n: None)
