@@ -11,7 +11,7 @@ sys.path.insert(0, _ROOT)  # the package of this checkout, whatever is installed
 
 project = "imagenet_pi"
 author = "imagenet_pi authors"
-copyright = "imagenet_pi authors"  # noqa: A001  (Sphinx's name)
+copyright = "imagenet_pi authors"
 
 extensions = [
     "myst_parser",
