@@ -115,3 +115,21 @@ def test_the_readme_links_to_every_docs_page():
         if path.resolve() not in linked
     ]
     assert not missing, f"the README's feature table links to no {missing}"
+
+
+# A module, test or benchmark file, or a folder of them: `tests/docs/test_site.py`,
+# `tests/relabelling/` (not a dataset name such as `imagenet_pi/high_noise`).
+_REPOSITORY_PATH = re.compile(
+    r"(?<![\w/.<>-])((?:imagenet_pi|tests|benchmarks)/(?:[\w.-]+/)*(?:[\w.-]+\.py)?)(?![\w/])"
+)
+
+
+@pytest.mark.parametrize("page", _PAGES, ids=doc_pages.relative)
+def test_every_file_of_the_repository_a_page_names_exists(page):
+    # Module and test paths move with the code (tests mirror the package): a page that
+    # names one must follow.
+    text = page.read_text(encoding="utf-8")
+    gone = sorted(
+        {path for path in _REPOSITORY_PATH.findall(text) if not (doc_pages.ROOT / path).exists()}
+    )
+    assert not gone, f"{doc_pages.relative(page)} names files that do not exist: {gone}"
