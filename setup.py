@@ -9,12 +9,18 @@ _ROOT = os.path.dirname(os.path.abspath(__file__))
 
 _JAX_EXTRAS = ["jax>=0.4.30", "grain>=0.2.10"]
 _TORCH_EXTRAS = ["torch>=2.1"]
+# The docs site (docs/): Sphinx with MyST Markdown pages, the CLI reference from argparse,
+# the furo theme.
+_DOCS_EXTRAS = ["sphinx>=7.2", "myst-parser>=3", "sphinx-argparse>=0.5", "furo>=2024.1"]
 _TEST_EXTRAS = [
     "pytest>=8",
+    # The code blocks of the README and docs/ pages, found by Sybil's Markdown lexer.
+    "sybil>=9",
     "pytest-xdist>=3",
     "scipy>=1.11",
     "ruff>=0.6",
     *_JAX_EXTRAS,
+    *_DOCS_EXTRAS,  # the test suite builds the docs site with warnings as errors
     # The CPU build of this release is what the tests are run with; an unpinned `torch`
     # would pull a multi-GB CUDA build on Linux.
     "torch==2.13.0",
@@ -54,6 +60,7 @@ setup(
     extras_require={
         "jax": _JAX_EXTRAS,
         "torch": _TORCH_EXTRAS,
+        "docs": _DOCS_EXTRAS,
         "test": _TEST_EXTRAS,
     },
     entry_points={"console_scripts": ["imagenet-pi=imagenet_pi.cli:main"]},

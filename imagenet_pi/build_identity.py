@@ -4,6 +4,7 @@ TFDS takes a config name and version for the identity of a dataset: a second
 `download_and_prepare` (or `tfds build`) of a name that is built in the data_dir reuses the
 build, whatever it was made from. Two things a name does not say decide what a build of
 imagenet_pi holds:
+
 - `max_examples_per_split` (a debug build holds the first N examples of each split);
 - the annotation files (a custom config's name says nothing of the CSVs behind it, and
   `imagenet-pi relabel` at another seed writes other CSVs for the same beta).

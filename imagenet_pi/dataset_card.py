@@ -38,8 +38,8 @@ Put the two ILSVRC2012 archives, as downloaded and unextracted, in the manual_di
 Register at https://image-net.org/download-images to get them. Instead of the
 tars, the manual_dir may hold extracted train/<synset>/ and val/ folders, the
 Kaggle copy (ILSVRC/Data/CLS-LOC/{{train,val}}), or an imagenet2012/<version>/
-folder prepared by TFDS; see "Getting ILSVRC2012 into place" in the README of
-imagenet_pi.
+folder prepared by TFDS; see "Getting ILSVRC2012 into place" in the docs of
+imagenet_pi (docs/ilsvrc2012.md).
 
 The ImageNet-PI CSVs are downloaded from the upstream repository and checked
 against pinned sha256 sums. If that download fails (GitHub's LFS quota), clone

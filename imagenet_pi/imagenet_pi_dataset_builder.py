@@ -394,8 +394,8 @@ def _check_config_name(name: str, data_dir: str | os.PathLike | None) -> None:
     raise ValueError(
         f"imagenet_pi has no config {name!r}: expected a released config, {released}, or a "
         f"custom config built in the data_dir (in {where}: {built}). To build a new noise "
-        "level, pass config=imagenet_pi.custom_config(<annotations dir>) (see the README, "
-        '"Any noise level").'
+        "level, pass config=imagenet_pi.custom_config(<annotations dir>) (see the imagenet_pi "
+        'docs, docs/noise-levels.md, "Any noise level").'
     )
 
 

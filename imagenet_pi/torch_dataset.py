@@ -70,6 +70,7 @@ class ImageNetPI(torch.utils.data.Dataset):
       clean_target: `target_transform(int)`, the ILSVRC2012 class index (0..999), or the int.
       confidences: `(16,) float32` tensor, each annotator's confidence in its label.
       annotator_labels: `(16,) int64` tensor, the annotators' class indices (0..999).
+
     With `as_dict=True`, a dict of every feature instead: `image`, `file_name` (str),
     `clean_label`, `annotator_labels`, `annotator_confidences`, `annotator_features`
     (`(16, 2) float32` tensor), with the transforms applied to `image` and `clean_label`.

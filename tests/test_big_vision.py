@@ -1,7 +1,7 @@
-"""The README's big_vision pp strings work on a build read the way big_vision reads it.
+"""The big_vision pp strings of docs/big-vision.md work on a build read the way big_vision reads it.
 
 big_vision is not installable from PyPI; `big_vision_pp` holds its few ops used here.
-The pp strings and the data config are parsed from the README, so the two cannot drift.
+The pp strings and the data config are parsed from that page, so the two cannot drift.
 Reading happens in a subprocess that never imports imagenet_pi, as in big_vision.
 """
 
@@ -14,24 +14,19 @@ import subprocess
 import sys
 import textwrap
 
+import doc_pages
 import numpy as np
 import pytest
 
 from imagenet_pi import fake_data
 
 _TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
-_README = os.path.join(os.path.dirname(_TESTS_DIR), "README.md")
-_MARKER = "<!-- test: big-vision-pp -->"
 _PI = ("annotator_labels", "annotator_confidences", "annotator_features")
 
 
 def _readme_constants() -> dict:
-    """The module-level constants of the README's big_vision block (literals and dict(...))."""
-    with open(_README, encoding="utf-8") as f:
-        text = f.read()
-    start = text.index(_MARKER)
-    code = text[text.index("```python\n", start) + len("```python\n") :]
-    code = code[: code.index("\n```")]
+    """The module-level constants of the docs' big_vision block (literals and dict(...))."""
+    code = doc_pages.snippet("big-vision-pp")
     constants = {}
     for node in ast.parse(code).body:
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
@@ -98,7 +93,7 @@ def read_as_big_vision(built_high_noise, tmp_path_factory) -> tuple[dict, dict]:
     data_dir, _ = built_high_noise
     constants = _readme_constants()
     assert constants["DATA"]["name"] == "imagenet_pi/high_noise", (
-        "the README's big_vision block reads another config than the shared build "
+        "the big_vision block of the docs reads another config than the shared build "
         "(`built_high_noise`): build that config here"
     )
     out = str(tmp_path_factory.mktemp("out") / "arrays.npz")
@@ -141,7 +136,7 @@ def test_big_vision_finds_the_current_version_with_every_pi_feature(read_as_big_
 
 @pytest.mark.slow
 def test_bare_name_is_tfds_own_builder_not_this_build(read_as_big_vision):
-    # The trap the README warns about.
+    # The trap the docs warn about.
     facts, _ = read_as_big_vision
     assert facts["bare_name_version"] == "1.0.0" and not facts["bare_name_prepared"]
 
@@ -193,7 +188,7 @@ def test_evaluation_pp_one_hots_the_clean_label(read_as_big_vision):
 
 @pytest.mark.slow
 def test_onehot_default_multi_merges_the_16_labels(read_as_big_vision):
-    # Why the README says multi=False: big_vision's default gives one multi-hot vector.
+    # Why the docs say multi=False: big_vision's default gives one multi-hot vector.
     _, arrays = read_as_big_vision
     merged, raw = arrays["3_labels"], arrays["3_raw_annotator_labels"]
     assert merged.shape == (len(raw), 1000)

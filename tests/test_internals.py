@@ -1,8 +1,8 @@
 """Each TFDS and Beam internal `imagenet_pi` relies on still behaves as relied upon.
 
 One test a reliance, named after it: a TFDS (or Beam) release that breaks one fails one
-named test. The list, with what each protects, is in the README ("TFDS quirks this package
-handles"). Builds here use a tiny builder of a few integer examples, not ImageNet-PI.
+named test. The list, with what each protects, is in CONTRIBUTING.md ("Reliance on TFDS's
+internals"). Builds here use a tiny builder of a few integer examples, not ImageNet-PI.
 """
 
 from __future__ import annotations

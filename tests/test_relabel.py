@@ -10,7 +10,7 @@ import pytest
 from imagenet_pi import relabel
 from imagenet_pi.relabelling import errors, temperature_sampling
 
-# The names the README's "From Python: the relabelling API" uses.
+# The names docs/noise-levels.md's "From Python: the relabelling API" uses.
 _README_NAMES = ["relabel", "sample_temperatures", "tempered_distribution", "split_seed"]
 _README_NAMES += ["check_beta"]
 

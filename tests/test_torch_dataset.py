@@ -10,9 +10,9 @@ import subprocess
 import sys
 import textwrap
 
+import doc_pages
 import numpy as np
 import pytest
-import readme_doc
 import tensorflow as tf
 import tensorflow_datasets as tfds
 import torch
@@ -314,7 +314,7 @@ def test_importing_the_package_does_not_import_torch_and_missing_torch_names_the
 
 @pytest.mark.slow
 def test_readme_training_loop_runs_as_written(built, tmp_path):
-    result = readme_doc.run_python_block(
+    result = doc_pages.run_python_block(
         "torch-training-loop", tmp_path, DATA_DIR=built["array_record"]
     )
     assert result.returncode == 0, result.stderr[-3000:]

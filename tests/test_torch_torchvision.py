@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 
+import doc_pages
 import pytest
-import readme_doc
 import tensorflow_datasets as tfds
 
 from imagenet_pi import synsets
@@ -128,7 +128,7 @@ def test_targets_follow_the_order_a_beam_build_writes(small_sample, tmp_path):
 
 
 def test_readme_upstream_order_snippet_runs_as_written(data_dir, tmp_path):
-    result = readme_doc.run_python_block("torch-upstream-order", tmp_path, DATA_DIR=data_dir)
+    result = doc_pages.run_python_block("torch-upstream-order", tmp_path, DATA_DIR=data_dir)
     assert result.returncode == 0, result.stderr[-3000:]
     train = ImageNetPI(data_dir, split="train", config=_CONFIG)
     assert result.stdout.strip() == str(train.classes[train.targets[0]])

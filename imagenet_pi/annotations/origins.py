@@ -134,7 +134,8 @@ def flat_layout_files(manual_dir: str | os.PathLike | None) -> dict[str, str] | 
         "confidences/validation.csv, all four of one released version. "
         + ("Put each CSV file itself in its place" if not_files else "Add the missing ones")
         + f", or move {' and '.join(f'{name}/' for name in _FLAT_DIRS)} out of the manual_dir to "
-        'use a clone or the download instead (README, "Coming from TFDS\'s imagenet_pi").'
+        "use a clone or the download instead (imagenet_pi docs, docs/annotations.md, "
+        '"Coming from TFDS\'s imagenet_pi").'
     )
 
 
@@ -149,7 +150,7 @@ def local_options(manual_dir: str | os.PathLike | None, config: str) -> str:
         f"  3. TFDS's imagenet_pi layout: {os.path.join(where, 'labels')}/{{train,validation}}.csv "
         f"and {os.path.join(where, 'confidences')}/{{train,validation}}.csv, with "
         "annotator_features.csv beside them.\n"
-        'See the README of imagenet_pi, "2. The ImageNet-PI CSVs".'
+        'See the imagenet_pi docs, docs/annotations.md, "The ImageNet-PI CSVs".'
     )
 
 
@@ -229,7 +230,7 @@ def _from_flat_layout(
             "pinned in checksums.tsv: if these are a damaged or partial copy, get them again. "
             "For annotations of your own, put the four CSVs and an annotator_features.csv in "
             "a folder and build a custom config, imagenet_pi.custom_config(<folder>, name=..., "
-            'beta=...) (README, "Any noise level").'
+            'beta=...) (imagenet_pi docs, docs/noise-levels.md, "Any noise level").'
         )
     features_pin = pinned[config][upstream.ANNOTATOR_FEATURES_RELPATH]
     features = _local_annotator_features(manual_dir, features_pin)

@@ -181,7 +181,7 @@ def detect_layout(manual_dir: str | os.PathLike, verify_archives: bool = False) 
         note = f", {kind.note}" if kind.note else ""
         lines.append(f"  {number}. {kind.name}: {' and '.join(states)}{note}")
     lines.append(
-        "Put one of these in place (see 'Getting ILSVRC2012 into place' in the README). "
-        + records.MANUAL_DOWNLOAD_HINT
+        "Put one of these in place (see 'Getting ILSVRC2012 into place', docs/ilsvrc2012.md "
+        "in the imagenet_pi docs). " + records.MANUAL_DOWNLOAD_HINT
     )
     raise IlsvrcError("\n".join(lines))

@@ -42,7 +42,7 @@ class IteratorOptions:
         `(..., A, 1000)` or "index" `(..., A, 1)`.
       seed: seeds shuffling, augmentation and label policies; same seed, same batches.
       sharding: a `jax.sharding.Sharding` of the batch axis (e.g.
-        `NamedSharding(mesh, P("data"))`): batches are then global `jax.Array`s.
+        `NamedSharding(mesh, P("data"))`): batches are then global `jax.Array` values.
         None: numpy arrays with a leading local-device axis.
       num_epochs: training epochs, an integer >= 1; None: forever (the one spelling:
         tf.data's -1 is refused, as grain refuses it).

@@ -1,6 +1,7 @@
-"""Every ```python / ```sh block of README.md is run by a test or marked and checked.
+"""Every ```python / ```sh block of every page (README.md, CONTRIBUTING.md, docs/**/*.md)
+is run by a test or marked and checked.
 
-The convention (README, "Development"): the line right above a code block is one of
+The convention (CONTRIBUTING.md, "The doc tests"): the line right above a code block is one of
 
     <!-- run -->               run here, in a sandbox holding a synthetic build
     <!-- test: NAME -->        run by a dedicated test whose file names NAME
@@ -8,7 +9,8 @@ The convention (README, "Development"): the line right above a code block is one
                                flags and pip extras checked against the code
 
 A block with no marker fails `test_every_code_block_is_run_or_marked`, so a block added
-later cannot go unchecked.
+later cannot go unchecked. Each block is a Sybil example (tests/doc_pages.py); this file
+gives the evaluators of `run` and `not run` blocks.
 """
 
 from __future__ import annotations
@@ -20,26 +22,23 @@ import importlib
 import inspect
 import io
 import os
+import pathlib
 import re
 import shlex
 import subprocess
 import sys
 
+import doc_pages
 import pytest
-import readme_doc
 import tensorflow_datasets as tfds
 
 import imagenet_pi  # noqa: F401  (registers the builder)
 from imagenet_pi import cli, fake_data, internals
 
-_ROOT = os.path.dirname(readme_doc.README)
+_ROOT = str(doc_pages.ROOT)
 _TESTS = os.path.join(_ROOT, "tests")
-_BLOCKS = readme_doc.code_blocks()
+_BLOCKS = doc_pages.code_blocks()
 _TIMEOUT = 600  # seconds a block may take (a few on an idle machine)
-
-
-def _block_id(block: readme_doc.Block) -> str:
-    return f"line{block.line}-{block.language}"
 
 
 # ----------------------------------------------------------------------------------------
@@ -47,15 +46,12 @@ def _block_id(block: readme_doc.Block) -> str:
 
 
 def _strings_in_tests() -> set[str]:
-    """Every string constant of tests/test_*.py but this file."""
+    """Every string constant of tests/**/test_*.py but this file."""
     strings = set()
-    for name in sorted(os.listdir(_TESTS)):
-        if (
-            not (name.startswith("test_") and name.endswith(".py"))
-            or name == "test_readme_blocks.py"
-        ):
+    for path in sorted(doc_pages.ROOT.joinpath("tests").rglob("test_*.py")):
+        if path.resolve() == pathlib.Path(__file__).resolve():
             continue
-        with open(os.path.join(_TESTS, name), encoding="utf-8") as f:
+        with open(path, encoding="utf-8") as f:
             tree = ast.parse(f.read())
         strings.update(
             node.value
@@ -66,21 +62,22 @@ def _strings_in_tests() -> set[str]:
 
 
 def test_every_code_block_is_run_or_marked():
-    assert _BLOCKS, "found no ```python or ```sh block in README.md"
+    assert _BLOCKS, "found no ```python or ```sh block in the pages"
+    assert {block.page for block in _BLOCKS} >= {"README.md", "docs/jax.md", "docs/building.md"}
     strings = _strings_in_tests()
     problems = []
     for block in _BLOCKS:
         if block.kind is None:
             problems.append(
                 f"{block.label} has no marker line right above it: put `<!-- run -->` there "
-                "(run by tests/test_readme_blocks.py in its sandbox), `<!-- test: NAME -->` "
+                "(run by tests/docs/test_code_blocks.py in its sandbox), `<!-- test: NAME -->` "
                 "(run by a test of yours that names NAME), or `<!-- not run: REASON -->`"
             )
         elif block.kind == "test" and not any(
             s == block.name or f"<!-- test: {block.name} -->" in s for s in strings
         ):
             problems.append(
-                f"{block.label} is marked `test: {block.name}` but no tests/test_*.py file "
+                f"{block.label} is marked `test: {block.name}` but no tests/**/test_*.py file "
                 f"names {block.name!r}: write that test, or mark the block `<!-- run -->`"
             )
         elif block.kind == "not run" and len(block.reason) < 10:
@@ -94,7 +91,7 @@ def test_marker_parsing_sees_unmarked_and_marked_blocks():
         "```sh\nls\n```\n<!-- test: my-test -->\n```bash\nls\n```\n<!-- run -->\n"
         "```python\ny = 2\n```\n```\nplain text\n```\n"
     )
-    found = readme_doc.code_blocks(text)
+    found = doc_pages.blocks_of_text(text)
     assert [(b.line, b.language, b.kind) for b in found] == [
         (3, "python", None),
         (8, "sh", "not run"),
@@ -126,7 +123,7 @@ def sandbox(tmp_path_factory) -> dict:
       `imagenet2012` of the same images;
     - `<data_dir_ar>`: `imagenet_pi/high_noise` built as array_record.
     """
-    root = tmp_path_factory.mktemp("readme_sandbox")
+    root = tmp_path_factory.mktemp("docs_sandbox")
     manual_dir = str(root / "manual")
     sample = fake_data.write_sample(manual_dir, **_SANDBOX_SAMPLE)
     home = root / "home"
@@ -174,9 +171,10 @@ def _fill_placeholders(code: str, placeholders: dict[str, str]) -> str:
     return code
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("block", [b for b in _BLOCKS if b.kind == "run"], ids=_block_id)
-def test_run_block_runs(block, sandbox, tmp_path):
+def _run_in_sandbox(example) -> None:
+    """The evaluator of `<!-- run -->` blocks: the block as a script in the sandbox."""
+    block: doc_pages.Block = example.parsed
+    sandbox, tmp_path = example.namespace["sandbox"], example.namespace["tmp_path"]
     code = _fill_placeholders(block.code, sandbox["placeholders"])
     if block.is_python:
         script, command = tmp_path / "block.py", [sys.executable, "block.py"]
@@ -359,14 +357,9 @@ def _command_problems(argv: list[str]) -> list[str]:
     return []
 
 
-def _not_run_param(block: readme_doc.Block):
-    # Parsing a `tfds build` command imports TFDS's command line, which imports TensorFlow.
-    slow = () if block.is_python or "tfds build" not in block.code else pytest.mark.slow
-    return pytest.param(block, marks=slow, id=_block_id(block))
-
-
-@pytest.mark.parametrize("block", [_not_run_param(b) for b in _BLOCKS if b.kind == "not run"])
-def test_not_run_block_names_and_flags_exist(block):
+def _check_names_and_flags(example) -> None:
+    """The evaluator of `<!-- not run: ... -->` blocks: syntax, names, flags and extras."""
+    block: doc_pages.Block = example.parsed
     if block.is_python:
         tree = compile(block.code, block.label, "exec", ast.PyCF_ONLY_AST)
         assert tree.body, f"{block.label} is empty"
@@ -412,3 +405,36 @@ def test_static_check_splits_shell_commands_and_fills_placeholders():
         ["tfds", "build", "x", "--y", "a b"],
         ["ls", "PLACEHOLDER_dir"],
     ]
+
+
+# ----------------------------------------------------------------------------------------
+# The blocks as Sybil examples, each with the evaluator of its marker.
+
+_EVALUATORS = {"run": _run_in_sandbox, "not run": _check_names_and_flags}
+_EXAMPLES = [
+    example for page in doc_pages.pages() for example in doc_pages.examples(page, _EVALUATORS)
+]
+
+
+def _param(example):
+    block = example.parsed
+    # Parsing a `tfds build` command imports TFDS's command line, which imports TensorFlow.
+    slow = block.kind == "run" or (block.is_shell and "tfds build" in block.code)
+    return pytest.param(example, marks=pytest.mark.slow if slow else (), id=block.id)
+
+
+@pytest.mark.parametrize("example", [_param(e) for e in _EXAMPLES if e.parsed.kind == "run"])
+def test_run_block_runs(example, sandbox, tmp_path):
+    example.namespace.update(sandbox=sandbox, tmp_path=tmp_path)
+    example.evaluate()
+
+
+@pytest.mark.parametrize("example", [_param(e) for e in _EXAMPLES if e.parsed.kind == "not run"])
+def test_not_run_block_names_and_flags_exist(example):
+    example.evaluate()
+
+
+def test_every_run_and_not_run_block_has_an_evaluator():
+    kinds = {e.parsed.kind: e.region.evaluator for e in _EXAMPLES}
+    assert kinds["run"] is _run_in_sandbox and kinds["not run"] is _check_names_and_flags
+    assert len(_EXAMPLES) == len(_BLOCKS)

@@ -7,21 +7,21 @@ import re
 import subprocess
 import sys
 
+import doc_pages
 import pytest
-import readme_doc
 
-_ROOT = os.path.dirname(readme_doc.README)
+_ROOT = str(doc_pages.ROOT)
 _INSTALL_STEPS = ("python3 -m venv ", ". .venv/bin/activate", "pip install ")
 
 
-def _quickstart_blocks() -> list[readme_doc.Block]:
-    heads = readme_doc.headings()
-    start = next(line for line, _, title, _ in heads if title == "Quickstart")
-    end = next((line for line, level, _, _ in heads if line > start and level <= 2), 10**9)
-    return [b for b in readme_doc.code_blocks() if start < b.line < end]
+def _quickstart_blocks() -> list[doc_pages.Block]:
+    heads = doc_pages.heading_titles(doc_pages.README)
+    start = next(line for line, _, title in heads if title == "Quickstart")
+    end = next((line for line, level, _ in heads if line > start and level <= 2), 10**9)
+    return [b for b in doc_pages.code_blocks() if b.page == "README.md" and start < b.line < end]
 
 
-def _commands(block: readme_doc.Block) -> list[str]:
+def _commands(block: doc_pages.Block) -> list[str]:
     return [part.strip() for part in block.code.strip().split("&&")]
 
 

@@ -1,10 +1,10 @@
-"""Every message in README.md's error tables is one the code can still produce.
+"""Every message in the error tables of the docs is one the code can still produce.
 
 An error table is a table whose first header cell starts with "message". In its first
 column, each backticked span is a message start, except spans inside parentheses (notes
 such as the exception class or module) and a span followed by ":" (the command, as in
 "`relabel`: `...`"). A message is checked by its literal fragments: the text left when its
-placeholders are cut out (README, "Errors you may meet"):
+placeholders are cut out (docs/troubleshooting.md, "How to read the tables"):
 
 - `<anything>` in angle brackets, and `...`: any text;
 - a quoted value (`'x'`, `'high_noise'`): a value the code prints with repr;
@@ -23,11 +23,10 @@ import functools
 import os
 import re
 
+import doc_pages
 import pytest
-import readme_doc
 
-_ROOT = os.path.dirname(readme_doc.README)
-_PACKAGE = os.path.join(_ROOT, "imagenet_pi")
+_PACKAGE = os.path.join(doc_pages.ROOT, "imagenet_pi")
 
 _PLACEHOLDER = re.compile(
     r"""'?[\w./-]*<[^<>]+>[\w./<>-]*'?          # <csv>, <dir>/<split>, <dir>/relabel.json
@@ -96,7 +95,7 @@ def _source_strings(root: str) -> tuple[str, frozenset[str]]:
                 names.add(node.attr)
             elif isinstance(node, ast.ClassDef):
                 names.add(node.name)
-    # The README cannot show backticks inside a backticked message: leave them out.
+    # A table cannot show backticks inside a backticked message: leave them out.
     text = _BREAK.join(texts).replace("`", "")
     return re.sub(r"\s+", " ", text), frozenset(names)
 
@@ -129,24 +128,27 @@ def fragments(message: str) -> list[str]:
     return [piece for piece in pieces if len(piece) >= 3 and re.search(r"[A-Za-z]", piece)]
 
 
-def _error_rows() -> list[tuple[int, str, list[str]]]:
-    """(README line, first cell, its messages) of every error table row."""
+def _error_rows() -> list[tuple[str, str, list[str]]]:
+    """("page:line", first cell, its messages) of every error table row of every page."""
     rows = []
-    for _, header, body in readme_doc.tables():
-        if not header or not header[0].lower().startswith("message"):
-            continue
-        for line, cells in body:
-            if cells:
-                rows.append((line, cells[0], message_spans(cells[0])))
+    for page in doc_pages.pages():
+        for table in doc_pages.tables(page):
+            if not table.header or not table.header[0].lower().startswith("message"):
+                continue
+            for line, cells in table.rows:
+                if cells:
+                    rows.append((f"{table.page}:{line}", cells[0], message_spans(cells[0])))
     return rows
 
 
 _ROWS = _error_rows()
 
 
-def test_readme_has_error_tables():
-    assert len(_ROWS) >= 40, f"found only {len(_ROWS)} rows in README error tables"
-    assert sum(bool(messages) for _, _, messages in _ROWS) >= 40
+def test_troubleshooting_holds_the_error_tables():
+    rows = [row for row in _ROWS if row[0].startswith("docs/troubleshooting.md:")]
+    assert len(rows) >= 100, f"found only {len(rows)} rows in docs/troubleshooting.md"
+    assert sum(bool(messages) for _, _, messages in rows) >= 100
+    assert len(rows) == len(_ROWS), "error tables belong in docs/troubleshooting.md"
 
 
 def _missing(message: str, from_tfds: bool) -> list[str]:
@@ -159,9 +161,9 @@ def _missing(message: str, from_tfds: bool) -> list[str]:
     return [f"{piece!r}" for piece in pieces if piece not in text]
 
 
-@pytest.mark.parametrize("row", _ROWS, ids=lambda row: f"line{row[0]}")
-def test_every_readme_error_message_is_produced_by_the_code(row):
-    line, cell, messages = row
+@pytest.mark.parametrize("row", _ROWS, ids=lambda row: row[0])
+def test_every_error_message_of_the_docs_is_produced_by_the_code(row):
+    where, cell, messages = row
     from_tfds = "(TFDS" in cell
     where = "tensorflow_datasets/core" if from_tfds else "imagenet_pi/"
     problems = []
@@ -170,10 +172,10 @@ def test_every_readme_error_message_is_produced_by_the_code(row):
         if missing:
             problems.append(f"`{message}`: no string literal in {where} holds {', '.join(missing)}")
     assert not problems, (
-        f"README.md:{line}, error table row {cell!r}:\n  "
+        f"{where}, error table row {cell!r}:\n  "
         + "\n  ".join(problems)
         + "\nThe code no longer says this: update the row to the message the code gives (its "
-        "start, with <placeholders> for what varies), or fix the code if the README's wording "
+        "start, with <placeholders> for what varies), or fix the code if the docs' wording "
         "is the better one. Messages of TFDS itself are marked '(TFDS)'."
     )
 
