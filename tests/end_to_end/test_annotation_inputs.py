@@ -102,7 +102,7 @@ def _assert_names_the_local_options(message: str, manual_dir: str, config: str) 
     assert os.path.join(manual_dir, config) + "/" in message  # a config folder
     assert os.path.join(manual_dir, "labels") + "/" in message  # TFDS's layout
     assert os.path.join(manual_dir, "confidences") + "/" in message
-    assert "git lfs" in message and '"2. The ImageNet-PI CSVs"' in message
+    assert "git lfs" in message and 'docs/annotations.md, "The ImageNet-PI CSVs"' in message
 
 
 def test_offline_build_fails_within_seconds_naming_the_local_options(tars_only, tmp_path):
