@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import ilsvrc_layouts
 import pytest
@@ -100,3 +101,11 @@ def built_high_noise_array_record(
         manual_dir, data_dir, file_format="array_record", num_shards=_ARRAY_RECORD_SHARDS
     )
     return data_dir, sample
+
+
+@pytest.fixture
+def copied_build(built_high_noise, tmp_path) -> str:
+    """A copy of the shared build, free to damage: its data_dir."""
+    data_dir, _ = built_high_noise
+    shutil.copytree(data_dir, tmp_path / "data")
+    return str(tmp_path / "data")
