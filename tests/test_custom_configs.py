@@ -296,3 +296,12 @@ def test_readers_of_relabel_json_do_not_import_the_relabelling_code(relabelled):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.split() == [str(BETA), str(BETA), "[]"]
+
+
+def test_custom_config_refuses_a_bad_beta_in_relabel_json(tmp_path, small_sample):
+    manual_dir, _ = small_sample
+    config_dir = tmp_path / "mine"
+    shutil.copytree(os.path.join(manual_dir, "imagenet_pi", "high_noise"), config_dir)
+    (config_dir / relabel_metadata.METADATA_FILE).write_text(json.dumps({"beta": "0.3"}))
+    with pytest.raises(ValueError, match="beta must be a finite number > 0.*of type str"):
+        imagenet_pi.custom_config(config_dir)
