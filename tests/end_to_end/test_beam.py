@@ -17,6 +17,7 @@ import imagenet_pi  # noqa: F401  (registers the builder)
 from imagenet_pi import annotations
 from imagenet_pi.generation import join, worker_count
 
+_CONFIG = "high_noise"
 BEAM_FLAGS = "runner=DirectRunner,direct_num_workers=2,direct_running_mode=multi_processing"
 
 
@@ -133,3 +134,28 @@ def test_beam_builds_ignore_the_environment_variable(small_sample, tmp_path, mon
     )
     builder = worker_builds.build(manual_dir, tmp_path, workers=None, beam_options=options)
     assert builder.info.splits["train"].num_examples == len(sample.train_file_names)
+
+
+def _read_every_item(dataset) -> list[dict]:
+    return [dataset[index] for index in range(len(dataset))]
+
+
+@pytest.mark.slow
+def test_targets_follow_the_order_a_beam_build_writes(small_sample, tmp_path):
+    import apache_beam as beam
+
+    from imagenet_pi.torch_dataset import ImageNetPI  # imports torch: here, not at collection
+
+    manual_dir, _ = small_sample
+    builder = tfds.builder(
+        f"imagenet_pi/{_CONFIG}", data_dir=str(tmp_path), file_format="array_record"
+    )
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(
+            manual_dir=manual_dir,
+            beam_options=beam.options.pipeline_options.PipelineOptions(["--runner=DirectRunner"]),
+        )
+    )
+    for split in ("train", "validation"):
+        dataset = ImageNetPI(str(tmp_path), split=split, config=_CONFIG, as_dict=True)
+        assert dataset.targets == [item["clean_label"] for item in _read_every_item(dataset)]
