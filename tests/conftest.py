@@ -109,3 +109,16 @@ def copied_build(built_high_noise, tmp_path) -> str:
     data_dir, _ = built_high_noise
     shutil.copytree(data_dir, tmp_path / "data")
     return str(tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def builds(small_sample, built_high_noise, tmp_path_factory) -> dict[str, str]:
+    """The small sample built for each back end of `input_pipeline`: {"tfdata": the TFRecord
+    data_dir (`built_high_noise`), "grain": an array_record one, one shard a split}. Read only.
+
+    (tests/test_damaged_builds.py has a `builds` of its own, three shards a split.)
+    """
+    manual_dir, _ = small_sample
+    array_record_dir = str(tmp_path_factory.mktemp("array_record"))
+    _build_high_noise(manual_dir, array_record_dir, file_format="array_record")
+    return {"tfdata": built_high_noise[0], "grain": array_record_dir}
