@@ -19,7 +19,7 @@ import pytest
 
 from imagenet_pi import fake_data
 
-_TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # holds big_vision_pp
+_TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 _README = os.path.join(os.path.dirname(_TESTS_DIR), "README.md")
 _MARKER = "<!-- test: big-vision-pp -->"
 _PI = ("annotator_labels", "annotator_confidences", "annotator_features")
