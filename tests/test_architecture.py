@@ -1,7 +1,8 @@
-"""ARCHITECTURE.md stays a true map of the package."""
+"""ARCHITECTURE.md stays a true map of the package, and the tests mirror it."""
 
 from __future__ import annotations
 
+import ast
 import pathlib
 import re
 import subprocess
@@ -38,6 +39,43 @@ def test_architecture_names_no_module_that_is_gone():
     named |= {name for cell in re.findall(r"\| `(\w+\.py)` / `(\w+\.py)`", text) for name in cell}
     gone = sorted(name for name in named if not (_ROOT / "imagenet_pi" / name).exists())
     assert not gone, f"ARCHITECTURE.md names modules that do not exist: {gone}"
+
+
+def _test_file_of(relative: pathlib.Path) -> pathlib.Path | None:
+    """Where the tests of `imagenet_pi/<relative>` live (relative to tests/); None for an
+    `__init__.py` or `__main__.py` that only re-exports or runs another module's code.
+
+    `imagenet_pi/<sub>/<module>.py` -> `<sub>/test_<module>.py`; an `__init__.py` with
+    behaviour of its own (a function or class, or the package's, which registers the
+    builder on import) -> `<sub>/test_init.py`.
+    """
+    if relative.name == "__main__.py":
+        return None
+    if relative.name == "__init__.py":
+        tree = ast.parse((_ROOT / "imagenet_pi" / relative).read_text(encoding="utf-8"))
+        defines = any(isinstance(node, _DEFINITIONS) for node in tree.body)
+        if not defines and relative.parent != pathlib.Path("."):
+            return None
+        return relative.parent / "test_init.py"
+    return relative.parent / f"test_{relative.stem}.py"
+
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def test_every_module_has_its_test_file():
+    package = _ROOT / "imagenet_pi"
+    missing = []
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package)
+        test_file = _test_file_of(relative)
+        if test_file is not None and not (_ROOT / "tests" / test_file).is_file():
+            missing.append(f"imagenet_pi/{relative.as_posix()} -> tests/{test_file.as_posix()}")
+    assert not missing, (
+        "modules without their test file (tests of imagenet_pi/<sub>/<module>.py go in "
+        "tests/<sub>/test_<module>.py; end-to-end tests in tests/end_to_end/):\n"
+        + "\n".join(missing)
+    )
 
 
 _WRITER_MODULES = (

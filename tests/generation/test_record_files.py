@@ -56,10 +56,18 @@ def _offset_of_last_record() -> int:
 @pytest.mark.parametrize(
     ("damage", "found"),
     [
-        (lambda content: content[:-2], "cut short in a record"),
-        (lambda content: content[:-10], "cut short in a record"),
-        (lambda content: content[:-1] + bytes([content[-1] ^ 1]), "a record fails its checksum"),
-        (lambda content: content[:-20] + b"\0" + content[-19:], "a record header fails"),
+        pytest.param(lambda content: content[:-2], "cut short in a record", id="cut_in_its_crc"),
+        pytest.param(lambda content: content[:-10], "cut short in a record", id="cut_in_its_data"),
+        pytest.param(
+            lambda content: content[:-1] + bytes([content[-1] ^ 1]),
+            "a record fails its checksum",
+            id="a_bit_flipped",
+        ),
+        pytest.param(
+            lambda content: content[:-20] + b"\0" + content[-19:],
+            "a record header fails",
+            id="its_length_changed",
+        ),
     ],
 )
 def test_a_damaged_tfrecord_file_is_named_with_the_record_where_it_breaks(tmp_path, damage, found):
