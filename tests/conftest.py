@@ -122,3 +122,12 @@ def builds(small_sample, built_high_noise, tmp_path_factory) -> dict[str, str]:
     array_record_dir = str(tmp_path_factory.mktemp("array_record"))
     _build_high_noise(manual_dir, array_record_dir, file_format="array_record")
     return {"tfdata": built_high_noise[0], "grain": array_record_dir}
+
+
+@pytest.fixture
+def error_class(request) -> type[BaseException]:
+    """The package's exception class named `<module>.<class>` by the test's parameter
+    (`indirect=True`: its module is imported when the test runs, not at collection)."""
+    import package_errors
+
+    return package_errors.error_class(request.param)

@@ -10,7 +10,7 @@ import pytest
 
 from imagenet_pi import cli
 
-_CLASSES = package_errors.error_classes()
+_CLASSES = package_errors.error_class_names()
 
 
 def test_the_console_script_is_main():
@@ -19,7 +19,7 @@ def test_the_console_script_is_main():
     assert script.load() is cli.main
 
 
-@pytest.mark.parametrize("error_class", _CLASSES, ids=lambda c: f"{c.__module__}.{c.__name__}")
+@pytest.mark.parametrize("error_class", _CLASSES, ids=str, indirect=True)
 def test_the_cli_says_every_package_error_in_one_line(error_class, monkeypatch, capsys):
     def fail(args):
         raise error_class.__new__(error_class, "the message of the error")
