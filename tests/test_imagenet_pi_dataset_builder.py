@@ -15,6 +15,7 @@ import tensorflow_datasets as tfds
 
 import imagenet_pi
 from imagenet_pi import annotations, fake_data, ilsvrc, internals, relabel, synsets, upstream
+from imagenet_pi.generation import join
 from imagenet_pi.imagenet_pi_dataset_builder import ImagenetPiConfig
 
 _NUM_TRAIN = fake_data.SMALL_SAMPLE["num_synsets"] * fake_data.SMALL_SAMPLE["images_per_synset"]
@@ -333,3 +334,16 @@ def test_array_record_data_source_decodes_images_and_keeps_annotator_features(da
     last = data_sources["validation"][len(data_sources["validation"]) - 1]
     assert last["image"].ndim == 3 and last["image"].shape[-1] == 3  # decoded RGB
     assert last["annotator_features"].shape == (16, 2)
+
+
+# --- The generation hook on Beam ---------------------------------------------------------------
+
+
+def test_on_beam_a_workers_join_error_wrapped_by_the_runner_is_raised_as_a_join_error(tmp_path):
+    builder = tfds.builder("imagenet_pi/high_noise", data_dir=str(tmp_path))
+    marked = join.JoinError("1 rows of labels.csv have no image in the tar").marked()
+    with (
+        pytest.raises(join.JoinError, match="^1 rows of labels.csv have no image in the tar$"),
+        builder.generating(on_beam=True),
+    ):
+        raise RuntimeError(f"Traceback ... {marked} [while running 'CheckJoin']")
