@@ -2,28 +2,32 @@
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
+
+from imagenet_pi import annotator_models
+from imagenet_pi.relabelling import (
+    annotator_model_specs,
+    annotator_predictions,
+    errors,
+    keras_models,
+    model_inputs,
+)
 
 
 @pytest.mark.parametrize(
     "name, module",
     [
-        ("predict_split", "imagenet_pi.relabelling.annotator_predictions"),
-        ("DEFAULT_BATCH_SIZE", "imagenet_pi.relabelling.annotator_predictions"),
-        ("build_model", "imagenet_pi.relabelling.keras_models"),
-        ("fetch_imagenet_weights", "imagenet_pi.relabelling.keras_models"),
-        ("prepare_image", "imagenet_pi.relabelling.model_inputs"),
-        ("DEFAULT_CROP_FRACTION", "imagenet_pi.relabelling.model_inputs"),
-        ("MODEL_SPECS", "imagenet_pi.relabelling.annotator_model_specs"),
-        ("AnnotatorModel", "imagenet_pi.relabelling.annotator_model_specs"),
-        ("PredictionsError", "imagenet_pi.relabelling.errors"),
-        ("WeightsDownloadError", "imagenet_pi.relabelling.errors"),
+        ("predict_split", annotator_predictions),
+        ("DEFAULT_BATCH_SIZE", annotator_predictions),
+        ("build_model", keras_models),
+        ("fetch_imagenet_weights", keras_models),
+        ("prepare_image", model_inputs),
+        ("DEFAULT_CROP_FRACTION", model_inputs),
+        ("MODEL_SPECS", annotator_model_specs),
+        ("AnnotatorModel", annotator_model_specs),
+        ("PredictionsError", errors),
+        ("WeightsDownloadError", errors),
     ],
 )
 def test_the_public_path_gives_the_names_of_predicting(name, module):
-    # Imported here, not at collection: predicting imports Keras and TensorFlow.
-    from imagenet_pi import annotator_models
-
-    assert getattr(annotator_models, name) is getattr(importlib.import_module(module), name)
+    assert getattr(annotator_models, name) is getattr(module, name)

@@ -11,12 +11,11 @@ import json
 import subprocess
 import sys
 
+import keras
 import pytest
 
 from imagenet_pi import upstream
 from imagenet_pi.relabelling import annotator_model_specs
-
-# Keras: imported by the tests that use them, not at collection.
 
 SPECS = annotator_model_specs.MODEL_SPECS
 # A proxy nobody listens on: a download fails in milliseconds, with or without a network.
@@ -24,8 +23,6 @@ OFFLINE = {"https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:
 
 
 def test_the_table_holds_the_sixteen_upstream_models():
-    import keras
-
     assert tuple(SPECS) == upstream.ANNOTATOR_MODELS
     for spec in SPECS.values():
         assert hasattr(keras.applications, spec.name)
@@ -35,8 +32,6 @@ def test_the_table_holds_the_sixteen_upstream_models():
 @pytest.mark.parametrize("name", upstream.ANNOTATOR_MODELS)
 def test_minimum_input_size_is_the_one_keras_checks(name):
     # Keras refuses one pixel less before building anything, naming its minimum.
-    import keras
-
     below = SPECS[name].min_input_size - 1
     with pytest.raises(ValueError, match=f"at least {below + 1}x{below + 1}"):
         getattr(keras.applications, name)(weights=None, input_shape=(below, below, 3))
@@ -52,8 +47,6 @@ def _sizes_keras_refuses_with_imagenet_weights(spec) -> list[int]:
     "name", [name for name, spec in SPECS.items() if spec.imagenet_input_sizes is not None]
 )
 def test_imagenet_weights_sizes_are_the_only_ones_keras_takes(name, monkeypatch):
-    import keras
-
     for variable, value in OFFLINE.items():
         monkeypatch.setenv(variable, value)
     spec = SPECS[name]

@@ -5,20 +5,22 @@ from __future__ import annotations
 import io
 import json
 import os
-from typing import TYPE_CHECKING
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 
 from imagenet_pi import upstream
-from imagenet_pi.relabelling import parallel_sampling, predictions_folder
+from imagenet_pi.relabelling import (
+    annotator_predictions,
+    keras_models,
+    model_inputs,
+    parallel_sampling,
+    predictions_folder,
+)
 from imagenet_pi.relabelling.errors import PredictionsError
-
-if TYPE_CHECKING:  # imported when a test runs, not at collection
-    import tensorflow as tf
-
-# Keras and TensorFlow: imported by the tests that use them, not at collection.
 
 # Keras' own save_weights trips numpy 2's __array__(copy=...) deprecation once per variable.
 pytestmark = pytest.mark.filterwarnings(
@@ -55,8 +57,6 @@ def images() -> list[dict]:
 
 
 def _dataset(elements: list[dict]) -> tf.data.Dataset:
-    import tensorflow as tf
-
     return tf.data.Dataset.from_tensor_slices(
         {key: [element[key] for element in elements] for key in elements[0]}
     )
@@ -70,10 +70,6 @@ def weight_files(tmp_path_factory) -> dict[str, str]:
     distributions; setting every batch-norm's statistics from one batch (momentum 0, one
     training-mode call) keeps activations alive.
     """
-    import keras
-
-    from imagenet_pi.relabelling import keras_models
-
     keras.utils.set_random_seed(0)
     folder = tmp_path_factory.mktemp("weights")
     calibration = np.random.default_rng(1).uniform(0, 255, (16, INPUT_SIZE, INPUT_SIZE, 3))
@@ -92,8 +88,6 @@ def weight_files(tmp_path_factory) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def predicted(tmp_path_factory, images, weight_files):
     """Both tiny models run once over a tf.data dataset; shared by the tests that only read."""
-    from imagenet_pi.relabelling import annotator_predictions
-
     out_dir = tmp_path_factory.mktemp("predictions") / "validation"
     paths = {}
     for name in MODELS:
@@ -156,10 +150,6 @@ def test_iterable_of_arrays_gives_same_predictions_as_dataset(
     tmp_path, images, predicted, weight_files
 ):
     # Decoded by TensorFlow as the dataset path does (PIL's JPEG decoder differs slightly).
-    import tensorflow as tf
-
-    from imagenet_pi.relabelling import annotator_predictions
-
     decoded = [
         (tf.io.decode_jpeg(e["image"]).numpy(), e["file_name"], e["clean_label"]) for e in images
     ]
@@ -179,8 +169,6 @@ def test_iterable_of_arrays_gives_same_predictions_as_dataset(
 
 @pytest.mark.slow
 def test_complete_models_are_skipped_when_resuming(tmp_path, images):
-    from imagenet_pi.relabelling import annotator_predictions
-
     out_dir = tmp_path / "train"
     first = annotator_predictions.predict_split(
         images, out_dir, ["MobileNet"], weights=None, input_size=INPUT_SIZE
@@ -201,8 +189,6 @@ def test_complete_models_are_skipped_when_resuming(tmp_path, images):
 
 @pytest.mark.slow
 def test_images_in_another_order_are_refused(tmp_path, images):
-    from imagenet_pi.relabelling import annotator_predictions
-
     annotator_predictions.predict_split(
         images, tmp_path, ["MobileNet"], weights=None, input_size=INPUT_SIZE
     )
@@ -215,8 +201,6 @@ def test_images_in_another_order_are_refused(tmp_path, images):
 
 
 def test_other_number_of_images_than_earlier_predictions_is_refused(tmp_path, images):
-    from imagenet_pi.relabelling import annotator_predictions
-
     (tmp_path / predictions_folder.FILE_NAMES_FILE).write_text("a.JPEG\nb.JPEG\n")
     with pytest.raises(PredictionsError, match="holds 2 file names .* 7 images"):
         annotator_predictions.predict_split(images, tmp_path, ["MobileNet"], weights=None)
@@ -224,8 +208,6 @@ def test_other_number_of_images_than_earlier_predictions_is_refused(tmp_path, im
 
 @pytest.mark.slow
 def test_images_without_labels_write_no_clean_labels(tmp_path, images):
-    from imagenet_pi.relabelling import annotator_predictions
-
     unlabelled = [(e["image"], e["file_name"]) for e in images]
     annotator_predictions.predict_split(
         unlabelled, tmp_path, ["MobileNet"], weights=None, input_size=INPUT_SIZE
@@ -235,16 +217,12 @@ def test_images_without_labels_write_no_clean_labels(tmp_path, images):
 
 
 def test_unknown_length_needs_num_examples(tmp_path, images):
-    from imagenet_pi.relabelling import annotator_predictions
-
     with pytest.raises(PredictionsError, match="pass num_examples"):
         annotator_predictions.predict_split(iter(images), tmp_path, ["MobileNet"], weights=None)
 
 
 @pytest.mark.slow
 def test_fewer_images_than_announced_is_an_error(tmp_path, images):
-    from imagenet_pi.relabelling import annotator_predictions
-
     with pytest.raises(PredictionsError, match="expected 9 images, found 7"):
         annotator_predictions.predict_split(
             iter(images),
@@ -259,23 +237,17 @@ def test_fewer_images_than_announced_is_an_error(tmp_path, images):
 
 
 def test_unknown_model_is_refused(tmp_path, images):
-    from imagenet_pi.relabelling import annotator_predictions
-
     with pytest.raises(ValueError, match="NASNetLarge"):
         annotator_predictions.predict_split(images, tmp_path, ["NASNetLarge"], weights=None)
 
 
 def _predict(images, out_dir, models, **options):
-    from imagenet_pi.relabelling import annotator_predictions
-
     options = {"weights": None, "input_size": INPUT_SIZE, "batch_size": 4, **options}
     return annotator_predictions.predict_split(images, out_dir, models, **options)
 
 
 @pytest.mark.slow
 def test_settings_of_each_model_are_recorded(predicted, weight_files):
-    from imagenet_pi.relabelling import model_inputs
-
     out_dir, _ = predicted
     settings = json.loads((out_dir / predictions_folder.PREDICTION_SETTINGS_FILE).read_text())
     assert set(settings) == set(MODELS)

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from imagenet_pi.relabelling import annotator_model_specs
+from imagenet_pi.relabelling import annotator_model_specs, keras_models
 from imagenet_pi.relabelling.errors import WeightsDownloadError
-
-# Keras: imported by the tests that use them, not at collection.
 
 
 def test_weights_already_in_keras_cache_are_not_downloaded(tmp_path, monkeypatch):
     # No network (a proxy on a closed port): only files already in the cache can pass.
-    from imagenet_pi.relabelling import keras_models
-
     monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     cache = tmp_path / "models"

@@ -8,15 +8,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from imagenet_pi.relabelling import annotator_predictions, model_inputs
 from imagenet_pi.relabelling.errors import PredictionsError
-
-# TensorFlow and Keras: imported by the tests that use them, not at collection.
 
 
 def test_prepare_image_crops_the_centre():
     # A white centre square inside a black frame: a half-size central crop is all white.
-    from imagenet_pi.relabelling import model_inputs
-
     pixels = np.zeros((80, 120, 3), np.uint8)
     pixels[20:60, 40:80] = 255
     prepared = model_inputs.prepare_image(pixels, 16, crop_fraction=0.5).numpy()
@@ -27,8 +24,6 @@ def test_prepare_image_crops_the_centre():
 
 
 def test_prepare_image_decodes_bytes_and_grayscale():
-    from imagenet_pi.relabelling import model_inputs
-
     gray = np.full((30, 50, 1), 128, np.uint8)
     from_array = model_inputs.prepare_image(gray, 8).numpy()
     buffer = io.BytesIO()
@@ -40,8 +35,6 @@ def test_prepare_image_decodes_bytes_and_grayscale():
 
 
 def test_elements_need_image_and_file_name(tmp_path):
-    from imagenet_pi.relabelling import annotator_predictions
-
     with pytest.raises(PredictionsError, match="'image' and 'file_name'"):
         annotator_predictions.predict_split(
             [{"image": b"", "label": 3}], tmp_path, ["MobileNet"], weights=None

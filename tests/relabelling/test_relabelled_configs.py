@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 from relabel_inputs import softmax, validation_file_names
+from scipy import stats
 
 from imagenet_pi import annotations, upstream
 from imagenet_pi.relabelling import (
@@ -16,8 +17,6 @@ from imagenet_pi.relabelling import (
     relabelled_configs,
     temperature_sampling,
 )
-
-# scipy: imported by the tests that use them, not at collection.
 
 MODELS = upstream.ANNOTATOR_MODELS
 
@@ -85,8 +84,6 @@ def _write_predictions_dir(root, split, predictions, *, clean_labels=None):
 
 
 def test_relabel_config_from_predictions_dir(tmp_path, sixteen_annotators):
-    from scipy import stats
-
     clean_labels, *predictions = sixteen_annotators
     for split in ("train", "validation"):
         file_names = _write_predictions_dir(

@@ -6,19 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from relabel_inputs import random_probabilities, softmax
+from scipy import integrate, special, stats
 
 from imagenet_pi.relabelling import temperature_sampling
 from imagenet_pi.relabelling.errors import InvalidPredictionsError
-
-# scipy: imported by the tests that use them, not at collection.
 
 # Fixed seeds make every statistical test deterministic; thresholds are for a correct sampler.
 SIGNIFICANCE = 1e-4
 
 
 def _chi_square_pvalue(labels: np.ndarray, expected_probs: np.ndarray) -> float:
-    from scipy import stats
-
     observed = np.bincount(labels, minlength=len(expected_probs))
     support = expected_probs > 0
     assert observed[~support].sum() == 0, "drew a class of probability 0"
@@ -42,8 +39,6 @@ def test_beta_is_a_rate_not_a_scale():
 
 
 def test_temperatures_are_exponential():
-    from scipy import stats
-
     temperatures = temperature_sampling.sample_temperatures(np.random.default_rng(2), 0.5, 20_000)
     assert stats.kstest(temperatures, stats.expon(scale=2.0).cdf).pvalue > SIGNIFICANCE
 
@@ -100,7 +95,6 @@ def test_zero_probability_stays_zero_at_every_temperature():
 
 def _gamma_mixture(probs: np.ndarray, beta: float) -> np.ndarray:
     """E_T[softmax(log p / T)] for T ~ Gamma(1, rate=beta), by numerical integration."""
-    from scipy import integrate, special, stats
 
     def density(temperature: float, label: int) -> float:
         tempered = special.softmax(np.log(probs) / temperature)[label]
