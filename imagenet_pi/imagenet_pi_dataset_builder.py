@@ -326,10 +326,13 @@ class Builder(internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip_regi
             yield
             return
 
-        with on_beam.join_errors_from_workers():
+        # The module, under another name: `on_beam` here is the hook's flag.
+        from imagenet_pi.generation import on_beam as beam_generation
+
+        with beam_generation.join_errors_from_workers():
             yield
         written = {name: split.num_examples for name, split in self.info.splits.items()}
-        on_beam.check_written_sizes(written, self._joined_sizes)
+        beam_generation.check_written_sizes(written, self._joined_sizes)
 
     def _generate_examples(
         self,

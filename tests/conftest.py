@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import ilsvrc_layouts
 import pytest
@@ -100,3 +101,33 @@ def built_high_noise_array_record(
         manual_dir, data_dir, file_format="array_record", num_shards=_ARRAY_RECORD_SHARDS
     )
     return data_dir, sample
+
+
+@pytest.fixture
+def copied_build(built_high_noise, tmp_path) -> str:
+    """A copy of the shared build, free to damage: its data_dir."""
+    data_dir, _ = built_high_noise
+    shutil.copytree(data_dir, tmp_path / "data")
+    return str(tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def builds(small_sample, built_high_noise, tmp_path_factory) -> dict[str, str]:
+    """The small sample built for each back end of `input_pipeline`: {"tfdata": the TFRecord
+    data_dir (`built_high_noise`), "grain": an array_record one, one shard a split}. Read only.
+
+    (tests/test_damaged_builds.py has a `builds` of its own, three shards a split.)
+    """
+    manual_dir, _ = small_sample
+    array_record_dir = str(tmp_path_factory.mktemp("array_record"))
+    _build_high_noise(manual_dir, array_record_dir, file_format="array_record")
+    return {"tfdata": built_high_noise[0], "grain": array_record_dir}
+
+
+@pytest.fixture
+def error_class(request) -> type[BaseException]:
+    """The package's exception class named `<module>.<class>` by the test's parameter
+    (`indirect=True`: its module is imported when the test runs, not at collection)."""
+    import package_errors
+
+    return package_errors.error_class(request.param)

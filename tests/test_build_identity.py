@@ -17,83 +17,27 @@ import threading
 import time
 import warnings
 
+import identity_builds
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
-import tfds_command
-from relabel_inputs import write_predictions
 
 import imagenet_pi
-from imagenet_pi import build_identity, built_datasets, cli, fake_data, upstream
+from imagenet_pi import build_identity, built_datasets, fake_data, upstream
 from imagenet_pi.generation import build_lock
 
 _NAME = "imagenet_pi/high_noise"
-
-
-def _prepare(builder, manual_dir: str | None, **download_config) -> None:
-    builder.download_and_prepare(
-        download_config=tfds.download.DownloadConfig(manual_dir=manual_dir, **download_config)
-    )
-
-
-def _build(data_dir, manual_dir: str | None, *, config=None, **download_config):
-    """`download_and_prepare` of high_noise (or of `config`) into `data_dir`; the builder."""
-    if config is None:
-        builder = tfds.builder(_NAME, data_dir=str(data_dir))
-    else:
-        builder = tfds.builder("imagenet_pi", config=config, data_dir=str(data_dir))
-    _prepare(builder, manual_dir, **download_config)
-    return builder
-
-
-def _sizes(name: str, data_dir) -> dict[str, int]:
-    info = tfds.builder(name, data_dir=str(data_dir)).info
-    return {split: info.splits[split].num_examples for split in upstream.SPLITS}
-
-
-def _labels(name: str, data_dir, split: str = "validation") -> dict[str, list[int]]:
-    builder = tfds.builder(name, data_dir=str(data_dir))
-    dataset = builder.as_dataset(split=split, decoders={"image": tfds.decode.SkipDecoding()})
-    return {
-        example["file_name"].decode(): example["annotator_labels"].tolist()
-        for example in tfds.as_numpy(dataset)
-    }
-
-
-def _full_sizes() -> dict[str, int]:
-    sample = fake_data.SMALL_SAMPLE
-    return {
-        "train": sample["num_synsets"] * sample["images_per_synset"],
-        "validation": sample["num_validation"],
-    }
 
 
 @pytest.fixture
 def debug_build(small_sample, tmp_path):
     """high_noise built with max_examples_per_split=2: (data_dir, manual_dir)."""
     manual_dir, _ = small_sample
-    _build(tmp_path, manual_dir, max_examples_per_split=2)
+    identity_builds.build(tmp_path, manual_dir, max_examples_per_split=2)
     return str(tmp_path), manual_dir
 
 
 # --- Item 1: a debug build is never taken for the full dataset ----------------------------
-
-
-@pytest.mark.slow
-def test_tfds_build_without_the_flag_after_a_debug_build_is_refused_naming_the_flag(
-    small_sample, tmp_path
-):
-    manual_dir, _ = small_sample
-    debug = tfds_command.tfds_build(
-        _NAME, manual_dir, str(tmp_path), "--max_examples_per_split", "2"
-    )
-    assert debug.returncode == 0, debug.stderr[-4000:]
-    full = tfds_command.tfds_build(_NAME, manual_dir, str(tmp_path))
-    assert full.returncode != 0
-    assert "max_examples_per_split: built with 2 (a debug build), asked for none" in full.stderr
-    assert "--max_examples_per_split 2" in full.stderr and "--overwrite" in full.stderr
-    assert "Reusing dataset" not in full.stderr
-    assert _sizes(_NAME, tmp_path) == {"train": 2, "validation": 2}
 
 
 def test_debug_build_records_max_examples_per_split(debug_build):
@@ -110,7 +54,7 @@ def test_full_build_records_no_max_examples_per_split(built_high_noise):
 
 def test_numpy_max_examples_per_split_is_recorded_as_an_int(small_sample, tmp_path):
     manual_dir, _ = small_sample
-    _build(tmp_path, manual_dir, max_examples_per_split=np.int64(2))
+    identity_builds.build(tmp_path, manual_dir, max_examples_per_split=np.int64(2))
     with open(tfds.builder(_NAME, data_dir=str(tmp_path)).data_path / "metadata.json") as f:
         assert json.load(f)[build_identity.MAX_EXAMPLES_KEY] == 2
 
@@ -118,39 +62,39 @@ def test_numpy_max_examples_per_split_is_recorded_as_an_int(small_sample, tmp_pa
 def test_full_download_and_prepare_after_a_debug_build_is_refused(debug_build):
     data_dir, manual_dir = debug_build
     with pytest.raises(build_identity.BuildInputsError) as error:
-        _build(data_dir, manual_dir)
+        identity_builds.build(data_dir, manual_dir)
     message = str(error.value)
     assert f"{_NAME}/3.0.0 in data_dir {data_dir}" in message
     assert "max_examples_per_split: built with 2 (a debug build)" in message
     assert "REUSE_CACHE_IF_EXISTS" in message
-    assert _sizes(_NAME, data_dir) == {"train": 2, "validation": 2}
+    assert identity_builds.sizes(_NAME, data_dir) == {"train": 2, "validation": 2}
 
 
 def test_other_max_examples_per_split_after_a_debug_build_is_refused(debug_build):
     data_dir, manual_dir = debug_build
     with pytest.raises(build_identity.BuildInputsError, match="built with 2 .*asked for 3"):
-        _build(data_dir, manual_dir, max_examples_per_split=3)
+        identity_builds.build(data_dir, manual_dir, max_examples_per_split=3)
 
 
 def test_same_max_examples_per_split_reuses_the_debug_build(debug_build):
     data_dir, manual_dir = debug_build
-    _build(data_dir, manual_dir, max_examples_per_split=2)
-    assert _sizes(_NAME, data_dir) == {"train": 2, "validation": 2}
+    identity_builds.build(data_dir, manual_dir, max_examples_per_split=2)
+    assert identity_builds.sizes(_NAME, data_dir) == {"train": 2, "validation": 2}
 
 
 def test_debug_build_request_over_a_full_build_is_refused_and_keeps_it(small_sample, tmp_path):
     manual_dir, _ = small_sample
-    _build(tmp_path, manual_dir)
+    identity_builds.build(tmp_path, manual_dir)
     with pytest.raises(build_identity.BuildInputsError, match="To keep the full build"):
-        _build(tmp_path, manual_dir, max_examples_per_split=2)
-    assert _sizes(_NAME, tmp_path) == _full_sizes()
+        identity_builds.build(tmp_path, manual_dir, max_examples_per_split=2)
+    assert identity_builds.sizes(_NAME, tmp_path) == identity_builds.full_sizes()
 
 
 def test_rebuild_over_a_debug_build_builds_the_full_dataset(debug_build):
     data_dir, manual_dir = debug_build
     mode = tfds.download.GenerateMode.REUSE_CACHE_IF_EXISTS
-    builder = _build(data_dir, manual_dir, download_mode=mode)
-    assert _sizes(_NAME, data_dir) == _full_sizes()
+    builder = identity_builds.build(data_dir, manual_dir, download_mode=mode)
+    assert identity_builds.sizes(_NAME, data_dir) == identity_builds.full_sizes()
     assert builder.info.metadata[build_identity.MAX_EXAMPLES_KEY] is None
 
 
@@ -182,7 +126,7 @@ def test_pytorch_dataset_over_a_debug_build_warns(small_sample, tmp_path):
 
     manual_dir, _ = small_sample
     builder = tfds.builder(_NAME, data_dir=str(tmp_path), file_format="array_record")
-    _prepare(builder, manual_dir, max_examples_per_split=2)
+    identity_builds.prepare(builder, manual_dir, max_examples_per_split=2)
     with pytest.warns(build_identity.PartialBuildWarning, match="max_examples_per_split=2"):
         dataset = ImageNetPI(str(tmp_path), split="train", config="high_noise")
     assert len(dataset) == 2
@@ -199,39 +143,22 @@ def test_readers_of_a_full_build_do_not_warn(built_high_noise):
 # --- Item 1: max_examples_per_split out of range is refused before anything is written --
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("value", ["0", "-1"])
-def test_tfds_build_refuses_max_examples_per_split_below_1_writing_nothing(
-    small_sample, tmp_path, value
-):
-    manual_dir, _ = small_sample
-    data_dir = tmp_path / "data"
-    result = tfds_command.tfds_build(
-        _NAME, manual_dir, str(data_dir), "--max_examples_per_split", value
-    )
-    assert result.returncode != 0
-    assert (
-        "max_examples_per_split (--max_examples_per_split): expected an integer >= 1"
-        in result.stderr
-    )
-    assert f"found {value}" in result.stderr
-    assert not data_dir.exists()
-
-
 @pytest.mark.parametrize("value", [0, -1, True, 2.0, "2"])
 def test_download_and_prepare_refuses_max_examples_per_split_below_1_writing_nothing(
     small_sample, tmp_path, value
 ):
     manual_dir, _ = small_sample
     with pytest.raises(ValueError, match=r"expected an integer >= 1.*found " + repr(value)):
-        _build(tmp_path / "data", manual_dir, max_examples_per_split=value)
+        identity_builds.build(tmp_path / "data", manual_dir, max_examples_per_split=value)
     assert not (tmp_path / "data").exists()
 
 
 def test_max_examples_per_split_on_beam_is_refused_writing_nothing(small_sample, tmp_path):
     manual_dir, _ = small_sample
     with pytest.raises(ValueError, match="TFDS does not apply it on Beam"):
-        _build(tmp_path / "data", manual_dir, max_examples_per_split=2, beam_runner="DirectRunner")
+        identity_builds.build(
+            tmp_path / "data", manual_dir, max_examples_per_split=2, beam_runner="DirectRunner"
+        )
     assert not (tmp_path / "data").exists()
 
 
@@ -241,24 +168,16 @@ def test_max_examples_per_split_on_beam_is_refused_writing_nothing(small_sample,
 @pytest.fixture(scope="module")
 def relabelled_twice(tmp_path_factory):
     """`imagenet-pi relabel --beta 0.3` at seeds 0 and 1: (manual_dir, folder A, folder B)."""
-    root = tmp_path_factory.mktemp("relabelled_twice")
-    manual_dir = str(root / "manual")
-    sample = fake_data.write_sample(manual_dir, configs=[], **fake_data.SMALL_SAMPLE)
-    write_predictions(str(root / "predictions"), sample)
-    folders = []
-    for seed in (0, 1):
-        out = str(root / f"seed_{seed}")
-        argv = ["relabel", "--predictions", str(root / "predictions"), "--beta", "0.3"]
-        assert cli.main([*argv, "--seed", str(seed), "--out", out, "--no-progress"]) == 0
-        folders.append(out)
-    return manual_dir, *folders
+    return identity_builds.relabel_twice(tmp_path_factory.mktemp("relabelled_twice"))
 
 
 @pytest.fixture
 def built_from_a(relabelled_twice, tmp_path):
     """Config beta_0.3 built from folder A: data_dir."""
     manual_dir, folder_a, _ = relabelled_twice
-    _build(tmp_path, manual_dir, config=imagenet_pi.custom_config(folder_a, name="beta_0.3"))
+    identity_builds.build(
+        tmp_path, manual_dir, config=imagenet_pi.custom_config(folder_a, name="beta_0.3")
+    )
     return str(tmp_path)
 
 
@@ -275,32 +194,13 @@ def test_build_records_the_sha256_of_every_annotation_file_beta_and_seed(
     assert (metadata["beta"], metadata[build_identity.RELABEL_SEED_KEY]) == (0.3, 0)
 
 
-@pytest.mark.slow
-def test_tfds_build_of_a_name_built_from_other_csvs_is_refused_naming_both(
-    relabelled_twice, built_from_a
-):
-    manual_dir, folder_a, folder_b = relabelled_twice
-    labels_of_a = _labels("imagenet_pi/beta_0.3", built_from_a)
-    config_json = json.dumps({"name": "beta_0.3", "beta": 0.3, "annotations_dir": folder_b})
-    result = tfds_command.tfds_build(
-        "imagenet_pi", manual_dir, built_from_a, "--config", config_json
-    )
-    assert result.returncode != 0
-    assert (
-        f"annotations: built from {folder_a} (relabel seed 0), asked for {folder_b} "
-        "(relabel seed 1)" in result.stderr
-    )
-    assert "another config name" in result.stderr and "Reusing dataset" not in result.stderr
-    assert _labels("imagenet_pi/beta_0.3", built_from_a) == labels_of_a
-
-
 def test_custom_config_of_other_folder_and_beta_under_the_same_name_is_refused(
     relabelled_twice, built_from_a
 ):
     manual_dir, folder_a, folder_b = relabelled_twice
     config = imagenet_pi.custom_config(folder_b, name="beta_0.3", beta=0.5)
     with pytest.raises(build_identity.BuildInputsError) as error:
-        _build(built_from_a, manual_dir, config=config)
+        identity_builds.build(built_from_a, manual_dir, config=config)
     message = str(error.value)
     assert "beta: built with 0.3, asked for 0.5" in message
     assert f"built from {folder_a} (relabel seed 0), asked for {folder_b}" in message
@@ -314,7 +214,7 @@ def test_custom_config_of_other_folder_is_refused_with_no_manual_dir(
     _, folder_a, folder_b = relabelled_twice
     config = imagenet_pi.custom_config(folder_b, name="beta_0.3")
     with pytest.raises(build_identity.BuildInputsError, match=f"built from {re.escape(folder_a)}"):
-        _build(built_from_a, None, config=config)
+        identity_builds.build(built_from_a, None, config=config)
 
 
 def test_tfds_load_of_a_custom_config_object_over_a_build_from_other_csvs_is_refused(
@@ -330,7 +230,7 @@ def test_custom_config_object_is_read_after_its_folder_is_gone(relabelled_twice,
     manual_dir, folder_a, _ = relabelled_twice
     folder = shutil.copytree(folder_a, tmp_path / "beta_0.3")
     config = imagenet_pi.custom_config(folder)
-    _build(tmp_path / "data", manual_dir, config=config)
+    identity_builds.build(tmp_path / "data", manual_dir, config=config)
     shutil.rmtree(folder)
     dataset = tfds.load(
         "imagenet_pi",
@@ -338,7 +238,7 @@ def test_custom_config_object_is_read_after_its_folder_is_gone(relabelled_twice,
         builder_kwargs={"config": config},
         split="validation",
     )
-    assert len(dataset) == _full_sizes()["validation"]
+    assert len(dataset) == identity_builds.full_sizes()["validation"]
 
 
 def test_csvs_changed_in_the_same_folder_are_refused_naming_the_file(relabelled_twice, tmp_path):
@@ -346,13 +246,13 @@ def test_csvs_changed_in_the_same_folder_are_refused_naming_the_file(relabelled_
     folder = shutil.copytree(folder_a, tmp_path / "beta_0.3")
     # A name given: the name custom_config derives changes with the CSVs' content.
     config = imagenet_pi.custom_config(folder, name="mine", beta=0.3)
-    _build(tmp_path / "data", manual_dir, config=config)
+    identity_builds.build(tmp_path / "data", manual_dir, config=config)
     labels_csv = folder / "labels" / "validation.csv"
     first, *rest = labels_csv.read_text().splitlines(keepends=True)
     name, label, *others = first.split(",")
     labels_csv.write_text(",".join([name, str((int(label) + 1) % 1000), *others]) + "".join(rest))
     with pytest.raises(build_identity.BuildInputsError) as error:
-        _build(
+        identity_builds.build(
             tmp_path / "data",
             manual_dir,
             config=imagenet_pi.custom_config(folder, name="mine", beta=0.3),
@@ -362,9 +262,9 @@ def test_csvs_changed_in_the_same_folder_are_refused_naming_the_file(relabelled_
 
 def test_the_same_folder_and_beta_reuse_the_build(relabelled_twice, built_from_a):
     manual_dir, folder_a, _ = relabelled_twice
-    labels = _labels("imagenet_pi/beta_0.3", built_from_a)
-    _build(built_from_a, manual_dir, config=imagenet_pi.custom_config(folder_a))
-    assert _labels("imagenet_pi/beta_0.3", built_from_a) == labels
+    labels = identity_builds.labels("imagenet_pi/beta_0.3", built_from_a)
+    identity_builds.build(built_from_a, manual_dir, config=imagenet_pi.custom_config(folder_a))
+    assert identity_builds.labels("imagenet_pi/beta_0.3", built_from_a) == labels
 
 
 def test_a_copy_of_the_same_csvs_elsewhere_reuses_the_build(
@@ -372,7 +272,7 @@ def test_a_copy_of_the_same_csvs_elsewhere_reuses_the_build(
 ):
     manual_dir, folder_a, _ = relabelled_twice
     copy = shutil.copytree(folder_a, tmp_path_factory.mktemp("moved") / "beta_0.3")
-    _build(built_from_a, manual_dir, config=imagenet_pi.custom_config(copy))
+    identity_builds.build(built_from_a, manual_dir, config=imagenet_pi.custom_config(copy))
 
 
 def test_released_config_asked_from_other_csvs_in_the_manual_dir_is_refused(
@@ -384,13 +284,13 @@ def test_released_config_asked_from_other_csvs_in_the_manual_dir_is_refused(
         other_manual_dir, configs=["high_noise"], seed=1, **fake_data.SMALL_SAMPLE
     )
     with pytest.raises(build_identity.BuildInputsError, match="annotations: built from"):
-        _build(data_dir, other_manual_dir)
+        identity_builds.build(data_dir, other_manual_dir)
 
 
 def test_released_config_asked_for_with_no_manual_dir_reuses_the_build(built_high_noise):
     # `tfds.load` and a bare download_and_prepare() name no annotation files.
     data_dir, _ = built_high_noise
-    _build(data_dir, None)
+    identity_builds.build(data_dir, None)
 
 
 def test_released_config_asked_for_from_the_download_compares_the_pinned_sums(
@@ -399,14 +299,14 @@ def test_released_config_asked_for_from_the_download_compares_the_pinned_sums(
     # A manual_dir with the tars only: a build would download the released CSVs.
     data_dir, _ = built_high_noise
     with pytest.raises(build_identity.BuildInputsError, match="the released high_noise files"):
-        _build(data_dir, str(tmp_path))
+        identity_builds.build(data_dir, str(tmp_path))
 
 
 def test_build_of_an_earlier_version_without_a_record_is_reused_with_a_log_line(
     small_sample, tmp_path, caplog
 ):
     manual_dir, _ = small_sample
-    builder = _build(tmp_path, manual_dir)
+    builder = identity_builds.build(tmp_path, manual_dir)
     metadata_file = os.path.join(builder.data_dir, "metadata.json")
     with open(metadata_file) as f:
         recorded = json.load(f)
@@ -414,7 +314,7 @@ def test_build_of_an_earlier_version_without_a_record_is_reused_with_a_log_line(
         del recorded[key]
     with open(metadata_file, "w") as f:
         json.dump(recorded, f)
-    _build(tmp_path, manual_dir, max_examples_per_split=2)
+    identity_builds.build(tmp_path, manual_dir, max_examples_per_split=2)
     assert "which did not record what it was built from: reusing it unchecked" in caplog.text
 
 
@@ -436,7 +336,7 @@ def test_build_that_waited_refuses_a_dataset_built_meanwhile_from_other_csvs(
 
     def prepare_waiting() -> None:
         try:
-            _prepare(waiting, manual_dir)
+            identity_builds.prepare(waiting, manual_dir)
         except build_identity.BuildInputsError as error:
             errors.append(error)
 

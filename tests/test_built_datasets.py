@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import pytest
 import tensorflow_datasets as tfds
 
-from imagenet_pi import built_datasets, cli
+from imagenet_pi import built_datasets
 
 _NAME = "imagenet_pi/high_noise"
 
@@ -40,13 +39,6 @@ def test_a_folder_inside_the_build_of_another_config_names_the_data_dir_to_pass(
 def test_a_folder_outside_any_build_still_says_to_build_it(tmp_path):
     with pytest.raises(FileNotFoundError, match=rf"{_NAME} is not built in {tmp_path}"):
         built_datasets.open_built(_NAME, tmp_path / "imagenet_pi" / "high_noise" / "3.0.0")
-
-
-def test_stats_command_reads_the_version_folder_it_is_given(built_high_noise, capsys):
-    data_dir, _ = built_high_noise
-    argv = ["stats", "--dataset", _NAME, "--data-dir", _version_dir(data_dir), "--json"]
-    assert cli.main([*argv, "--splits", "validation", "--no-progress"]) == 0
-    assert json.loads(capsys.readouterr().out)["splits"]["validation"]["num_examples"] == 6
 
 
 def test_a_data_dir_that_only_looks_like_a_folder_of_a_build_is_taken_as_given(tmp_path):

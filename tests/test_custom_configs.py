@@ -10,9 +10,8 @@ import sys
 
 import numpy as np
 import pytest
+import relabel_inputs
 import tensorflow_datasets as tfds
-import tfds_command
-from relabel_inputs import write_predictions
 
 import imagenet_pi
 from imagenet_pi import (
@@ -20,7 +19,6 @@ from imagenet_pi import (
     built_datasets,
     custom_configs,
     fake_data,
-    relabelled_configs,
     upstream,
 )
 from imagenet_pi.annotations import origins
@@ -32,13 +30,7 @@ BETA = 0.3
 @pytest.fixture(scope="module")
 def relabelled(tmp_path_factory):
     """(manual_dir with tars only, sample, config folder relabelled at BETA)."""
-    root = tmp_path_factory.mktemp("custom")
-    manual_dir = str(root / "manual")
-    sample = fake_data.write_sample(manual_dir, configs=[], **fake_data.SMALL_SAMPLE)
-    write_predictions(str(root / "predictions"), sample)
-    config_dir = str(root / f"beta_{BETA}")
-    relabelled_configs.relabel_config(root / "predictions", config_dir, BETA, seed=11)
-    return manual_dir, sample, config_dir
+    return relabel_inputs.relabelled_sample(tmp_path_factory.mktemp("custom"), BETA, seed=11)
 
 
 @pytest.fixture(scope="module")
@@ -46,19 +38,7 @@ def built(relabelled, tmp_path_factory):
     """The relabelled folder built with the real builder: (data_dir, config)."""
     manual_dir, _, config_dir = relabelled
     data_dir = str(tmp_path_factory.mktemp("custom_build"))
-    config = imagenet_pi.custom_config(config_dir)
-    builder = tfds.builder("imagenet_pi", config=config, data_dir=data_dir)
-    builder.download_and_prepare(
-        download_config=tfds.download.DownloadConfig(manual_dir=manual_dir)
-    )
-    return data_dir, config
-
-
-def _loaded(name: str, data_dir: str, split: str) -> dict[str, np.ndarray]:
-    dataset = tfds.load(
-        name, data_dir=data_dir, split=split, decoders={"image": tfds.decode.SkipDecoding()}
-    )
-    return next(iter(tfds.as_numpy(dataset.batch(10_000))))
+    return data_dir, relabel_inputs.build_custom_config(config_dir, manual_dir, data_dir)
 
 
 def test_relabel_config_records_beta_seed_and_models(relabelled):
@@ -189,7 +169,7 @@ def test_built_custom_config_holds_the_labels_of_its_csvs(relabelled, built):
     data_dir, config = built
     for split in upstream.SPLITS:
         expected = annotations.read_split(config_dir, split)
-        examples = _loaded(f"imagenet_pi/{config.name}", data_dir, split)
+        examples = relabel_inputs.loaded(f"imagenet_pi/{config.name}", data_dir, split)
         rows = expected.rows(examples["file_name"])
         assert (rows >= 0).all() and len(rows) == len(expected)
         np.testing.assert_array_equal(examples["annotator_labels"], expected.labels[rows])
@@ -200,7 +180,7 @@ def test_built_custom_config_holds_the_clean_labels_of_the_tars(relabelled, buil
     _, sample, _ = relabelled
     data_dir, config = built
     clean_of = dict(zip(sample.train_file_names, sample.train_clean_labels.tolist()))
-    train = _loaded(f"imagenet_pi/{config.name}", data_dir, "train")
+    train = relabel_inputs.loaded(f"imagenet_pi/{config.name}", data_dir, "train")
     assert [clean_of[n.decode()] for n in train["file_name"]] == train["clean_label"].tolist()
 
 
@@ -224,29 +204,10 @@ def test_labels_at_beta_0_3_agree_more_often_than_at_beta_0_01(relabelled, built
     # The beta given to relabel reaches the build: hotter annotators agree less often.
     _, sample, _ = relabelled
     data_dir, config = built
-    train = _loaded(f"imagenet_pi/{config.name}", data_dir, "train")
+    train = relabel_inputs.loaded(f"imagenet_pi/{config.name}", data_dir, "train")
     hot = fake_data.fake_annotations(sample.train_clean_labels, beta=0.01, seed=3)[0]
     agreement = np.mean(train["annotator_labels"] == train["clean_label"][:, None])
     assert agreement > np.mean(hot == sample.train_clean_labels[:, None])
-
-
-@pytest.mark.slow
-def test_tfds_build_command_builds_a_custom_config_from_json(relabelled, built, tmp_path):
-    manual_dir, _, config_dir = relabelled
-    name = built[1].name  # the name relabel prints, derived from the folder
-    config_json = json.dumps({"name": name, "beta": BETA, "annotations_dir": config_dir})
-    result = tfds_command.tfds_build(
-        "imagenet_pi", manual_dir, str(tmp_path), "--config", config_json
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    from_command = _loaded(f"imagenet_pi/{name}", str(tmp_path), "validation")
-    from_python = _loaded(f"imagenet_pi/{name}", built[0], "validation")
-    order = np.argsort(from_command["file_name"]), np.argsort(from_python["file_name"])
-    np.testing.assert_array_equal(
-        from_command["annotator_labels"][order[0]], from_python["annotator_labels"][order[1]]
-    )
-    info = tfds.builder(f"imagenet_pi/{name}", data_dir=str(tmp_path)).info
-    assert info.metadata["beta"] == BETA
 
 
 def test_unbuilt_custom_config_is_not_found_by_name(tmp_path):
@@ -296,3 +257,12 @@ def test_readers_of_relabel_json_do_not_import_the_relabelling_code(relabelled):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.split() == [str(BETA), str(BETA), "[]"]
+
+
+def test_custom_config_refuses_a_bad_beta_in_relabel_json(tmp_path, small_sample):
+    manual_dir, _ = small_sample
+    config_dir = tmp_path / "mine"
+    shutil.copytree(os.path.join(manual_dir, "imagenet_pi", "high_noise"), config_dir)
+    (config_dir / relabel_metadata.METADATA_FILE).write_text(json.dumps({"beta": "0.3"}))
+    with pytest.raises(ValueError, match="beta must be a finite number > 0.*of type str"):
+        imagenet_pi.custom_config(config_dir)

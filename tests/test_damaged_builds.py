@@ -155,7 +155,7 @@ def test_pi_table_reads_an_array_record_build_as_it_reads_tfrecord(builds):
 # that fails mid-pipeline must still let the process exit); prints the error's message.
 _ITERATOR_SCRIPT = """
 import json
-from imagenet_pi import built_datasets, input_pipeline
+from imagenet_pi import damaged_builds, input_pipeline
 
 try:
     with input_pipeline.make_iterator(

@@ -1,21 +1,16 @@
-"""The noise report: what it measures, where the labels come from, and what it writes."""
+"""The noise report: what it measures and where the labels come from (rendered:
+tests/test_stats_rendering.py; the command: tests/cli/test_stats.py)."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import os
-import subprocess
-import sys
 
+import noise_reports
 import numpy as np
 import pytest
 
 from imagenet_pi import (
     annotations,
-    cli,
-    fake_data,
     label_policies,
     stats,
     stats_rendering,
@@ -23,28 +18,12 @@ from imagenet_pi import (
     upstream,
 )
 
-NUM_ANNOTATORS = 4
-NUM_EXAMPLES = 100
-
 
 @pytest.fixture(scope="module")
 def known_labels() -> stats.SplitLabels:
-    """Annotator a agrees with the clean label on the first 20 * (a + 1) rows.
-
-    Otherwise it gives clean + 1 (a structured confusion), with confidence 0.1; agreeing
-    labels have confidence 0.9. Clean labels cycle over classes 0..9.
-    """
-    clean = np.arange(NUM_EXAMPLES) % 10
-    labels = np.empty((NUM_EXAMPLES, NUM_ANNOTATORS), np.int16)
-    for annotator in range(NUM_ANNOTATORS):
-        agree = np.arange(NUM_EXAMPLES) < 20 * (annotator + 1)
-        labels[:, annotator] = np.where(agree, clean, clean + 1)
-    confidences = np.where(labels == clean[:, None], 0.9, 0.1).astype(np.float32)
-    return stats.SplitLabels(clean, labels, confidences)
-
-
-def _source(labels: stats.SplitLabels, config: str = "high_noise") -> stats.LabelSource:
-    return stats.LabelSource("test", config, 0.1, {"train": labels})
+    """Annotators that agree with the clean label on 20, 40, 60 and 80 of 100 rows (see
+    `noise_reports.known_labels`)."""
+    return noise_reports.known_labels()
 
 
 def test_agreement_per_annotator_counts_labels_equal_to_the_clean_one(known_labels):
@@ -60,8 +39,8 @@ def test_examples_are_counted_by_how_many_annotators_agree(known_labels):
 
 
 def test_published_agreement_is_shown_for_released_configs_only(known_labels):
-    released = stats.report(_source(known_labels, "high_noise"))
-    custom = stats.report(_source(known_labels, "beta_0.3"))
+    released = stats.report(noise_reports.label_source(known_labels, "high_noise"))
+    custom = stats.report(noise_reports.label_source(known_labels, "beta_0.3"))
     assert released["expected_agreement"] == upstream.NOISE_LEVELS["high_noise"].expected_agreement
     assert "(published: 16.2%)" in stats_rendering.format_text(released)
     assert custom["expected_agreement"] is None
@@ -97,7 +76,9 @@ def test_confidences_of_correct_and_wrong_labels_are_apart(known_labels):
     confidence = stats.split_report(known_labels)["confidence"]
     assert confidence["mean_correct"] == pytest.approx(0.9)
     assert confidence["mean_wrong"] == pytest.approx(0.1)
-    assert confidence["per_annotator_mean_wrong"] == pytest.approx([0.1] * NUM_ANNOTATORS)
+    assert confidence["per_annotator_mean_wrong"] == pytest.approx(
+        [0.1] * noise_reports.NUM_ANNOTATORS
+    )
     # 0.9 falls in bin [0.9, 0.95), 0.1 in [0.1, 0.15): 200 correct labels, 200 wrong.
     assert confidence["histogram_correct"][18] == 200 == sum(confidence["histogram_correct"])
     assert confidence["histogram_wrong"][2] == 200 == sum(confidence["histogram_wrong"])
@@ -230,137 +211,3 @@ def test_unbuilt_dataset_says_to_build_it(tmp_path):
 def test_unknown_custom_config_says_where_it_looked(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"imagenet_pi/beta_9: not found in data_dir"):
         stats.from_built_dataset("imagenet_pi/beta_9", tmp_path)
-
-
-@pytest.fixture(scope="module")
-def written_report(known_labels, tmp_path_factory) -> tuple[dict, list]:
-    """(the report of `known_labels`, the files `write_report` wrote). Read only."""
-    result = stats.report(_source(known_labels))
-    return result, stats_rendering.write_report(result, tmp_path_factory.mktemp("report"))
-
-
-def _written(written_report, name: str):
-    _, written = written_report
-    return next(path for path in written if path.name == name)
-
-
-def test_report_files_are_pngs_markdown_and_json(written_report):
-    _, written = written_report
-    assert sorted(path.name for path in written) == [
-        "report.json",
-        "report.md",
-        "train_agreement.png",
-        "train_confidence.png",
-        "train_confusions.png",
-    ]
-
-
-def test_report_plots_are_png_files(written_report):
-    _, written = written_report
-    plots = [path for path in written if path.suffix == ".png"]
-    assert plots
-    for path in plots:
-        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_report_markdown_embeds_the_plots_and_tabulates_agreement(written_report):
-    markdown = _written(written_report, "report.md").read_text()
-    assert "![train_confusions.png](train_confusions.png)" in markdown
-    assert "| train | 100 | 50.0% | 16.2% |" in markdown
-
-
-def test_report_json_is_the_report(written_report):
-    result, _ = written_report
-    written = _written(written_report, "report.json").read_text()
-    assert json.loads(written) == json.loads(json.dumps(result))
-
-
-def test_stats_command_prints_json_for_scripts(small_sample, capsys):
-    manual_dir, _ = small_sample
-    config_dir = os.path.join(manual_dir, "imagenet_pi", "high_noise")
-    assert cli.main(["stats", "--annotations", config_dir, "--json", "--top", "2"]) == 0
-    result = json.loads(capsys.readouterr().out)
-    assert set(result["splits"]) == set(upstream.SPLITS)
-    assert len(result["splits"]["train"]["transitions"]["top_confusions"]) == 2
-    assert result["expected_agreement"] == 0.162
-
-
-@pytest.fixture(scope="module")
-def stats_of_built_validation(built_high_noise, tmp_path_factory) -> tuple[int, str, str]:
-    """`imagenet-pi stats` of the shared build's validation split: (exit code, stdout, --out)."""
-    data_dir, _ = built_high_noise
-    out = str(tmp_path_factory.mktemp("stats_out"))
-    argv = ["stats", "--dataset", "imagenet_pi/high_noise", "--data-dir", data_dir]
-    argv += ["--splits", "validation", "--out", out, "--no-progress"]
-    stdout = io.StringIO()
-    with contextlib.redirect_stdout(stdout):
-        code = cli.main(argv)
-    return code, stdout.getvalue(), out
-
-
-def test_stats_command_prints_the_report_as_text(stats_of_built_validation, built_high_noise):
-    code, stdout, _ = stats_of_built_validation
-    _, sample = built_high_noise
-    assert code == 0
-    assert f"validation: {len(sample.validation_file_names)} examples x 16 annotators" in stdout
-    assert "(published: 16.2%)" in stdout and "report.md" in stdout
-
-
-def test_stats_command_writes_the_report_files_of_its_splits(stats_of_built_validation):
-    code, _, out = stats_of_built_validation
-    assert code == 0
-    assert os.path.isfile(os.path.join(out, "validation_agreement.png"))
-    assert os.path.isfile(os.path.join(out, "report.md"))
-
-
-def test_stats_command_reports_a_missing_folder_in_one_line(tmp_path, capsys):
-    assert cli.main(["stats", "--annotations", str(tmp_path / "nope")]) == 1
-    assert "imagenet-pi stats: error:" in capsys.readouterr().err
-
-
-def test_stats_command_needs_one_source():
-    with pytest.raises(SystemExit):
-        cli.main(["stats"])
-
-
-_PLOTS_IN_A_NOTEBOOK = """
-import sys
-import matplotlib
-matplotlib.use("svg")  # what a session had chosen before
-import numpy as np
-from imagenet_pi import stats, stats_rendering
-labels = stats.SplitLabels(np.arange(20) % 4, np.zeros((20, 3), np.int16), np.ones((20, 3), "f4"))
-result = stats.report(stats.LabelSource("test", "beta_1", 1.0, {"train": labels}))
-paths = stats_rendering.write_plots(result, sys.argv[1])
-assert all(path.read_bytes()[:4] == b"\\x89PNG" for path in paths), paths
-print(matplotlib.get_backend(), "matplotlib.pyplot" in sys.modules)
-"""
-
-
-@pytest.mark.slow
-def test_plots_leave_matplotlib_backend_and_pyplot_alone(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-c", _PLOTS_IN_A_NOTEBOOK, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.split() == ["svg", "False"]
-
-
-def test_stats_command_reads_an_array_record_build_as_it_reads_tfrecord(
-    built_high_noise, built_high_noise_array_record, capsys
-):
-    reports = []
-    for data_dir, _ in (built_high_noise, built_high_noise_array_record):
-        argv = ["stats", "--dataset", "imagenet_pi/high_noise", "--data-dir", data_dir, "--json"]
-        assert cli.main([*argv, "--no-progress"]) == 0
-        reports.append(json.loads(capsys.readouterr().out))
-    tfrecord, array_record = reports
-    assert array_record["source"] != tfrecord["source"]
-    assert array_record["splits"] == tfrecord["splits"]
-    assert (
-        array_record["splits"]["train"]["num_examples"]
-        == fake_data.SMALL_SAMPLE["num_synsets"] * fake_data.SMALL_SAMPLE["images_per_synset"]
-    )

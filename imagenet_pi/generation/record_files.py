@@ -5,7 +5,7 @@ tfrecord#tfrecords_format_details): for each record, its length as a little-endi
 uint64, the masked CRC-32C of those 8 bytes, the record, the masked CRC-32C of the
 record. It is written and read here in Python (CRC-32C by `google-crc32c`) so that
 build workers, which are forked, never call TensorFlow (see `worker_pool`). The bytes
-are the same as `tf.io.TFRecordWriter`'s (`tests/test_record_files.py` checks).
+are the same as `tf.io.TFRecordWriter`'s (`tests/generation/test_record_files.py` checks).
 
 array_record shards are written with `group_size:1,uncompressed`. TFDS writes them
 with array_record's default compression, zstd level 3; an ImageNet-PI record is

@@ -1,6 +1,10 @@
-"""The real `tfds build` command builds imagenet_pi once `--imports imagenet_pi` is given."""
+"""The real `tfds build` command builds imagenet_pi once `--imports imagenet_pi` is given, and
+refuses a bad config before building."""
 
 from __future__ import annotations
+
+import json
+import os
 
 import pytest
 import tensorflow_datasets as tfds
@@ -23,3 +27,17 @@ def test_tfds_build_command_builds_a_loadable_dataset(small_sample, tmp_path):
     assert (
         builder.info.splits["validation"].num_examples == fake_data.SMALL_SAMPLE["num_validation"]
     )
+
+
+@pytest.mark.slow
+def test_tfds_build_command_refuses_a_bad_beta_before_building(tmp_path, small_sample):
+    manual_dir, _ = small_sample
+    config_json = json.dumps(
+        {"name": "bad", "beta": 0, "annotations_dir": os.path.join(manual_dir, "imagenet_pi")}
+    )
+    result = tfds_command.tfds_build(
+        "imagenet_pi", manual_dir, str(tmp_path), "--config", config_json
+    )
+    assert result.returncode != 0
+    assert "beta must be a finite number > 0" in result.stderr
+    assert not os.path.exists(tmp_path / "imagenet_pi" / "bad")

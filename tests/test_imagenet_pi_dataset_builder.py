@@ -1,7 +1,9 @@
-"""The imagenet_pi builder, run through TFDS's own dataset test harness and read back."""
+"""The imagenet_pi builder, run through TFDS's own dataset test harness and read back; its
+configs' beta; every TFDS file format it writes."""
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
@@ -12,7 +14,9 @@ import pytest
 import tensorflow_datasets as tfds
 
 import imagenet_pi
-from imagenet_pi import annotations, fake_data, ilsvrc, internals, upstream
+from imagenet_pi import annotations, fake_data, ilsvrc, internals, relabel, synsets, upstream
+from imagenet_pi.generation import join
+from imagenet_pi.imagenet_pi_dataset_builder import ImagenetPiConfig
 
 _NUM_TRAIN = fake_data.SMALL_SAMPLE["num_synsets"] * fake_data.SMALL_SAMPLE["images_per_synset"]
 _NUM_VALIDATION = fake_data.SMALL_SAMPLE["num_validation"]
@@ -193,6 +197,153 @@ def test_split_slicing_at_load_time(built):
     assert sum(1 for _ in half) == num_train // 2
 
 
-def test_missing_manual_dir_shows_manual_download_instructions(tmp_path):
-    with pytest.raises(AssertionError, match="ILSVRC2012_img_val.tar"):
-        in_process_builds.build(str(tmp_path / "nowhere"), str(tmp_path / "data"))
+# --- ImagenetPiConfig refuses a beta that would reach the metadata wrong, however it is made -
+
+
+@pytest.mark.parametrize("beta", [0, -0.5, math.nan, math.inf, "0.3", True, [0.3]])
+def test_config_refuses_a_beta_that_is_not_a_finite_positive_number(beta):
+    with pytest.raises(ValueError, match="beta must be a finite number > 0") as error:
+        ImagenetPiConfig(name="mine", beta=beta, annotations_dir="/abs/mine")
+    assert repr(beta) in str(error.value)
+
+
+@pytest.mark.parametrize("beta", [0.3, 2, np.float32(0.25), None])
+def test_config_keeps_a_valid_beta_as_a_float(beta):
+    config = ImagenetPiConfig(name="mine", beta=beta, annotations_dir="/abs/mine")
+    assert config.beta == (None if beta is None else float(beta))
+    assert config.beta is None or type(config.beta) is float
+
+
+def test_config_and_relabel_share_one_check():
+    # The same message from both: one function, not two that may drift apart.
+    with pytest.raises(ValueError) as from_config:
+        ImagenetPiConfig(name="mine", beta=-1.0)
+    with pytest.raises(ValueError) as from_relabel:
+        relabel.check_beta(-1.0)
+    assert str(from_config.value) == str(from_relabel.value)
+
+
+# --- Every TFDS file format builds and loads the examples the inputs describe --------------
+
+FILE_FORMATS = ("tfrecord", "array_record", "parquet")
+SPLITS = ("train", "validation")
+_NAME = "imagenet_pi/high_noise"
+_KEEP_ENCODED = {"image": tfds.decode.SkipDecoding()}
+
+
+@pytest.fixture(scope="module")
+def expected_examples(small_sample) -> dict[str, dict[str, dict]]:
+    """split -> file name -> example, straight from the archives and the CSVs."""
+    manual_dir, _ = small_sample
+    config_dir = os.path.join(manual_dir, "imagenet_pi", "high_noise")
+    features = annotations.read_annotator_features(config_dir)
+    layout = ilsvrc.TarLayout.in_dir(manual_dir)
+    expected = {}
+    for split in SPLITS:
+        split_annotations = annotations.read_split(config_dir, split)
+        expected[split] = {}
+        for record in ilsvrc.iter_split(layout, split):
+            row = split_annotations.row(record.file_name)
+            expected[split][record.file_name] = {
+                "image": record.image,
+                "file_name": record.file_name.encode(),
+                "clean_label": synsets.class_index(record.synset),
+                "annotator_labels": split_annotations.labels[row].astype(np.int64),
+                "annotator_confidences": split_annotations.confidences[row],
+                "annotator_features": features,
+            }
+    return expected
+
+
+@pytest.fixture(params=FILE_FORMATS)
+def built_in_each_format(request, small_sample, tmp_path) -> tuple[str, str]:
+    """The small sample built in each file format: (data_dir, file_format).
+
+    TFRecord and array_record are the shared builds; parquet is built here.
+    """
+    shared = {
+        "tfrecord": "built_high_noise",
+        "array_record": "built_high_noise_array_record",
+    }
+    file_format = request.param
+    if file_format in shared:
+        data_dir, _ = request.getfixturevalue(shared[file_format])
+        return data_dir, file_format
+    manual_dir, _ = small_sample
+    builder = tfds.builder(_NAME, data_dir=str(tmp_path), file_format=file_format)
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(manual_dir=manual_dir)
+    )
+    return str(tmp_path), file_format
+
+
+def _load(builder: tfds.core.DatasetBuilder, split: str, file_format: str) -> list[dict]:
+    if file_format == "array_record":  # TFDS reads ArrayRecord as a data source only.
+        source = builder.as_data_source(split=split, decoders=_KEEP_ENCODED)
+        return [source[i] for i in range(len(source))]
+    dataset = builder.as_dataset(split=split, decoders=_KEEP_ENCODED)
+    return list(tfds.as_numpy(dataset))
+
+
+def test_file_format_is_read_back_from_the_build(built_in_each_format):
+    data_dir, file_format = built_in_each_format
+    assert tfds.builder(_NAME, data_dir=data_dir).info.file_format.value == file_format
+
+
+def test_file_format_builds_and_loads_every_example(built_in_each_format, expected_examples):
+    data_dir, file_format = built_in_each_format
+    builder = tfds.builder(_NAME, data_dir=data_dir, file_format=file_format)
+    for split in SPLITS:
+        loaded = {
+            example["file_name"].decode(): example for example in _load(builder, split, file_format)
+        }
+        assert sorted(loaded) == sorted(expected_examples[split])
+        assert builder.info.splits[split].num_examples == len(loaded)
+        for name, expected in expected_examples[split].items():
+            assert sorted(loaded[name]) == sorted(expected)
+            for feature, value in expected.items():
+                np.testing.assert_array_equal(loaded[name][feature], value, f"{name} {feature}")
+
+
+@pytest.fixture(scope="module")
+def data_sources(built_high_noise_array_record) -> dict:
+    """split -> the array_record build's `tfds.data_source`."""
+    data_dir, _ = built_high_noise_array_record
+    return tfds.data_source(
+        _NAME, data_dir=data_dir, builder_kwargs={"file_format": "array_record"}
+    )
+
+
+@pytest.mark.parametrize("split", SPLITS)
+def test_array_record_data_source_holds_every_example(data_sources, expected_examples, split):
+    source = data_sources[split]
+    assert len(source) == len(expected_examples[split])
+    names = sorted(source[i]["file_name"].decode() for i in range(len(source)))
+    assert names == sorted(expected_examples[split])
+
+
+@pytest.mark.parametrize("split", SPLITS)
+def test_array_record_data_source_gives_random_access(data_sources, split):
+    source = data_sources[split]
+    in_order = [source[i]["file_name"] for i in range(len(source))]
+    backwards = [source[i]["file_name"] for i in reversed(range(len(source)))]
+    assert backwards == in_order[::-1]
+
+
+def test_array_record_data_source_decodes_images_and_keeps_annotator_features(data_sources):
+    last = data_sources["validation"][len(data_sources["validation"]) - 1]
+    assert last["image"].ndim == 3 and last["image"].shape[-1] == 3  # decoded RGB
+    assert last["annotator_features"].shape == (16, 2)
+
+
+# --- The generation hook on Beam ---------------------------------------------------------------
+
+
+def test_on_beam_a_workers_join_error_wrapped_by_the_runner_is_raised_as_a_join_error(tmp_path):
+    builder = tfds.builder("imagenet_pi/high_noise", data_dir=str(tmp_path))
+    marked = join.JoinError("1 rows of labels.csv have no image in the tar").marked()
+    with (
+        pytest.raises(join.JoinError, match="^1 rows of labels.csv have no image in the tar$"),
+        builder.generating(on_beam=True),
+    ):
+        raise RuntimeError(f"Traceback ... {marked} [while running 'CheckJoin']")

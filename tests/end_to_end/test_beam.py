@@ -1,4 +1,5 @@
-"""Generation on Apache Beam gives the single-process build's examples, and the same join checks."""
+"""Builds on Apache Beam, from Python and through the `tfds` command: the single-process
+build's examples, the same join checks, and what a Beam build ignores."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 import tfds_command
+import worker_builds
 
 import imagenet_pi  # noqa: F401  (registers the builder)
 from imagenet_pi import annotations
-from imagenet_pi.generation import join, on_beam
+from imagenet_pi.generation import join, worker_count
 
+_CONFIG = "high_noise"
 BEAM_FLAGS = "runner=DirectRunner,direct_num_workers=2,direct_running_mode=multi_processing"
 
 
@@ -120,61 +123,39 @@ def test_beam_build_with_unmatched_images_and_rows_fails_and_leaves_no_dataset(
     assert not os.path.exists(os.path.join(data_dir, "imagenet_pi", "high_noise", "3.0.0"))
 
 
-def test_image_read_by_two_shards_is_reported_twice_in_shard_order():
-    split_annotations = annotations.SplitAnnotations(
-        file_names=np.array(["a.JPEG", "b.JPEG"]),
-        labels=np.zeros((2, 16), np.int16),
-        confidences=np.zeros((2, 16), np.float32),
+@pytest.mark.slow
+def test_beam_builds_ignore_the_environment_variable(small_sample, tmp_path, monkeypatch):
+    import apache_beam as beam
+
+    manual_dir, sample = small_sample
+    monkeypatch.setenv(worker_count.ENV, "not a number")
+    options = beam.options.pipeline_options.PipelineOptions(
+        ["--runner=DirectRunner", "--direct_running_mode=in_memory"]
     )
-    shard_names = [(1, ["b.JPEG"]), (0, ["a.JPEG", "b.JPEG"])]
-    with pytest.raises(join.JoinError, match="holds the image 'b.JPEG' twice"):
-        on_beam.check_join(shard_names, split_annotations, "images.tar", "labels.csv")
-    on_beam.check_join([(0, ["b.JPEG", "a.JPEG"])], split_annotations, "x", "y")
+    builder = worker_builds.build(manual_dir, tmp_path, workers=None, beam_options=options)
+    assert builder.info.splits["train"].num_examples == len(sample.train_file_names)
 
 
-def test_examples_lost_by_the_runner_fail_the_build_naming_the_split():
-    on_beam.check_written_sizes({"train": 12, "validation": 6}, {"train": 12, "validation": 6})
-    with pytest.raises(on_beam.LostExamplesError, match="split 'train': 7 written, 12 joined"):
-        on_beam.check_written_sizes({"train": 7, "validation": 6}, {"train": 12, "validation": 6})
+def _read_every_item(dataset) -> list[dict]:
+    return [dataset[index] for index in range(len(dataset))]
 
 
-# The text of the RuntimeError Beam 2.77's multi_processing DirectRunner raised when the
-# join check failed on a worker (frames trimmed), from a copy of the package vendored
-# under another name: the module path printed is not `imagenet_pi.generation.join`.
-_WRAPPED_BY_THE_RUNNER = """\
-Traceback (most recent call last):
-  File "apache_beam/runners/common.py", line 1512, in apache_beam.runners.common.DoFnRunner.process
-  File "/site-packages/apache_beam/transforms/core.py", line 2128, in <lambda>
-    wrapper = lambda x: [fn(x)]
-  File "/site-packages/_vendor/inpi/on_beam.py", line 170, in check_join_on_worker
-    raise error.marked() from None
-_vendor.inpi.join.JoinError: {marked}
+@pytest.mark.slow
+def test_targets_follow_the_order_a_beam_build_writes(small_sample, tmp_path):
+    import apache_beam as beam
 
-During handling of the above exception, another exception occurred:
+    from imagenet_pi.torch_dataset import ImageNetPI  # imports torch: here, not at collection
 
-Traceback (most recent call last):
-  File "/site-packages/apache_beam/runners/worker/sdk_worker.py", line 310, in _execute
-    response = task()
-  File "apache_beam/runners/common.py", line 1602, in _reraise_augmented
-_vendor.inpi.join.JoinError: {marked} [while running 'GenerateExamples/CheckJoin']
-"""
-
-
-def test_join_error_is_found_in_the_text_of_a_runner_error_by_its_marker():
-    message = (
-        "1 images of /data/ILSVRC2012_img_train.tar have no row in /pi/train.csv "
-        "(first: n01440764_1.JPEG); 1 rows of /pi/train.csv have no image in "
-        "/data/ILSVRC2012_img_train.tar (first: n99999999_1.JPEG). Nothing was written."
+    manual_dir, _ = small_sample
+    builder = tfds.builder(
+        f"imagenet_pi/{_CONFIG}", data_dir=str(tmp_path), file_format="array_record"
     )
-    marked = str(join.JoinError(message).marked())
-    wrapped = RuntimeError(_WRAPPED_BY_THE_RUNNER.format(marked=marked))
-    found = on_beam.join_error_in(wrapped)
-    assert isinstance(found, join.JoinError) and str(found) == message
-    # Raised in this process (in-memory runners): the error itself.
-    error = join.JoinError(message)
-    assert on_beam.join_error_in(error) is error
-    # Any other failure is not a join error, even if it names the class.
-    other = RuntimeError(
-        "imagenet_pi.generation.join.JoinError: not marked [while running 'CheckJoin']"
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(
+            manual_dir=manual_dir,
+            beam_options=beam.options.pipeline_options.PipelineOptions(["--runner=DirectRunner"]),
+        )
     )
-    assert on_beam.join_error_in(other) is None
+    for split in ("train", "validation"):
+        dataset = ImageNetPI(str(tmp_path), split=split, config=_CONFIG, as_dict=True)
+        assert dataset.targets == [item["clean_label"] for item in _read_every_item(dataset)]
