@@ -36,6 +36,7 @@ import signal
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
@@ -216,7 +217,12 @@ class WorkerPool:
             args=(child_end, parent_end, self._run_task, os.getpid()),
             daemon=True,  # killed by multiprocessing at exit if the pool was never closed
         )
-        process.start()
+        with warnings.catch_warnings():
+            # JAX warns at every fork of a process that uses it; workers never call JAX.
+            warnings.filterwarnings(
+                "ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning
+            )
+            process.start()
         child_end.close()
         worker = _Worker(process, parent_end)
         self._workers.append(worker)

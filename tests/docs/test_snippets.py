@@ -3,7 +3,7 @@
 A snippet is the ```python block right under a marker line `<!-- test: <name> -->`
 (CONTRIBUTING.md, "The doc tests"; tests/docs/test_code_blocks.py checks every block is run
 or marked). The PyTorch snippets are run by tests/test_torch_dataset.py and
-tests/test_torch_torchvision.py, the big_vision one by tests/test_big_vision.py.
+tests/test_torch_dataset.py, the big_vision one by tests/end_to_end/test_big_vision.py.
 """
 
 from __future__ import annotations

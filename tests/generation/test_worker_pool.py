@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -34,3 +36,35 @@ def test_worker_pool_names_the_task_of_a_worker_that_died(tmp_path):
     message = str(error.value)
     assert "died while working on task b: killed by signal SIGKILL" in message
     assert message.endswith("Try again.")
+
+
+_FORK_IN_A_JAX_PROCESS = """
+import jax.numpy as jnp
+from imagenet_pi.generation import worker_pool
+
+jnp.ones(3).block_until_ready()  # JAX's threads are running
+
+
+class Named:
+    def describe(self):
+        return "a task"
+
+
+with worker_pool.WorkerPool(lambda task, progress: 7, num_workers=2) as pool:
+    pool.submit(Named())
+    pool.submit(Named())
+    print(sorted(done.result for done in pool.results()))
+"""
+
+
+def test_workers_forked_in_a_jax_process_bring_no_jax_warning():
+    # JAX warns at every fork of a process that uses it; the workers never call JAX.
+    result = subprocess.run(
+        [sys.executable, "-W", "default", "-c", _FORK_IN_A_JAX_PROCESS],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "[7, 7]"
+    assert "os.fork() was called" not in result.stderr

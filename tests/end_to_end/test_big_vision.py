@@ -20,7 +20,8 @@ import pytest
 
 from imagenet_pi import fake_data
 
-_TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+# The shared test helpers (big_vision_pp) are in tests/, one folder up.
+_TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _PI = ("annotator_labels", "annotator_confidences", "annotator_features")
 
 
