@@ -68,3 +68,13 @@ def test_workers_forked_in_a_jax_process_bring_no_jax_warning():
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip() == "[7, 7]"
     assert "os.fork() was called" not in result.stderr
+
+
+def test_without_fork_the_workers_asked_for_run_in_this_process(monkeypatch, caplog):
+    monkeypatch.setattr(worker_pool.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    with worker_pool.WorkerPool(lambda task, progress: os.getpid(), num_workers=4) as pool:
+        pool.submit(_Task("a"))
+        pool.submit(_Task("b"))
+        pids = [done.result for done in pool.results()]
+    assert pids == [os.getpid(), os.getpid()]
+    assert "cannot fork processes: the 4 workers asked for run as one" in caplog.text
