@@ -16,7 +16,7 @@ _TEST_EXTRAS = [
     "pytest>=8",
     # The code blocks of the README and docs/ pages, found by Sybil's Markdown lexer.
     "sybil>=9",
-    "pytest-xdist>=3",
+    "pytest-xdist>=3.2",  # --dist worksteal (pytest.ini)
     "scipy>=1.11",
     "ruff>=0.6",
     *_JAX_EXTRAS,
