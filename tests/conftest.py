@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 
+import identity_builds
 import ilsvrc_layouts
 import pytest
+import relabel_inputs
 
+import imagenet_pi
 from imagenet_pi import fake_data
 
 # JAX tests run on 8 CPU devices: set before any test module imports jax.
@@ -131,3 +134,40 @@ def error_class(request) -> type[BaseException]:
     import package_errors
 
     return package_errors.error_class(request.param)
+
+
+# Custom configs (tests/test_custom_configs.py and its end-to-end tests).
+
+
+@pytest.fixture(scope="module")
+def custom_relabelled(tmp_path_factory):
+    """(manual_dir with tars only, sample, config folder relabelled at CUSTOM_BETA)."""
+    return relabel_inputs.relabelled_sample(
+        tmp_path_factory.mktemp("custom"), relabel_inputs.CUSTOM_BETA, seed=11
+    )
+
+
+@pytest.fixture(scope="module")
+def custom_built(custom_relabelled, tmp_path_factory):
+    """The relabelled folder built with the real builder: (data_dir, config)."""
+    manual_dir, _, config_dir = custom_relabelled
+    data_dir = str(tmp_path_factory.mktemp("custom_build"))
+    return data_dir, relabel_inputs.build_custom_config(config_dir, manual_dir, data_dir)
+
+
+# Build identity (tests/test_build_identity.py and its end-to-end tests).
+
+
+@pytest.fixture(scope="module")
+def relabelled_twice(tmp_path_factory):
+    """`imagenet-pi relabel --beta 0.3` at seeds 0 and 1: (manual_dir, folder A, folder B)."""
+    return identity_builds.relabel_twice(tmp_path_factory.mktemp("relabelled_twice"))
+
+
+@pytest.fixture
+def built_from_a(relabelled_twice, tmp_path):
+    """Config beta_0.3 built from folder A: data_dir."""
+    manual_dir, folder_a, _ = relabelled_twice
+    config = imagenet_pi.custom_config(folder_a, name="beta_0.3")
+    identity_builds.build(tmp_path, manual_dir, config=config)
+    return str(tmp_path)

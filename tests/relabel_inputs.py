@@ -15,6 +15,9 @@ import imagenet_pi
 from imagenet_pi import fake_data, relabelled_configs, upstream
 from imagenet_pi.relabelling import predictions_folder
 
+# The beta of the custom config the tests of custom configs relabel and build.
+CUSTOM_BETA = 0.3
+
 
 def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))

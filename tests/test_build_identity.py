@@ -165,22 +165,6 @@ def test_max_examples_per_split_on_beam_is_refused_writing_nothing(small_sample,
 # --- Item 2: a config name is bound to the annotations it was built from ----------------
 
 
-@pytest.fixture(scope="module")
-def relabelled_twice(tmp_path_factory):
-    """`imagenet-pi relabel --beta 0.3` at seeds 0 and 1: (manual_dir, folder A, folder B)."""
-    return identity_builds.relabel_twice(tmp_path_factory.mktemp("relabelled_twice"))
-
-
-@pytest.fixture
-def built_from_a(relabelled_twice, tmp_path):
-    """Config beta_0.3 built from folder A: data_dir."""
-    manual_dir, folder_a, _ = relabelled_twice
-    identity_builds.build(
-        tmp_path, manual_dir, config=imagenet_pi.custom_config(folder_a, name="beta_0.3")
-    )
-    return str(tmp_path)
-
-
 def test_build_records_the_sha256_of_every_annotation_file_beta_and_seed(
     relabelled_twice, built_from_a
 ):

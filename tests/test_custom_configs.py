@@ -24,32 +24,18 @@ from imagenet_pi import (
 from imagenet_pi.annotations import origins
 from imagenet_pi.relabelling import relabel_metadata
 
-BETA = 0.3
+BETA = relabel_inputs.CUSTOM_BETA
 
 
-@pytest.fixture(scope="module")
-def relabelled(tmp_path_factory):
-    """(manual_dir with tars only, sample, config folder relabelled at BETA)."""
-    return relabel_inputs.relabelled_sample(tmp_path_factory.mktemp("custom"), BETA, seed=11)
-
-
-@pytest.fixture(scope="module")
-def built(relabelled, tmp_path_factory):
-    """The relabelled folder built with the real builder: (data_dir, config)."""
-    manual_dir, _, config_dir = relabelled
-    data_dir = str(tmp_path_factory.mktemp("custom_build"))
-    return data_dir, relabel_inputs.build_custom_config(config_dir, manual_dir, data_dir)
-
-
-def test_relabel_config_records_beta_seed_and_models(relabelled):
-    _, _, config_dir = relabelled
+def test_relabel_config_records_beta_seed_and_models(custom_relabelled):
+    _, _, config_dir = custom_relabelled
     metadata = relabel_metadata.read_metadata(config_dir)
     assert metadata["beta"] == BETA and metadata["seed"] == 11
     assert metadata["models"] == list(upstream.ANNOTATOR_MODELS)
 
 
-def test_custom_config_takes_beta_and_name_from_relabel_json(relabelled):
-    _, _, config_dir = relabelled
+def test_custom_config_takes_beta_and_name_from_relabel_json(custom_relabelled):
+    _, _, config_dir = custom_relabelled
     config = imagenet_pi.custom_config(config_dir)
     digest = custom_configs.annotations_digest(config_dir)[:8]
     assert (config.name, config.beta) == (f"beta_0.3_seed11_{digest}", BETA)
@@ -58,9 +44,9 @@ def test_custom_config_takes_beta_and_name_from_relabel_json(relabelled):
 
 
 @pytest.fixture
-def without_relabel_json(relabelled, tmp_path):
+def without_relabel_json(custom_relabelled, tmp_path):
     """A copy of the relabelled folder without its relabel.json."""
-    copy = shutil.copytree(relabelled[2], tmp_path / "mine")
+    copy = shutil.copytree(custom_relabelled[2], tmp_path / "mine")
     os.remove(copy / relabel_metadata.METADATA_FILE)
     return copy
 
@@ -76,21 +62,21 @@ def test_custom_config_without_relabel_json_takes_the_given_name_and_beta(withou
 
 
 @pytest.mark.parametrize("name", ["high_noise", "low_noise"])
-def test_released_config_names_are_refused(relabelled, name):
+def test_released_config_names_are_refused(custom_relabelled, name):
     with pytest.raises(ValueError, match="released config"):
-        imagenet_pi.custom_config(relabelled[2], name)
+        imagenet_pi.custom_config(custom_relabelled[2], name)
 
 
 @pytest.mark.parametrize("name", ["a/b", "x:1.0.0", "a,b", ""])
-def test_names_tfds_cannot_parse_back_are_refused(relabelled, name):
+def test_names_tfds_cannot_parse_back_are_refused(custom_relabelled, name):
     with pytest.raises(ValueError, match="tfds.load can parse"):
-        imagenet_pi.custom_config(relabelled[2], name)
+        imagenet_pi.custom_config(custom_relabelled[2], name)
 
 
 @pytest.mark.parametrize("beta", [0.0, -0.5, float("nan"), float("inf")])
-def test_bad_beta_is_refused_by_the_one_beta_check(relabelled, beta):
+def test_bad_beta_is_refused_by_the_one_beta_check(custom_relabelled, beta):
     with pytest.raises(ValueError, match="beta must be a finite number > 0"):
-        custom_configs.custom_config(relabelled[2], "my_noise", beta=beta)
+        custom_configs.custom_config(custom_relabelled[2], "my_noise", beta=beta)
 
 
 def test_incomplete_folder_names_the_missing_files(tmp_path):
@@ -99,8 +85,8 @@ def test_incomplete_folder_names_the_missing_files(tmp_path):
         imagenet_pi.custom_config(tmp_path, "mine")
 
 
-def test_derived_name_changes_with_the_annotations_and_only_with_them(relabelled, tmp_path):
-    config_dir = relabelled[2]
+def test_derived_name_changes_with_the_annotations_and_only_with_them(custom_relabelled, tmp_path):
+    config_dir = custom_relabelled[2]
     name = imagenet_pi.custom_config(config_dir).name
     same = shutil.copytree(config_dir, tmp_path / "same")
     assert imagenet_pi.custom_config(same).name == name
@@ -113,19 +99,19 @@ def test_derived_name_changes_with_the_annotations_and_only_with_them(relabelled
     assert other_name != name and other_name.startswith("beta_0.3_seed11_")
 
 
-def test_explicit_name_and_beta_are_kept(relabelled):
-    config = imagenet_pi.custom_config(relabelled[2], "beta_0.3", beta=0.5)
+def test_explicit_name_and_beta_are_kept(custom_relabelled):
+    config = imagenet_pi.custom_config(custom_relabelled[2], "beta_0.3", beta=0.5)
     assert (config.name, config.beta) == ("beta_0.3", 0.5)
 
 
-def _with_relabel_json(relabelled, tmp_path, content: bytes):
-    copy = shutil.copytree(relabelled[2], tmp_path / "mine")
+def _with_relabel_json(custom_relabelled, tmp_path, content: bytes):
+    copy = shutil.copytree(custom_relabelled[2], tmp_path / "mine")
     (copy / relabel_metadata.METADATA_FILE).write_bytes(content)
     return copy
 
 
-def test_relabel_json_without_beta_says_what_it_lacks(relabelled, tmp_path):
-    copy = _with_relabel_json(relabelled, tmp_path, b'{"seed": 3}')
+def test_relabel_json_without_beta_says_what_it_lacks(custom_relabelled, tmp_path):
+    copy = _with_relabel_json(custom_relabelled, tmp_path, b'{"seed": 3}')
     with pytest.raises(ValueError) as error:
         imagenet_pi.custom_config(copy)
     message = str(error.value)
@@ -143,30 +129,30 @@ def test_relabel_json_without_beta_says_what_it_lacks(relabelled, tmp_path):
         (b'{"beta": 0.3, "seed": [1, -2]}', "seed: expected an int >= 0 or a list of them"),
     ],
 )
-def test_bad_relabel_json_is_named_with_what_is_wrong(relabelled, tmp_path, content, found):
-    copy = _with_relabel_json(relabelled, tmp_path, content)
+def test_bad_relabel_json_is_named_with_what_is_wrong(custom_relabelled, tmp_path, content, found):
+    copy = _with_relabel_json(custom_relabelled, tmp_path, content)
     with pytest.raises(ValueError) as error:
         imagenet_pi.custom_config(copy)
     assert str(error.value).startswith(f"{copy / relabel_metadata.METADATA_FILE}: ")
     assert found in str(error.value)
 
 
-def test_explicit_name_and_beta_do_not_need_a_readable_relabel_json(relabelled, tmp_path):
-    copy = _with_relabel_json(relabelled, tmp_path, b"\xff\xfe not json")
+def test_explicit_name_and_beta_do_not_need_a_readable_relabel_json(custom_relabelled, tmp_path):
+    copy = _with_relabel_json(custom_relabelled, tmp_path, b"\xff\xfe not json")
     config = imagenet_pi.custom_config(copy, "mine", beta=0.3)
     assert (config.name, config.beta) == ("mine", 0.3)
 
 
-def test_broken_relabel_json_gives_its_line(relabelled, tmp_path):
-    copy = shutil.copytree(relabelled[2], tmp_path / "broken")
+def test_broken_relabel_json_gives_its_line(custom_relabelled, tmp_path):
+    copy = shutil.copytree(custom_relabelled[2], tmp_path / "broken")
     (copy / relabel_metadata.METADATA_FILE).write_text('{\n"beta": 0.3,\n}')
     with pytest.raises(ValueError, match=r"relabel\.json: line 3"):
         imagenet_pi.custom_config(copy)
 
 
-def test_built_custom_config_holds_the_labels_of_its_csvs(relabelled, built):
-    _, _, config_dir = relabelled
-    data_dir, config = built
+def test_built_custom_config_holds_the_labels_of_its_csvs(custom_relabelled, custom_built):
+    _, _, config_dir = custom_relabelled
+    data_dir, config = custom_built
     for split in upstream.SPLITS:
         expected = annotations.read_split(config_dir, split)
         examples = relabel_inputs.loaded(f"imagenet_pi/{config.name}", data_dir, split)
@@ -176,17 +162,17 @@ def test_built_custom_config_holds_the_labels_of_its_csvs(relabelled, built):
         np.testing.assert_array_equal(examples["annotator_confidences"], expected.confidences[rows])
 
 
-def test_built_custom_config_holds_the_clean_labels_of_the_tars(relabelled, built):
-    _, sample, _ = relabelled
-    data_dir, config = built
+def test_built_custom_config_holds_the_clean_labels_of_the_tars(custom_relabelled, custom_built):
+    _, sample, _ = custom_relabelled
+    data_dir, config = custom_built
     clean_of = dict(zip(sample.train_file_names, sample.train_clean_labels.tolist()))
     train = relabel_inputs.loaded(f"imagenet_pi/{config.name}", data_dir, "train")
     assert [clean_of[n.decode()] for n in train["file_name"]] == train["clean_label"].tolist()
 
 
-def test_custom_config_is_loaded_by_name_with_its_metadata(relabelled, built):
-    _, _, config_dir = relabelled
-    data_dir, config = built
+def test_custom_config_is_loaded_by_name_with_its_metadata(custom_relabelled, custom_built):
+    _, _, config_dir = custom_relabelled
+    data_dir, config = custom_built
     builder = built_datasets.open_built(f"imagenet_pi/{config.name}", data_dir)
     assert builder.info.metadata["beta"] == BETA
     assert builder.info.metadata["annotations_source"] == os.path.abspath(config_dir)
@@ -200,10 +186,10 @@ def test_the_dropped_name_annotator_features_names_annotator_features_of():
         imagenet_pi.annotator_features  # noqa: B018
 
 
-def test_labels_at_beta_0_3_agree_more_often_than_at_beta_0_01(relabelled, built):
+def test_labels_at_beta_0_3_agree_more_often_than_at_beta_0_01(custom_relabelled, custom_built):
     # The beta given to relabel reaches the build: hotter annotators agree less often.
-    _, sample, _ = relabelled
-    data_dir, config = built
+    _, sample, _ = custom_relabelled
+    data_dir, config = custom_built
     train = relabel_inputs.loaded(f"imagenet_pi/{config.name}", data_dir, "train")
     hot = fake_data.fake_annotations(sample.train_clean_labels, beta=0.01, seed=3)[0]
     agreement = np.mean(train["annotator_labels"] == train["clean_label"][:, None])
@@ -225,8 +211,8 @@ def test_unknown_config_names_the_released_configs(tmp_path):
     assert "imagenet_pi.custom_config(<annotations dir>)" in message
 
 
-def test_unknown_config_names_the_custom_configs_built_in_the_data_dir(built):
-    data_dir, config = built
+def test_unknown_config_names_the_custom_configs_built_in_the_data_dir(custom_built):
+    data_dir, config = custom_built
     with pytest.raises(ValueError) as error:
         tfds.builder("imagenet_pi/beta_0.31", data_dir=data_dir)
     assert f"(in {data_dir}: {config.name})" in str(error.value)
@@ -248,9 +234,9 @@ print(config.beta, source.beta, writers)
 
 
 @pytest.mark.slow
-def test_readers_of_relabel_json_do_not_import_the_relabelling_code(relabelled):
+def test_readers_of_relabel_json_do_not_import_the_relabelling_code(custom_relabelled):
     result = subprocess.run(
-        [sys.executable, "-c", _READ_BETA_OF_A_FOLDER, relabelled[2]],
+        [sys.executable, "-c", _READ_BETA_OF_A_FOLDER, custom_relabelled[2]],
         capture_output=True,
         text=True,
         timeout=300,

@@ -9,24 +9,7 @@ import identity_builds
 import pytest
 import tfds_command
 
-import imagenet_pi
-
 _NAME = "imagenet_pi/high_noise"
-
-
-@pytest.fixture(scope="module")
-def relabelled_twice(tmp_path_factory):
-    """`imagenet-pi relabel --beta 0.3` at seeds 0 and 1: (manual_dir, folder A, folder B)."""
-    return identity_builds.relabel_twice(tmp_path_factory.mktemp("relabelled_twice"))
-
-
-@pytest.fixture
-def built_from_a(relabelled_twice, tmp_path):
-    """Config beta_0.3 built from folder A: data_dir."""
-    manual_dir, folder_a, _ = relabelled_twice
-    config = imagenet_pi.custom_config(folder_a, name="beta_0.3")
-    identity_builds.build(tmp_path, manual_dir, config=config)
-    return str(tmp_path)
 
 
 @pytest.mark.slow
