@@ -70,4 +70,6 @@ def test_quickstart_demo_runs(tmp_path):
     # 10 synsets x 8 images and 40 validation images by default, loaded back with tfds.load.
     assert re.search(r"train\s+80 examples; annotator labels agree", result.stdout), result.stdout
     assert re.search(r"validation\s+40 examples", result.stdout), result.stdout
-    assert "Done. Dataset in " in result.stdout, result.stdout
+    # As the Quickstart says: the demo works in a temporary folder and removes it.
+    (removed,) = re.findall(r"Done\. Removed (\S+); pass --workdir DIR", result.stdout)
+    assert removed.startswith(str(tmp_path)) and not os.path.exists(removed)
