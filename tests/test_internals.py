@@ -546,18 +546,19 @@ flags.FLAGS.mark_as_parsed()
 dataset = grain.MapDataset.source(list(range(8))).map(
     lambda i: {"pixels": np.full((64, 64), i, np.uint8)}
 ).batch(4).to_iter_dataset()
-iterator = iter(dataset.mp_prefetch(grain.MultiprocessingOptions(num_workers=1)))
-batch = next(iterator)
-value = batch["pixels"]
-name = value.shm.name
-facts = {"owned_by_grain": bool(value._unlink_on_del), "sum": int(np.asarray(value).sum())}
-internals.free_grain_shared_memory(value)
-try:
-    shared_memory.SharedMemory(name=name).close()
-    facts["unlinked"] = False
-except FileNotFoundError:
-    facts["unlinked"] = True
-iterator.close()
+facts = {"owned_by_grain": [], "sums": [], "unlinked": []}
+# Read to the end, so that grain holds no batch of its own when the process exits.
+for batch in dataset.mp_prefetch(grain.MultiprocessingOptions(num_workers=1)):
+    value = batch["pixels"]
+    name = value.shm.name
+    facts["owned_by_grain"].append(bool(value._unlink_on_del))
+    facts["sums"].append(int(np.asarray(value).sum()))
+    internals.free_grain_shared_memory(value)
+    try:
+        shared_memory.SharedMemory(name=name).close()
+        facts["unlinked"].append(False)
+    except FileNotFoundError:
+        facts["unlinked"].append(True)
 print(json.dumps(facts))
 """
 
@@ -568,7 +569,11 @@ def test_grain_worker_arrays_hold_a_shared_memory_block_we_can_free():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     facts = json.loads(result.stdout.strip().splitlines()[-1])
-    assert facts == {"owned_by_grain": True, "sum": 64 * 64 * (0 + 1 + 2 + 3), "unlinked": True}
+    assert facts == {
+        "owned_by_grain": [True, True],
+        "sums": [64 * 64 * (0 + 1 + 2 + 3), 64 * 64 * (4 + 5 + 6 + 7)],
+        "unlinked": [True, True],
+    }
     assert "leaked shared_memory" not in result.stderr
 
 
