@@ -172,8 +172,20 @@ def check_file_format(
 
 
 def annotator_features_of(builder: tfds.core.DatasetBuilder) -> np.ndarray:
-    """The `(16, 2) float32` annotator features of a built config, read from its metadata."""
+    """The `(16, 2) float32` annotator features of a built config, read from its metadata.
+
+    Raises:
+      FileNotFoundError: the config is not built in the builder's data_dir.
+      ValueError: it was built by TFDS's own `imagenet_pi` builder, which records none.
+    """
     features = builder.info.metadata.get("annotator_features") if builder.info.metadata else None
+    if features is None and not builder.is_prepared():
+        name, root = _config_name(builder), _root(builder)
+        raise FileNotFoundError(
+            f"{name} is not built in {root}: expected "
+            f"{builder.data_path / 'dataset_info.json'}, found no such file. Build it first:\n"
+            f"  {build_command(name, root)}\nor pass the data_dir it was built in."
+        )
     if features is None:
         raise ValueError(
             f"{builder.info.full_name} at {builder.data_dir} has no annotator_features in its "

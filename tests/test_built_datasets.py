@@ -7,6 +7,7 @@ import os
 import pytest
 import tensorflow_datasets as tfds
 
+import imagenet_pi
 from imagenet_pi import built_datasets
 
 _NAME = "imagenet_pi/high_noise"
@@ -47,3 +48,14 @@ def test_a_data_dir_that_only_looks_like_a_folder_of_a_build_is_taken_as_given(t
     for given in (data_dir, data_dir.parent):
         with pytest.raises(FileNotFoundError, match=rf"{_NAME} is not built in {given}:"):
             built_datasets.open_built(_NAME, given)
+
+
+def test_annotator_features_of_a_config_not_built_says_to_build_it(tmp_path):
+    """Not built at all is not "built by TFDS's own builder": the message says which."""
+    builder = tfds.builder("imagenet_pi/low_noise", data_dir=os.fspath(tmp_path))
+    with pytest.raises(FileNotFoundError) as error:
+        imagenet_pi.annotator_features_of(builder)
+    message = str(error.value)
+    assert f"imagenet_pi/low_noise is not built in {tmp_path}" in message
+    assert "tfds build imagenet_pi/low_noise --imports imagenet_pi" in message
+    assert "no annotator_features in its metadata" not in message
