@@ -84,12 +84,26 @@ def from_annotations_dir(
 ) -> LabelSource:
     """Labels of a config folder in the upstream layout (`labels/`, `confidences/`)."""
     annotations_dir = pathlib.Path(annotations_dir)
+    expected = (
+        f"{annotations_dir}: expected a folder holding labels/<split>.csv and "
+        "confidences/<split>.csv (a config of the upstream repository, or the output of "
+        "`imagenet-pi relabel`)"
+    )
     if not annotations_dir.is_dir():
-        raise FileNotFoundError(
-            f"{annotations_dir}: expected a folder holding labels/<split>.csv and "
-            "confidences/<split>.csv (a config of the upstream repository, or the output of "
-            "`imagenet-pi relabel`), not found"
+        raise FileNotFoundError(f"{expected}, not found")
+    if not any((annotations_dir / kind).exists() for kind in ("labels", "confidences")):
+        # A clone's root, or a folder of relabelled configs: name the config folders in it.
+        configs = sorted(
+            str(child)
+            for child in annotations_dir.iterdir()
+            if (child / "labels").is_dir() and (child / "confidences").is_dir()
         )
+        found = (
+            f"; it holds config folders: pass one of {', '.join(configs)}"
+            if configs
+            else ", found neither labels/ nor confidences/ in it"
+        )
+        raise FileNotFoundError(expected + found)
     result = {}
     for split in splits:
         split_annotations = annotations.read_split(annotations_dir, split)

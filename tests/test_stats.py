@@ -191,6 +191,24 @@ def test_missing_annotations_folder_says_what_it_expects(tmp_path):
         stats.from_annotations_dir(tmp_path / "nowhere")
 
 
+def test_a_folder_of_config_folders_names_the_config_folders_to_pass(small_sample):
+    """A clone's root holds config folders, not CSVs: say which to pass, not to download."""
+    manual_dir, _ = small_sample
+    clone = os.path.join(manual_dir, "imagenet_pi")
+    with pytest.raises(FileNotFoundError) as error:
+        stats.from_annotations_dir(clone)
+    message = str(error.value)
+    assert "expected a folder holding labels/<split>.csv" in message
+    assert os.path.join(clone, "high_noise") in message
+    assert os.path.join(clone, "low_noise") in message
+    assert "manual_dir" not in message
+
+
+def test_a_folder_without_csvs_says_what_it_expects(tmp_path):
+    with pytest.raises(FileNotFoundError, match="expected a folder holding labels/<split>.csv"):
+        stats.from_annotations_dir(tmp_path)
+
+
 def test_built_dataset_gives_the_same_report_as_its_csvs(built_high_noise, small_sample):
     data_dir, _ = built_high_noise
     manual_dir, _ = small_sample
