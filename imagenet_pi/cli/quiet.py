@@ -27,8 +27,12 @@ class DropMessages(logging.Filter):
 
 
 # What TFDS logs about itself whatever the data: a deprecation inside its own code
-# (PartialDecoding reads FeatureConnector.dtype) and a decoder recommendation.
-TFDS_CHATTER = re.compile(r"^`FeatureConnector\.dtype` is deprecated|^OpenCV is not installed")
+# (PartialDecoding reads FeatureConnector.dtype), a decoder recommendation, and its note that
+# a version folder holds no finished build yet (the command says it, or builds it).
+TFDS_CHATTER = re.compile(
+    r"^`FeatureConnector\.dtype` is deprecated|^OpenCV is not installed"
+    r"|^Variant folder .* has no dataset_info\.json$"
+)
 _TFDS_CHATTER_FILTER = DropMessages(TFDS_CHATTER)
 
 # Lines TensorFlow's C++ start-up writes to stderr whatever TF_CPP_MIN_LOG_LEVEL says (absl

@@ -4,6 +4,10 @@ What a check finds in a damaged build is in tests/test_build_checks.py."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 from imagenet_pi import cli
 
 _CONFIG = "imagenet_pi/high_noise"
@@ -19,3 +23,19 @@ def test_an_intact_build_passes(copied_build, capsys):
     code, out, _ = _check(copied_build, capsys)
     assert code == 0
     assert out.strip().endswith("files match the sizes and sha256 recorded when it was built.")
+
+
+def test_a_config_not_built_is_one_error_without_tfds_chatter(tmp_path):
+    """TFDS's "Variant folder ... has no dataset_info.json" says what the error says."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("TF_")}
+    command = ["check-build", "--dataset", _CONFIG, "--data-dir", str(tmp_path)]
+    result = subprocess.run(
+        [sys.executable, "-m", "imagenet_pi.cli", *command],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert result.stderr.startswith(f"imagenet-pi check-build: error: {_CONFIG} is not built in")
+    assert "Variant folder" not in result.stderr, result.stderr
