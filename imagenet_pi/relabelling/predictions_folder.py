@@ -1,7 +1,7 @@
 """The predictions folder: what `imagenet-pi predict` writes and `imagenet-pi relabel` reads.
 
 A predictions folder holds one split, written by `annotator_predictions` (or by hand) and
-read by `relabelled_configs`:
+read by `relabelled_configs`::
 
     <split_dir>/file_names.txt            the N image file names, one a line, in row order
     <split_dir>/<Model>.npy               (N, 1000) float probabilities (or logits) of one
