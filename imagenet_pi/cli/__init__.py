@@ -32,13 +32,13 @@ _COMMAND_OF_NAME = {command.name: command for command in COMMANDS}
 def _parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     """The parser of `imagenet-pi`, and the parser of each command by name."""
     parser = argparse.ArgumentParser(
-        prog="imagenet-pi", description="ImageNet-PI for TensorFlow Datasets and JAX."
+        prog="imagenet-pi", description="ImageNet-PI for TensorFlow Datasets, JAX and PyTorch."
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
     command_parsers = {}
     for command in COMMANDS:
         command_parser = subparsers.add_parser(
-            command.name, help=command.help, description=command.description
+            command.name, help=command.help, description=command.description or command.help
         )
         command.add_arguments(command_parser)
         command_parser.set_defaults(run=command.run)

@@ -11,9 +11,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 from relabel_inputs import write_predictions
 
-from imagenet_pi import cli, fake_data
+from imagenet_pi import cli, fake_data, internals
 
 
 def test_commands_that_declare_no_tensorflow_run_without_loading_it(tmp_path):
@@ -62,3 +63,15 @@ def test_commands_that_declare_no_tensorflow_run_without_loading_it(tmp_path):
         "relabel": [0, False],
         "stats": [0, False],
     }
+
+
+@pytest.mark.parametrize("command", cli.COMMANDS, ids=lambda command: command.name)
+def test_the_help_of_each_command_says_what_it_does(command):
+    """`imagenet-pi <name> --help` opens with its description, or else its line of the list."""
+    text = internals.subcommand_parsers(cli.build_parser())[command.name].format_help()
+    expected = " ".join((command.description or command.help).split())
+    assert expected in " ".join(text.split()), text
+
+
+def test_the_help_of_imagenet_pi_names_pytorch():
+    assert "PyTorch" in cli.build_parser().format_help()
