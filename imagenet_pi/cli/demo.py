@@ -55,6 +55,7 @@ def _demo(args: argparse.Namespace, workdir: str) -> None:
     from PIL import Image
 
     import imagenet_pi
+    from imagenet_pi import build_identity
 
     tfds.disable_progress_bar()
     manual_dir = os.path.join(workdir, "manual")
@@ -67,9 +68,16 @@ def _demo(args: argparse.Namespace, workdir: str) -> None:
     # The sample is small on purpose: the archive size warnings about it would only alarm.
     # TFDS's own "Downloading and preparing..." lines repeat step 2.
     with _without_warnings_about(manual_dir), contextlib.redirect_stdout(io.StringIO()):
-        builder.download_and_prepare(
-            download_config=tfds.download.DownloadConfig(manual_dir=manual_dir)
-        )
+        try:
+            builder.download_and_prepare(
+                download_config=tfds.download.DownloadConfig(manual_dir=manual_dir)
+            )
+        except build_identity.BuildInputsError as error:  # an earlier run's, other flags
+            raise build_identity.BuildInputsError(
+                f"{workdir} holds a demo dataset built from another sample (other flags) in "
+                f"{builder.data_path}, which is never rebuilt unasked: pass another --workdir, "
+                f"or delete {workdir} first."
+            ) from error
     print(f"3. Loading it with tfds.load({name!r}, data_dir=...)\n")
     splits = tfds.load(
         name,
