@@ -2,10 +2,17 @@
 
 import os
 import pathlib
+import re
 
 from setuptools import find_packages, setup
 
 _ROOT = os.path.dirname(os.path.abspath(__file__))
+# The version is written once, in the package (`imagenet_pi.__version__`).
+_VERSION = re.search(
+    r'^__version__ = "([^"]+)"$',
+    pathlib.Path(_ROOT, "imagenet_pi", "__init__.py").read_text(encoding="utf-8"),
+    re.MULTILINE,
+).group(1)
 
 _JAX_EXTRAS = ["jax>=0.4.30", "grain>=0.2.10"]
 _TORCH_EXTRAS = ["torch>=2.1"]
@@ -28,7 +35,7 @@ _TEST_EXTRAS = [
 
 setup(
     name="imagenet_pi",
-    version="0.1.0",
+    version=_VERSION,
     description="ImageNet-PI (ILSVRC2012 with privileged information) for TFDS and JAX",
     long_description=pathlib.Path(_ROOT, "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",

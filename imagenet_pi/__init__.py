@@ -24,7 +24,7 @@ __all__ = [
     "annotator_features_of",
     "custom_config",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def __getattr__(name: str):

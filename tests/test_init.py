@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import pathlib
+import re
 import subprocess
 import sys
 import textwrap
@@ -107,3 +110,16 @@ def test_importing_the_package_installs_no_import_hook():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.split()[-1] == "ok"
+
+
+def test_the_version_is_one_and_the_changelog_names_it():
+    # One version: what pip installed (setup.py), `__version__`, and the newest package
+    # section of the changelog, so that a message naming an older version is never the
+    # version the user has.
+    import imagenet_pi
+
+    assert importlib.metadata.version("imagenet_pi") == imagenet_pi.__version__
+    changelog = pathlib.Path(__file__).parents[1] / "CHANGELOG.md"
+    package_part = changelog.read_text(encoding="utf-8").split("## Package `imagenet_pi`")[1]
+    newest = re.search(r"^### (.+)$", package_part, re.MULTILINE).group(1)
+    assert newest == imagenet_pi.__version__, (newest, imagenet_pi.__version__)
