@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Callable
 
 from imagenet_pi import built_datasets, errors
@@ -84,6 +85,12 @@ def check_build(
     for file_name, expected in sorted(recorded.items()):
         path = os.path.join(folder, file_name)
         verdicts[path] = _size_problem(path, int(expected["num_bytes"]))
+    for file_name in sorted(os.listdir(folder)):
+        if _is_shard_name(builder, file_name) and file_name not in recorded:
+            verdicts[os.path.join(folder, file_name)] = (
+                "not written by this build (a shard file of no split, with no recorded "
+                "checksum, e.g. from another build): remove it"
+            )
     to_hash = [path for path, problem in verdicts.items() if problem is None]
     expected_sums = {path: recorded[os.path.basename(path)]["sha256"] for path in to_hash}
     verdicts.update(_sha256_problems(expected_sums, num_workers, progress))
@@ -116,7 +123,23 @@ def _recorded_for_every_shard(builder, folder: str) -> dict[str, dict[str, objec
             "); its dataset_info.json or metadata.json was changed or mixed with another "
             "build's. Build it again."
         )
+    unlisted = sorted(
+        name for name in recorded if _is_shard_name(builder, name) and name not in shards
+    )
+    if unlisted:
+        raise BuildCheckError(
+            f"{builder.info.full_name} in {folder}: its metadata records shards that its "
+            f"splits do not list ({', '.join(unlisted[:3])}{', ...' if len(unlisted) > 3 else ''}"
+            "); its dataset_info.json or metadata.json was changed or mixed with another "
+            "build's. Build it again."
+        )
     return recorded
+
+
+def _is_shard_name(builder, file_name: str) -> bool:
+    """Whether `file_name` is named as a shard of `builder`'s dataset (any split, format)."""
+    pattern = rf"{re.escape(builder.name)}-[\w-]+\.\w+-\d{{5}}-of-\d{{5}}"
+    return re.fullmatch(pattern, file_name) is not None
 
 
 def _size_problem(path: str, expected: int) -> str | None:

@@ -11,17 +11,21 @@ shard is named when it is read (`damaged_builds`).
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator, Sequence
 
 import numpy as np
 import tensorflow_datasets as tfds
 from etils import epath
+from google.protobuf import json_format
 
 from imagenet_pi import build_identity
 from imagenet_pi.damaged_builds import (  # re-exported: readers catch and call them here
     BuiltSplit,
+    DamagedBuildError,
     check_shards_exist,
+    damaged_file_error,
     naming_damaged_shards,
 )
 
@@ -82,6 +86,12 @@ def open_built(
             f"found no such file. Build it first for {reader}:\n"
             f"  {build_command(name, root, file_format)}\nor pass the data_dir it was built in."
         )
+    try:
+        builder.info.metadata  # noqa: B018  (TFDS reads metadata.json when first asked)
+    except ValueError as error:  # json.JSONDecodeError: cut short or damaged
+        raise damaged_file_error(
+            builder.data_path / "metadata.json", f"cannot be read ({error})"
+        ) from error
     build_identity.warn_if_partial(builder)  # a debug build is never taken for the dataset
     if file_format is not None:
         check_file_format(builder, file_format, reader)
@@ -98,12 +108,35 @@ def _builder(
     kwargs = {"file_format": file_format} if file_format else {}
     try:
         return tfds.builder(name, data_dir=data_dir, **kwargs)
+    except AssertionError as error:  # TFDS: "cannot be loaded at version x, only: y"
+        raise ValueError(f"{name}: {error}") from error
+    except json_format.ParseError as error:  # TFDS cannot read a dataset_info.json
+        raise _unreadable_dataset_info(name, data_dir, error) from error
     except ValueError as error:  # TFDS's DatasetNotFoundError, or an unknown config
         raise FileNotFoundError(
             f"{name}: not found in data_dir {data_dir or '(TFDS default)'} ({error}). Build it "
             f"first:\n  {build_command(name, data_dir or '<data_dir>', file_format)}\n"
             "or pass the data_dir it was built in."
         ) from error
+
+
+def _unreadable_dataset_info(
+    name: str, data_dir: str | None, error: Exception
+) -> DamagedBuildError:
+    """The error about a dataset_info.json of `name`'s build that TFDS cannot parse."""
+    problem = f"cannot be read ({error})"
+    dataset, _, config = name.partition("/")
+    config = config.split(":", 1)[0]
+    if data_dir is not None and config:
+        for path in sorted(epath.Path(data_dir).glob(f"{dataset}/{config}/*/dataset_info.json")):
+            try:
+                json.loads(path.read_text())
+            except ValueError:  # not JSON (cut short): the file TFDS failed on
+                return damaged_file_error(path, problem)
+    return DamagedBuildError(
+        f"{name}: damaged build in {data_dir or 'the TFDS data_dir'}: its dataset_info.json "
+        f"{problem}. Delete its version folder and build it again."
+    )
 
 
 def _builder_inside(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder | None:

@@ -76,3 +76,28 @@ def test_a_dataset_not_built_there_is_named(tmp_path, capsys):
     code, _, err = _check(str(tmp_path), capsys)
     assert code == 1
     assert "imagenet_pi/high_noise is not built in" in err
+
+
+def test_a_shard_file_the_build_did_not_write_is_named(copied_build, capsys):
+    # E.g. a copy of another build, cut into more shards, merged into this folder.
+    shard = _shards(copied_build)[0]
+    extra = shard.replace("-00000-of-00001", "-00001-of-00002")
+    assert extra != shard
+    with open(shard, "rb") as source, open(extra, "wb") as file:
+        file.write(source.read())
+    code, _, err = _check(copied_build, capsys)
+    assert code == 1
+    assert f"{extra}: not written by this build" in err
+
+
+def test_recorded_shards_that_no_split_lists_are_named(copied_build, capsys):
+    # dataset_info.json changed (or from another build): its train split is gone.
+    info_path = os.path.join(copied_build, _VERSION, "dataset_info.json")
+    with open(info_path) as file:
+        info = json.load(file)
+    info["splits"] = [split for split in info["splits"] if split["name"] != "train"]
+    with open(info_path, "w") as file:
+        json.dump(info, file)
+    code, _, err = _check(copied_build, capsys)
+    assert code == 1
+    assert "its metadata records shards that its splits do not list (imagenet_pi-train." in err

@@ -8,7 +8,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 import imagenet_pi
-from imagenet_pi import built_datasets
+from imagenet_pi import built_datasets, damaged_builds
 
 _NAME = "imagenet_pi/high_noise"
 
@@ -59,3 +59,30 @@ def test_annotator_features_of_a_config_not_built_says_to_build_it(tmp_path):
     assert f"imagenet_pi/low_noise is not built in {tmp_path}" in message
     assert "tfds build imagenet_pi/low_noise --imports imagenet_pi" in message
     assert "no annotator_features in its metadata" not in message
+
+
+def test_a_version_the_code_cannot_load_is_refused_as_bad_input(built_high_noise):
+    # TFDS raises AssertionError, which the imagenet-pi command would show as a traceback.
+    data_dir, _ = built_high_noise
+    with pytest.raises(ValueError, match=r"imagenet_pi/high_noise:9\.9\.9: .*only: 3\.0\.0"):
+        built_datasets.open_built(f"{_NAME}:9.9.9", data_dir)
+
+
+def _copy_of_build(data_dir: str, tmp_path) -> tuple[str, str]:
+    import shutil
+
+    copy = str(tmp_path / "copy")
+    shutil.copytree(data_dir, copy)
+    return copy, _version_dir(copy)
+
+
+@pytest.mark.parametrize("file_name", ["dataset_info.json", "metadata.json"])
+def test_an_unreadable_json_file_of_the_build_is_named(built_high_noise, tmp_path, file_name):
+    copy, version_dir = _copy_of_build(built_high_noise[0], tmp_path)
+    with open(os.path.join(version_dir, file_name), "w") as file:
+        file.write("{")  # cut short
+    with pytest.raises(damaged_builds.DamagedBuildError) as error:
+        built_datasets.open_built(_NAME, copy)
+    message = str(error.value)
+    assert message.startswith(f"{os.path.join(version_dir, file_name)}: damaged build of")
+    assert "cannot be read" in message and f"delete {version_dir}" in message

@@ -157,6 +157,8 @@ def write_splits(
                 "Nothing was written as finished. If the out-of-memory killer stopped it, "
                 f"build with fewer workers ({worker_count.ENV}=N)."
             ),
+            # `finished` raises a task's error, unless the part is past a split's cap.
+            errors_as_results=True,
         ) as pool:
             for state in build.splits.values():
                 for index, part in enumerate(state.job.parts):
@@ -220,9 +222,10 @@ class _SplitState:
         self.buckets = spill.Buckets(num_rows)
         self.spill_dir = spill_dir
         # The parent's bookkeeping.
-        self.reads: dict[int, _PartRead] = {}
+        self.reads: dict[int, _PartRead | worker_pool.TaskFailed] = {}
         self.expected_reads = len(job.parts)
-        self.cut = False  # parts left unread (max_examples_per_split)
+        # The leading parts the split is made of, once known (max_examples_per_split).
+        self.needed: int | None = None
         self.shards: dict[int, WrittenShard] = {}
         self.num_shards: int | None = None
         self.num_bytes = 0
@@ -332,29 +335,46 @@ class _Build:
 
     def finished(self, task: _ReadPart | _WriteShard, result: Any, pool: Any) -> None:
         state = self.splits[task.split]
+        failed = isinstance(result, worker_pool.TaskFailed)
+        if failed and (isinstance(task, _WriteShard) or self.max_examples is None):
+            raise result.error
         if isinstance(task, _WriteShard):
             self._shard_written(state, task, result)
             return
+        # A part of a capped split that failed counts only if the split needs it.
         state.reads[task.index] = result
-        if self.max_examples is not None and not state.cut and self._enough_read(state):
-            not_started = pool.discard(
-                lambda pending: isinstance(pending, _ReadPart) and pending.split == task.split
-            )
-            state.expected_reads -= len(not_started)
-            state.cut = bool(not_started) or len(state.reads) < len(state.job.parts)
+        if self.max_examples is not None and state.needed is None:
+            state.needed = self._needed_parts(state)
+            if state.needed is not None:
+                not_started = pool.discard(
+                    lambda pending: isinstance(pending, _ReadPart) and pending.split == task.split
+                )
+                state.expected_reads -= len(not_started)
         if len(state.reads) == state.expected_reads:
             self._all_read(state, pool)
 
-    def _enough_read(self, state: _SplitState) -> bool:
-        """Whether the parts read so far, in order from the first, hold enough examples."""
+    def _needed_parts(self, state: _SplitState) -> int | None:
+        """How many leading parts hold the first `max_examples` examples (all parts if they
+        hold fewer), or None while parts among them are being read.
+
+        The split is made of those parts alone, as one process makes it, reading the parts
+        in order and stopping there: what later parts hold (read meanwhile by other
+        workers), and their errors, count for nothing, whatever the number of workers.
+
+        Raises:
+          The error of a part among them that failed.
+        """
         count = 0
         for index in range(len(state.job.parts)):
-            if index not in state.reads:
-                return False
-            count += len(state.reads[index].claims.rows)
+            read = state.reads.get(index)
+            if read is None:
+                return None
+            if isinstance(read, worker_pool.TaskFailed):
+                raise read.error
+            count += len(read.claims.rows)
             if count >= self.max_examples:
-                return True
-        return False
+                return index + 1
+        return len(state.job.parts)
 
     def _all_read(self, state: _SplitState, pool: Any) -> None:
         """Checks the join, then queues the writing of every shard of the split."""
@@ -363,8 +383,11 @@ class _Build:
         split_join = join.Join(job.annotations, job.images_source, job.annotations_source)
         fixer = image_fixes.ImageFixer()
         rows, sizes = [], []
+        needed = len(job.parts) if state.needed is None else state.needed
         for index in sorted(state.reads):
             read = state.reads[index]
+            if index >= needed:  # read by another worker meanwhile, past the split's cap
+                continue
             for bucket, path in read.spill_files.items():
                 state.bucket_files[bucket].append(path)
             split_join.absorb(read.claims)
@@ -372,7 +395,7 @@ class _Build:
             rows.append(read.claims.rows)
             sizes.append(read.sizes)
         state.reads.clear()
-        if state.cut:
+        if needed < len(job.parts):
             split_join.check_annotated()
         else:
             split_join.check_complete()

@@ -6,7 +6,9 @@ large is pickled and a worker starts in milliseconds. Each worker runs one task 
 time, sent to it over its own pipe, so the parent always knows what every worker does:
 
 - a task that raises fails the pool with that exception (re-raised in the parent as
-  itself when it pickles, else as `WorkerError` with the worker's traceback);
+  itself when it pickles, else as `WorkerError` with the worker's traceback), or, if
+  the pool was made with `errors_as_results`, is given back as a `TaskFailed` result
+  for the caller to raise or not;
 - a worker that dies (SIGKILL, the out-of-memory killer, a crash) fails the pool at
   once, with a `WorkerError` naming the task it was on and how it died;
 - Ctrl-C (SIGINT) reaches the parent only (workers ignore it) and stops every worker;
@@ -75,6 +77,18 @@ class Done:
     result: Any
 
 
+@dataclasses.dataclass(frozen=True)
+class TaskFailed:
+    """The result of a task that raised, in a pool made with `errors_as_results`.
+
+    Attributes:
+      error: the exception, as `results` would have raised it (a worker's traceback as
+        its cause).
+    """
+
+    error: BaseException
+
+
 @dataclasses.dataclass
 class _Worker:
     process: multiprocessing.process.BaseProcess
@@ -101,6 +115,8 @@ class WorkerPool:
       num_workers: processes to run tasks on (>= 1).
       on_progress: called in this process with `(task, n)` as a task reports progress.
       death_hint: appended to the message of a worker that died (what to do).
+      errors_as_results: give the error of a task that raises as its result, a
+        `TaskFailed`, and go on; a worker's death still fails the pool.
     """
 
     def __init__(
@@ -109,6 +125,7 @@ class WorkerPool:
         num_workers: int,
         on_progress: OnProgress | None = None,
         death_hint: str = "",
+        errors_as_results: bool = False,
     ) -> None:
         if num_workers < 1:
             raise ValueError(f"num_workers: expected an integer >= 1, found {num_workers}")
@@ -123,6 +140,7 @@ class WorkerPool:
         self._num_workers = num_workers
         self._on_progress = on_progress or (lambda task, n: None)
         self._death_hint = death_hint
+        self._errors_as_results = errors_as_results
         self._pending: collections.deque[Any] = collections.deque()
         self._workers: list[_Worker] = []
         self._next_id = 0
@@ -151,13 +169,18 @@ class WorkerPool:
     def results(self) -> Iterator[Done]:
         """Runs the queued tasks, yielding each as it finishes, until none is left.
 
-        Raises the first error of a task, or `WorkerError` when a worker dies; the
-        pool is then unusable (close it, or leave its `with` block).
+        Raises the first error of a task (unless `errors_as_results`), or `WorkerError`
+        when a worker dies; the pool is then unusable (close it, or leave its `with` block).
         """
         if self.in_process:
             while self._pending:
                 task = self._pending.popleft()
-                result = self._run_task(task, lambda n, task=task: self._on_progress(task, n))
+                try:
+                    result = self._run_task(task, lambda n, task=task: self._on_progress(task, n))
+                except Exception as error:
+                    if not self._errors_as_results:
+                        raise
+                    result = TaskFailed(error)
                 yield Done(task, result)
             return
         while self._pending or self._busy():
@@ -250,14 +273,18 @@ class WorkerPool:
                 error, worker_traceback = payload
                 worker.task = None
                 if error is not None:
-                    raise error from WorkerError(
+                    error.__cause__ = WorkerError(  # as `raise error from ...` sets it
                         f"raised in worker process {worker.process.pid} on {task.describe()}:\n"
                         f"{worker_traceback}"
                     )
-                raise WorkerError(
-                    f"The worker process {worker.process.pid} failed on {task.describe()}:\n"
-                    f"{worker_traceback}"
-                )
+                else:
+                    error = WorkerError(
+                        f"The worker process {worker.process.pid} failed on {task.describe()}:\n"
+                        f"{worker_traceback}"
+                    )
+                if not self._errors_as_results:
+                    raise error
+                yield Done(task, TaskFailed(error))
 
     def _raise_death(self, worker: _Worker) -> None:
         worker.process.join(1.0)

@@ -290,3 +290,58 @@ def test_temporary_files_are_removed_when_a_part_fails(tmp_path):
     with pytest.raises(ilsvrc.IlsvrcError, match="part damaged"):
         parallel_build.write_splits([job], _tiny_output(tmp_path), num_workers=2)
     assert os.listdir(tmp_path) == []
+
+
+class _SlowPart(_NamesPart):
+    """A part that takes a while: parts after it are read (on other workers) meanwhile."""
+
+    def read(self, fixer=None):
+        import time
+
+        time.sleep(1.0)
+        yield from super().read(fixer)
+
+
+class _DamagedPart(_NamesPart):
+    def read(self, fixer=None):
+        yield from super().read(fixer)
+        raise ilsvrc.IlsvrcError(f"{self.describe()} is damaged")
+
+
+def _job_damaged_after_the_first_part():
+    """The first part (slow) holds enough for `max_examples_per_split=10`; the third is
+    damaged and the fourth holds an image with no annotation row."""
+    job = _tiny_job()
+    unannotated = _NamesPart((*job.parts[3].names, "n99999999_1.JPEG"))
+    parts = [_SlowPart(job.parts[0].names), job.parts[1], _DamagedPart(job.parts[2].names)]
+    return parallel_build.SplitJob(**{**job.__dict__, "parts": [*parts, unannotated]})
+
+
+def test_parts_past_max_examples_per_split_fail_no_build_whatever_the_workers(tmp_path):
+    # One worker never reads the parts after the first; several may have read them
+    # before the first is done: what they find there must not count either.
+    shards = {}
+    for workers in (1, 3):
+        output = _tiny_output(tmp_path / str(workers))
+        os.makedirs(output.spill_dir)
+        written = parallel_build.write_splits(
+            [_job_damaged_after_the_first_part()],
+            output,
+            num_workers=workers,
+            max_examples_per_split=10,
+        )
+        assert written[0].shard_lengths == [3, 4, 3]
+        shards[workers] = worker_builds.file_sums(output.spill_dir)
+    assert list(shards[1]) == ["train-0-of-3", "train-1-of-3", "train-2-of-3"]
+    assert shards[1] == shards[3]
+
+
+def test_a_damaged_part_within_max_examples_per_split_fails_the_build_with_workers(tmp_path):
+    job = _tiny_job()
+    parts = [job.parts[0], _DamagedPart(job.parts[1].names), *job.parts[2:]]
+    job = parallel_build.SplitJob(**{**job.__dict__, "parts": parts})
+    with pytest.raises(ilsvrc.IlsvrcError, match="is damaged"):
+        parallel_build.write_splits(
+            [job], _tiny_output(tmp_path), num_workers=3, max_examples_per_split=30
+        )
+    assert os.listdir(tmp_path) == []

@@ -78,3 +78,22 @@ def test_without_fork_the_workers_asked_for_run_in_this_process(monkeypatch, cap
         pids = [done.result for done in pool.results()]
     assert pids == [os.getpid(), os.getpid()]
     assert "cannot fork processes: the 4 workers asked for run as one" in caplog.text
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_errors_as_results_gives_a_task_error_back_and_runs_the_other_tasks(workers):
+    def run(task, progress):
+        if task.name == "b":
+            raise ValueError("b is bad")
+        return task.name
+
+    with worker_pool.WorkerPool(run, num_workers=workers, errors_as_results=True) as pool:
+        for name in "abc":
+            pool.submit(_Task(name))
+        results = {done.task.name: done.result for done in pool.results()}
+    assert results["a"] == "a" and results["c"] == "c"
+    failed = results["b"]
+    assert isinstance(failed, worker_pool.TaskFailed)
+    assert isinstance(failed.error, ValueError) and str(failed.error) == "b is bad"
+    if workers > 1:  # the worker's traceback, as the pool would raise it
+        assert "raised in worker process" in str(failed.error.__cause__)
