@@ -4,6 +4,7 @@ variable `IMAGENET_PI_BUILD_WORKERS`, else every CPU this process may run on."""
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 import numpy as np
@@ -43,10 +44,9 @@ def resolve(requested: int | None = None) -> int:
     text = os.environ.get(ENV)
     if text is None or not text.strip():
         return available_cpus()
-    try:
-        value = int(text.strip())
-    except ValueError:
-        value = None
+    # ASCII digits only: int() would also read "1_000", "+2" and other scripts' digits.
+    digits = text.strip()
+    value = int(digits) if re.fullmatch(r"[0-9]+", digits) else None
     if value is None or value < 1:
         raise ValueError(
             f"{ENV}={text!r} is not a positive integer: set it to the number of "

@@ -43,7 +43,12 @@ def test_environment_variable_sets_the_worker_count(monkeypatch):
     assert worker_count.resolve(requested=5) == 5  # the builder's argument wins
 
 
-@pytest.mark.parametrize("value", ["0", "-2", "two", "1.5", "2 workers"])
+@pytest.mark.parametrize(
+    "value",
+    # Beside what is no number: what Python's int() reads but a shell user would not
+    # write as a count (digit separators, other scripts' digits, a sign).
+    ["0", "-2", "two", "1.5", "2 workers", "1_000", "\u0662", "+2", "0x2"],
+)
 def test_bad_environment_variable_is_refused_before_anything_is_read(tmp_path, monkeypatch, value):
     monkeypatch.setenv(worker_count.ENV, value)
     # The manual_dir does not exist: the variable is what is refused, first.
