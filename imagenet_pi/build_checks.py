@@ -54,7 +54,8 @@ class _HashFile:
 
 
 def recorded_files(builder) -> dict[str, dict[str, object]]:
-    """File name -> {"num_bytes", "sha256"}, as the build recorded them (empty if none)."""
+    """File name -> {"num_bytes", "sha256"} (and "num_examples" for a shard), as the build
+    recorded them (empty if none)."""
     return dict(builder.info.metadata.get(METADATA_KEY) or {})
 
 
@@ -103,6 +104,13 @@ def check_build(
 
 def _recorded_for_every_shard(builder, folder: str) -> dict[str, dict[str, object]]:
     """What the build recorded, checked to cover every shard its splits list."""
+    metadata = os.path.join(folder, "metadata.json")
+    if not os.path.isfile(metadata):
+        raise BuildCheckError(
+            f"{metadata} is missing: it holds the size and sha256 of every file of "
+            f"{builder.info.full_name}, recorded when it was built (a copy of the build that "
+            "left it out?). Copy it from where the dataset was built, or build it again."
+        )
     recorded = recorded_files(builder)
     if not recorded:
         raise BuildCheckError(
@@ -123,6 +131,7 @@ def _recorded_for_every_shard(builder, folder: str) -> dict[str, dict[str, objec
             "); its dataset_info.json or metadata.json was changed or mixed with another "
             "build's. Build it again."
         )
+    _check_shard_lengths(builder, recorded)
     unlisted = sorted(
         name for name in recorded if _is_shard_name(builder, name) and name not in shards
     )
@@ -134,6 +143,23 @@ def _recorded_for_every_shard(builder, folder: str) -> dict[str, dict[str, objec
             "build's. Build it again."
         )
     return recorded
+
+
+def _check_shard_lengths(builder, recorded: dict[str, dict[str, object]]) -> None:
+    """Refuses shard lengths of dataset_info.json other than the examples each shard got.
+
+    Builds record each shard's examples since 0.2.0; older records are not checked.
+    """
+    for split in builder.info.splits.values():
+        for path, length in zip(split.filepaths, split.shard_lengths):
+            written = recorded[os.path.basename(os.fspath(path))].get("num_examples")
+            if written is not None and int(written) != int(length):
+                raise BuildCheckError(
+                    f"{os.path.join(os.fspath(builder.data_dir), 'dataset_info.json')} gives "
+                    f"shard {os.path.basename(os.fspath(path))} {length} examples where the "
+                    f"build wrote {written}: it was changed or mixed with another build's, "
+                    "and readers would index other examples than asked. Build it again."
+                )
 
 
 def _is_shard_name(builder, file_name: str) -> bool:

@@ -270,8 +270,8 @@ class Builder(internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip_regi
     ) -> list[tfds.core.SplitInfo]:
         """Writes every split without Beam, on `build_workers` processes (`parallel_build`).
 
-        Records the size and sha256 of every file written (shards, example indexes) in
-        the metadata, for `imagenet-pi check-build`.
+        Records the size and sha256 of every file written (shards, example indexes), and
+        each shard's examples, in the metadata, for `imagenet-pi check-build`.
         """
         jobs = list(self._split_generators(dl_manager).values())
         shard_config = download_config.get_shard_config()
@@ -293,7 +293,11 @@ class Builder(internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip_regi
             progress_bar=internals.progress_bar,
         )
         files = {
-            shard.file_name: {"num_bytes": shard.num_bytes, "sha256": shard.sha256}
+            shard.file_name: {
+                "num_bytes": shard.num_bytes,
+                "sha256": shard.sha256,
+                "num_examples": shard.num_examples,
+            }
             for split in written
             for shard in split.shards
         }

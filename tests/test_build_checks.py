@@ -101,3 +101,28 @@ def test_recorded_shards_that_no_split_lists_are_named(copied_build, capsys):
     code, _, err = _check(copied_build, capsys)
     assert code == 1
     assert "its metadata records shards that its splits do not list (imagenet_pi-train." in err
+
+
+def test_shard_lengths_changed_in_dataset_info_are_named(copied_build, capsys):
+    # Readers index examples by the shard lengths of dataset_info.json (array_record's
+    # random access, TFDS's split slicing): changed, they read other examples than asked.
+    info_path = os.path.join(copied_build, _VERSION, "dataset_info.json")
+    with open(info_path) as file:
+        info = json.load(file)
+    (train,) = [split for split in info["splits"] if split["name"] == "train"]
+    train["shardLengths"] = [str(int(length) - 1) for length in train["shardLengths"]]
+    with open(info_path, "w") as file:
+        json.dump(info, file)
+    code, _, err = _check(copied_build, capsys)
+    assert code == 1
+    assert "dataset_info.json gives shard imagenet_pi-train." in err
+    assert "examples where the build wrote" in err
+
+
+def test_a_missing_metadata_json_is_named_as_missing(copied_build, capsys):
+    metadata = os.path.join(copied_build, _VERSION, "metadata.json")
+    os.remove(metadata)
+    code, _, err = _check(copied_build, capsys)
+    assert code == 1
+    assert f"{metadata} is missing" in err
+    assert "Beam" not in err

@@ -47,21 +47,27 @@ def test_one_two_and_three_workers_write_the_same_files(small_sample, tmp_path, 
     assert {"dataset_info.json", "metadata.json", "example_index-train.npz"} <= set(sums[1])
 
 
-def test_every_written_file_is_recorded_with_its_size_and_sha256(built_high_noise):
+def test_every_written_file_is_recorded_with_its_size_and_sha256_and_each_shard_its_examples(
+    built_high_noise,
+):
     data_dir, _ = built_high_noise
     builder = tfds.builder(_CONFIG, data_dir=data_dir)
     recorded = build_checks.recorded_files(builder)
-    shards = [
-        os.path.basename(os.fspath(path))
+    lengths = {
+        os.path.basename(os.fspath(path)): length
         for split in builder.info.splits.values()
-        for path in split.filepaths
-    ]
+        for path, length in zip(split.filepaths, split.shard_lengths)
+    }
+    shards = list(lengths)
     assert set(shards) < set(recorded)
     assert {"example_index-train.npz", "example_index-validation.npz"} < set(recorded)
     for name, entry in recorded.items():
         with open(os.path.join(builder.data_dir, name), "rb") as file:
             content = file.read()
-        assert entry == {"num_bytes": len(content), "sha256": hashlib.sha256(content).hexdigest()}
+        expected = {"num_bytes": len(content), "sha256": hashlib.sha256(content).hexdigest()}
+        if name in shards:
+            expected["num_examples"] = lengths[name]
+        assert entry == expected
 
 
 def test_shards_hold_every_example_in_tfds_write_order(built_high_noise):
