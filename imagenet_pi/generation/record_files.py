@@ -4,7 +4,7 @@ TFRecord is a public, documented framing (https://www.tensorflow.org/tutorials/l
 tfrecord#tfrecords_format_details): for each record, its length as a little-endian
 uint64, the masked CRC-32C of those 8 bytes, the record, the masked CRC-32C of the
 record. It is written and read here in Python (CRC-32C by `google-crc32c`) so that
-build workers, which are forked, never call TensorFlow (see `worker_pool`). The bytes
+build workers, which are forked, need no TensorFlow to write (see `worker_pool`). The bytes
 are the same as `tf.io.TFRecordWriter`'s (`tests/generation/test_record_files.py` checks).
 
 array_record shards are written with `group_size:1,uncompressed`. TFDS writes them

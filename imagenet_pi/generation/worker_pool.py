@@ -19,8 +19,12 @@ time, sent to it over its own pipe, so the parent always knows what every worker
 With one worker, tasks run in this process, one after the other: the same tasks and
 results, no fork.
 
-Workers must not use TensorFlow: it is not fork-safe (its thread pools and locks are
-copied in whatever state they were in). Tasks use numpy, protobuf, PIL and file I/O.
+Workers do not use TensorFlow's runtime (its thread pools and locks are copied in
+whatever state they were in at the fork): tasks use numpy, protobuf, PIL and file I/O.
+The one exception is the rare odd image (CMYK, PNG, a JPEG with no end marker), which
+`ilsvrc.image_fixes` decodes with one TensorFlow kernel that runs on the calling thread
+(`tests/end_to_end/test_parallel_build.py` builds such images on workers forked after
+the parent has used TensorFlow's thread pools).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import sys
 import time
 
 import pytest
+import python_process
 import worker_builds
 
 from imagenet_pi import fake_data, upstream
@@ -217,3 +218,44 @@ def test_killed_build_takes_its_workers_with_it(small_sample, tmp_path):
     finally:
         os.killpg(build.pid, signal.SIGKILL) if _processes_in_group(build.pid) else None
     assert _processes_in_group(build.pid) == [], f"worker {worker} outlived its build"
+
+
+@pytest.mark.slow
+def test_odd_images_are_fixed_on_forked_workers_after_the_parent_used_tensorflow(tmp_path):
+    # Workers decode CMYK and PNG images with TensorFlow kernels (run on the calling
+    # thread). The parent forks them after its own TensorFlow work has started TF's
+    # thread pools (tf.data, a multi-threaded matmul, the same decode kernels): the
+    # build must still finish, with every odd image fixed.
+    manual_dir = str(tmp_path / "manual")
+    script = f"""
+import tensorflow as tf
+import tensorflow_datasets as tfds
+import imagenet_pi
+from imagenet_pi import fake_data
+
+fake_data.write_sample({manual_dir!r}, configs=["high_noise"], num_synsets=3,
+                       images_per_synset=3, num_validation=4, image_size=32,
+                       num_cmyk=2, num_png=1)
+total = tf.data.Dataset.range(10_000).map(lambda x: x * 2, num_parallel_calls=4).reduce(
+    tf.constant(0, tf.int64), lambda a, b: a + b)
+big = tf.random.uniform((512, 512))
+tf.linalg.matmul(big, big).numpy()
+sample_jpeg = tf.io.encode_jpeg(tf.zeros((8, 8, 3), tf.uint8)).numpy()
+tf.io.decode_jpeg(sample_jpeg, dct_method="INTEGER_ACCURATE").numpy()
+builder = tfds.builder("imagenet_pi/high_noise", data_dir={str(tmp_path / "data")!r},
+                       build_workers=3)
+builder.download_and_prepare(
+    download_config=tfds.download.DownloadConfig(manual_dir={manual_dir!r}))
+import io
+from PIL import Image
+modes = set()
+for split in ("train", "validation"):
+    ds = builder.as_dataset(split=split, decoders={{"image": tfds.decode.SkipDecoding()}})
+    for example in ds.as_numpy_iterator():
+        with Image.open(io.BytesIO(example["image"])) as image:
+            modes.add((image.format, image.mode))
+print("formats and modes:", sorted(modes))
+"""
+    result = python_process.run_to_exit(script, timeout=_TIMEOUT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "formats and modes: [('JPEG', 'RGB')]" in result.stdout, result.stdout
