@@ -113,8 +113,10 @@ def _builder(
     except json_format.ParseError as error:  # TFDS cannot read a dataset_info.json
         raise _unreadable_dataset_info(name, data_dir, error) from error
     except ValueError as error:  # TFDS's DatasetNotFoundError, or an unknown config
+        # Its first line says what; the rest lists every dataset TFDS knows, or its grammar.
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
         raise FileNotFoundError(
-            f"{name}: not found in data_dir {data_dir or '(TFDS default)'} ({error}). Build it "
+            f"{name}: not found in data_dir {data_dir or '(TFDS default)'} ({reason}). Build it "
             f"first:\n  {build_command(name, data_dir or '<data_dir>', file_format)}\n"
             "or pass the data_dir it was built in."
         ) from error

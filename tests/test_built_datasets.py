@@ -86,3 +86,14 @@ def test_an_unreadable_json_file_of_the_build_is_named(built_high_noise, tmp_pat
     message = str(error.value)
     assert message.startswith(f"{os.path.join(version_dir, file_name)}: damaged build of")
     assert "cannot be read" in message and f"delete {version_dir}" in message
+
+
+@pytest.mark.parametrize("name", ["nosuch/x", "", "imagenet_pi/no such"])
+def test_an_unknown_dataset_name_is_said_in_a_few_lines(tmp_path, name):
+    # TFDS's own error goes on with every dataset it knows, or its name grammar.
+    with pytest.raises(FileNotFoundError) as error:
+        built_datasets.open_built(name, str(tmp_path))
+    message = str(error.value)
+    assert message.startswith(f"{name}: not found in data_dir {tmp_path} (")
+    assert "Available datasets" not in message and "Examples:" not in message
+    assert len(message.splitlines()) <= 3, message
