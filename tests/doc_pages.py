@@ -171,6 +171,54 @@ def run_python_block(name: str, cwd: os.PathLike | str, **env: str):
     )
 
 
+def user_environment(home: os.PathLike | str) -> dict[str, str]:
+    """A user's environment for blocks run as they are pasted: a fresh HOME, this Python's
+    commands (`imagenet-pi`, `tfds`) first on PATH, this checkout's package, and no TFDS,
+    JAX, TensorFlow or XLA settings of the test run."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TFDS_", "PYTEST_", "XLA_", "TF_", "JAX_"))
+        and key not in ("DATA_DIR", "MANUAL_DIR")
+    }
+    env.update(
+        HOME=os.fspath(home),
+        PATH=os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", ""),
+        # This checkout's package, even where an installed one is elsewhere (editable).
+        PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
+    )
+    return env
+
+
+def run_block(
+    block: Block,
+    cwd: os.PathLike | str,
+    env: Mapping[str, str],
+    code: str | None = None,
+    timeout: float = 600,
+) -> subprocess.CompletedProcess:
+    """Runs a block as a user pastes it, in `cwd`: shell with `bash -euo pipefail`, Python
+    as a script. `code` replaces the block's (its placeholders filled in). Fails the test,
+    naming the block, unless it exits with 0; returns the `subprocess.CompletedProcess`."""
+    code = block.code if code is None else code
+    cwd = pathlib.Path(cwd)
+    stem = f"block_{block.line}"
+    if block.is_python:
+        script, command = cwd / f"{stem}.py", [sys.executable, f"{stem}.py"]
+    else:
+        script, command = cwd / f"{stem}.sh", ["bash", "-euo", "pipefail", f"{stem}.sh"]
+    script.write_text(code, encoding="utf-8")
+    result = subprocess.run(
+        command, cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=timeout
+    )
+    assert result.returncode == 0, (
+        f"{block.label} failed (exit status {result.returncode}) after the blocks above "
+        f"it:\n{code}\n--- stdout (end):\n{result.stdout[-3000:]}\n"
+        f"--- stderr (end):\n{result.stderr[-5000:]}"
+    )
+    return result
+
+
 def snippet(name: str) -> str:
     """The code of the one ```python block under `<!-- test: name -->`."""
     found = [b for b in code_blocks() if b.kind == "test" and b.name == name and b.is_python]

@@ -9,10 +9,7 @@ package, and no TFDS or JAX settings of the test run.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
 import doc_pages
 import pytest
@@ -39,48 +36,14 @@ def test_five_minute_path_is_in_the_readme_in_reading_order():
     assert re.search(r"--data_dir (\S+)", array_record).group(1) != tfrecord_dir
 
 
-def _environment(home: str) -> dict[str, str]:
-    """A user's environment: this Python's commands first on PATH, a fresh HOME."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("TFDS_", "PYTEST_", "XLA_", "TF_", "JAX_"))
-        and key not in ("DATA_DIR", "MANUAL_DIR")
-    }
-    env.update(
-        HOME=home,
-        PATH=os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", ""),
-        # This checkout's package, even where an installed one is elsewhere (editable).
-        PYTHONPATH=str(doc_pages.ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
-    )
-    return env
-
-
 @pytest.mark.slow
 def test_five_minute_path_runs_verbatim_in_a_fresh_home(tmp_path):
     home = tmp_path / "home"
     work = tmp_path / "work"  # the folder the user types in
     home.mkdir()
     work.mkdir()
-    env = _environment(str(home))
-    outputs = []
-    for number, block in enumerate(_blocks()):
-        if block.is_python:
-            script = work / f"block{number}.py"
-            command = [sys.executable, script.name]
-        else:
-            script = work / f"block{number}.sh"
-            command = ["bash", "-euo", "pipefail", script.name]
-        script.write_text(block.code, encoding="utf-8")
-        result = subprocess.run(
-            command, cwd=work, env=env, capture_output=True, text=True, timeout=600
-        )
-        assert result.returncode == 0, (
-            f"{block.label} failed (exit status {result.returncode}) after the blocks above "
-            f"it:\n{block.code}\n--- stdout (end):\n{result.stdout[-3000:]}\n"
-            f"--- stderr (end):\n{result.stderr[-5000:]}"
-        )
-        outputs.append(result.stdout)
+    env = doc_pages.user_environment(home)
+    outputs = [doc_pages.run_block(block, work, env).stdout for block in _blocks()]
 
     sample = home / "imagenet-pi-sample"
     assert (sample / "ILSVRC2012_img_train.tar").is_file()
