@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import functools
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,6 +38,19 @@ from imagenet_pi.generation import (
 )
 from imagenet_pi.ilsvrc import verification
 
+# What `tfds.load("imagenet_pi/<name>")` can parse back: no '/', ':', ',' or '='.
+CONFIG_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+def check_config_name(name: object) -> str:
+    """`name` if `tfds.load("imagenet_pi/<name>")` can parse it back; else ValueError."""
+    if not isinstance(name, str) or not CONFIG_NAME_PATTERN.match(name):
+        raise ValueError(
+            f"name: expected letters, digits, '_', '.' or '-' (a name tfds.load can parse in "
+            f"'imagenet_pi/<name>'), found {name!r}"
+        )
+    return name
+
 
 @dataclasses.dataclass(eq=False)
 class ImagenetPiConfig(tfds.core.BuilderConfig):
@@ -58,7 +72,9 @@ class ImagenetPiConfig(tfds.core.BuilderConfig):
     verify_archives: bool | None = None
 
     def __post_init__(self) -> None:
-        # Also reached by `tfds build --config '{...}'`: a bad beta must not reach the metadata.
+        # Also reached by `tfds build --config '{...}'`: a name TFDS cannot parse back would
+        # build a dataset no reader can open, and a bad beta must not reach the metadata.
+        check_config_name(self.name)
         if self.beta is not None:
             self.beta = relabel.check_beta(self.beta)
         self.verify_archives = verification.check_verify_setting(self.verify_archives)

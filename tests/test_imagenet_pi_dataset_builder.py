@@ -214,6 +214,15 @@ def test_config_keeps_a_valid_beta_as_a_float(beta):
     assert config.beta is None or type(config.beta) is float
 
 
+@pytest.mark.parametrize("name", ["a/b", "x:1.0.0", "a,b", "a=b", "", " mine"])
+def test_config_refuses_a_name_tfds_cannot_parse_back(name):
+    # `tfds build --config '{"name": "a/b", ...}'` would build into imagenet_pi/a/b/, which
+    # `tfds.load("imagenet_pi/a/b")` cannot read.
+    with pytest.raises(ValueError, match="tfds.load can parse") as error:
+        ImagenetPiConfig(name=name, beta=0.3, annotations_dir="/abs/mine")
+    assert repr(name) in str(error.value)
+
+
 def test_config_and_relabel_share_one_check():
     # The same message from both: one function, not two that may drift apart.
     with pytest.raises(ValueError) as from_config:
