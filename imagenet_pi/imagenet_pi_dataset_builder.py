@@ -242,9 +242,11 @@ class Builder(internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip_regi
             download_config.max_examples_per_split, on_beam=on_beam
         )
         # `is_prepared()` would log TFDS's "Variant folder ... has no dataset_info.json".
-        if not on_beam and not (self.data_path / "dataset_info.json").exists():
-            # A bad IMAGENET_PI_BUILD_WORKERS is refused before anything is read.
-            self._build_workers = worker_count.resolve(self._build_workers)
+        if not (self.data_path / "dataset_info.json").exists():
+            self._check_data_dir_is_no_build()
+            if not on_beam:
+                # A bad IMAGENET_PI_BUILD_WORKERS is refused before anything is read.
+                self._build_workers = worker_count.resolve(self._build_workers)
 
         def check_reuse() -> None:
             requested = build_identity.requested_inputs(
@@ -259,6 +261,24 @@ class Builder(internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip_regi
 
         build_lock.prepare_once(
             self, super().download_and_prepare, check_reuse=check_reuse, **kwargs
+        )
+
+    def _check_data_dir_is_no_build(self) -> None:
+        """Refuses a data_dir that is a folder inside a build (its version, config or
+        `imagenet_pi` folder, as a file browser shows it), before TFDS builds a dataset
+        inside it, asking for a manual_dir the user never meant to give."""
+        from imagenet_pi import built_datasets
+
+        root = self.data_path.parents[2]  # <data_dir>/imagenet_pi/<config>/<version>
+        inside = built_datasets.inside_build(root, self.name, self.builder_config.name)
+        if inside is None:
+            return
+        config_dir, _ = inside
+        raise FileNotFoundError(
+            f"{self.name}/{self.builder_config.name}: data_dir {os.fspath(root)} is a folder "
+            f"inside the build of {self.name}/{config_dir.name}, not a data_dir: nothing is "
+            f"built there. Pass the data_dir that holds {self.name}/: "
+            f"data_dir={os.fspath(config_dir.parent.parent)}"
         )
 
     def as_dataset(self, *args, **kwargs):

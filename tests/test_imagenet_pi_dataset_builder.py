@@ -197,6 +197,25 @@ def test_split_slicing_at_load_time(built):
     assert sum(1 for _ in half) == num_train // 2
 
 
+@pytest.mark.parametrize("inside", ["version", "config", "dataset"])
+def test_a_data_dir_inside_a_build_is_refused_naming_the_data_dir(copied_build, inside):
+    # TFDS would look for imagenet_pi/high_noise/3.0.0 below it, find none and try to build
+    # there, failing on a manual_dir the user never meant to give.
+    version_dir = os.path.join(copied_build, "imagenet_pi", "high_noise", "3.0.0")
+    given = {
+        "version": version_dir,
+        "config": os.path.dirname(version_dir),
+        "dataset": os.path.dirname(os.path.dirname(version_dir)),
+    }[inside]
+    before = sorted(os.listdir(given))
+    with pytest.raises(FileNotFoundError) as error:
+        tfds.load("imagenet_pi/high_noise", split="train", data_dir=given)
+    message = str(error.value)
+    assert f"data_dir {given} is a folder inside the build of imagenet_pi/high_noise" in message
+    assert f"data_dir={copied_build}" in message
+    assert sorted(os.listdir(given)) == before  # nothing written there
+
+
 # --- ImagenetPiConfig refuses a beta that would reach the metadata wrong, however it is made -
 
 
