@@ -210,6 +210,18 @@ def test_a_missing_shard_is_found_when_the_build_is_opened(builds, tmp_path):
     assert builder.info.splits["train"].num_examples == 12
 
 
+@pytest.mark.parametrize("file_format", _FORMATS)
+def test_tfds_load_names_a_missing_shard_with_the_build_check(builds, file_format, tmp_path):
+    # TensorFlow's NotFoundError would name the file with no word of check-build.
+    data_dir, shard, split = _damaged_copy(builds, file_format, "deleted", tmp_path)
+    with pytest.raises(damaged_builds.DamagedBuildError) as error:
+        if file_format == "tfrecord":
+            tfds.load(_NAME, split=split, data_dir=data_dir)
+        else:
+            tfds.data_source(_NAME, split=split, data_dir=data_dir)
+    _check_names(str(error.value), shard, data_dir)
+
+
 def test_a_cut_example_index_names_its_file(builds, tmp_path):
     data_dir = str(tmp_path / "data")
     shutil.copytree(builds["array_record"], data_dir)
