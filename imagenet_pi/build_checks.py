@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Callable
 
-from imagenet_pi import built_datasets, errors
+from imagenet_pi import built_datasets, errors, paths
 from imagenet_pi.generation import record_files, worker_count, worker_pool
 
 METADATA_KEY = "file_checksums"
@@ -170,8 +170,9 @@ def _is_shard_name(builder, file_name: str) -> bool:
 
 def _size_problem(path: str, expected: int) -> str | None:
     """What is wrong with the file at `path` before its content is read, if anything."""
-    if not os.path.isfile(path):
-        return "missing"
+    problem = paths.not_a_file(path)
+    if problem is not None:  # missing, or a folder (a copy stopped half-way), a broken link
+        return "missing" if problem == paths.MISSING else problem
     size = os.path.getsize(path)
     if size == expected:
         return None

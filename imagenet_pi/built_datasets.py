@@ -151,16 +151,10 @@ def _builder_inside(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder
         return None
     dataset, config = name.split("/", 1)
     config = config.split(":", 1)[0]
-    path = epath.Path(data_dir)
-    version = None
-    if _is_version_dir(path) and path.parent.parent.name == dataset:
-        version, config_dir = path.name, path.parent
-    elif path.parent.name == dataset and _is_config_dir(path):
-        config_dir = path
-    elif path.name == dataset and path.is_dir() and any(map(_is_config_dir, path.iterdir())):
-        config_dir = path / config
-    else:
+    inside = inside_build(data_dir, dataset, config)
+    if inside is None:
         return None
+    config_dir, version = inside
     root = config_dir.parent.parent
     if config_dir.name != config:
         raise FileNotFoundError(
@@ -169,6 +163,22 @@ def _builder_inside(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder
         )
     versioned = f"{dataset}/{config}:{version}" if version else f"{dataset}/{config}"
     return _builder(versioned, os.fspath(root))
+
+
+def inside_build(
+    data_dir: str | os.PathLike, dataset: str, config: str
+) -> tuple[epath.Path, str | None] | None:
+    """(config folder, version or None) when `data_dir` is a folder inside a build of
+    `dataset`, not a data_dir: a version folder (`<root>/<dataset>/<config>/<version>`), a
+    config folder, or the `<dataset>` folder (then `config`'s folder in it). Else None."""
+    path = epath.Path(data_dir)
+    if _is_version_dir(path) and path.parent.parent.name == dataset:
+        return path.parent, path.name
+    if path.parent.name == dataset and _is_config_dir(path):
+        return path, None
+    if path.name == dataset and path.is_dir() and any(map(_is_config_dir, path.iterdir())):
+        return path / config, None
+    return None
 
 
 def _is_version_dir(path: epath.Path) -> bool:

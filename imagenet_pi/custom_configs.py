@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from collections.abc import Sequence
 
 from imagenet_pi import relabel, upstream
 from imagenet_pi.annotations import origins
-from imagenet_pi.imagenet_pi_dataset_builder import ImagenetPiConfig
+from imagenet_pi.imagenet_pi_dataset_builder import CONFIG_NAME_PATTERN as CONFIG_NAME_PATTERN
+from imagenet_pi.imagenet_pi_dataset_builder import ImagenetPiConfig, check_config_name
 from imagenet_pi.relabelling import relabel_metadata
-
-# What `tfds.load("imagenet_pi/<name>")` can parse back: no '/', ':', ',' or '='.
-CONFIG_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
-
 
 # Hex digits of the annotations' sha256 in a derived name: readable, and two relabellings
 # (other seed, other predictions) get other names but by a 1 in 4 billion chance.
@@ -52,11 +48,20 @@ def default_name(beta: float, seed: int | Sequence[int] | None, digest: str) -> 
         when unknown (left out).
       digest: `annotations_digest` of the folder, of which the first 8 hex digits are kept.
     """
-    parts = [f"beta_{beta:g}"]
+    parts = [f"beta_{_beta_text(beta)}"]
     if seed is not None:
         parts.append("seed" + "-".join(str(s) for s in relabel.seed_entropy(seed)))
     parts.append(digest[:NAME_DIGEST_LENGTH])
     return "_".join(parts)
+
+
+def _beta_text(beta: float) -> str:
+    """beta in a config name: "%g" (`0.3`, `1e-07`) if that is beta itself, else every digit
+    (`0.1234567`, which "%g" makes `0.123457`); an exponent without '+' (`1e20`)."""
+    text = f"{beta:g}"
+    if float(text) != beta:
+        text = repr(float(beta))
+    return text.replace("e+", "e")
 
 
 def custom_config(
@@ -96,11 +101,7 @@ def custom_config(
             raise ValueError(_no_beta_message(annotations_dir, metadata))
         seed = relabel_metadata.metadata_seed(annotations_dir, metadata or {})
         name = default_name(beta, seed, annotations_digest(annotations_dir))
-    if not CONFIG_NAME_PATTERN.match(name):
-        raise ValueError(
-            f"name: expected letters, digits, '_', '.' or '-' (a name tfds.load can parse in "
-            f"'imagenet_pi/<name>'), found {name!r}"
-        )
+    check_config_name(name)
     if name in upstream.NOISE_LEVELS:
         raise ValueError(
             f"name: {name!r} is a released config; a custom one would share its data_dir "

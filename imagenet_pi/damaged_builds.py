@@ -145,6 +145,8 @@ def inspect_shard(shard: Shard, file_format: str) -> str | None:
     path = epath.Path(shard.path)
     if not path.exists():
         return "the file is missing"
+    if path.is_dir():
+        return "it is a folder, not the shard file the build wrote"
     if file_format == "tfrecord":
         found = _tfrecord_records(path)
     elif file_format == "array_record":
@@ -229,13 +231,17 @@ def tf_read_error(error: BaseException, built_split: BuiltSplit) -> DamagedBuild
 
     TensorFlow names no file for a record cut short ("truncated record at 1675"), nor for
     a file with fewer records than dataset_info.json says ("expected to contain N
-    elements"); bytes that do not parse may come from a damaged file too.
+    elements"); bytes that do not parse may come from a damaged file too, and a folder in
+    a shard's place fails as a precondition ("Is a directory").
     """
     import tensorflow as tf
 
     message = _tf_message(error)
+    # FailedPrecondition: fewer records than dataset_info.json says, or a folder in a
+    # shard's place ("<path>; Is a directory").
     if isinstance(error, tf.errors.DataLossError | tf.errors.NotFoundError) or (
-        isinstance(error, tf.errors.FailedPreconditionError) and "expected to contain" in message
+        isinstance(error, tf.errors.FailedPreconditionError)
+        and ("expected to contain" in message or "Is a directory" in message)
     ):
         return built_split.read_error(message)
     if isinstance(error, tf.errors.InvalidArgumentError):

@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import functools
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +21,7 @@ from imagenet_pi import (
     annotations,
     build_checks,
     build_identity,
+    damaged_builds,
     dataset_card,
     ilsvrc,
     internals,
@@ -36,6 +38,19 @@ from imagenet_pi.generation import (
     worker_count,
 )
 from imagenet_pi.ilsvrc import verification
+
+# What `tfds.load("imagenet_pi/<name>")` can parse back: no '/', ':', ',' or '='.
+CONFIG_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+def check_config_name(name: object) -> str:
+    """`name` if `tfds.load("imagenet_pi/<name>")` can parse it back; else ValueError."""
+    if not isinstance(name, str) or not CONFIG_NAME_PATTERN.match(name):
+        raise ValueError(
+            f"name: expected letters, digits, '_', '.' or '-' (a name tfds.load can parse in "
+            f"'imagenet_pi/<name>'), found {name!r}"
+        )
+    return name
 
 
 @dataclasses.dataclass(eq=False)
@@ -58,7 +73,9 @@ class ImagenetPiConfig(tfds.core.BuilderConfig):
     verify_archives: bool | None = None
 
     def __post_init__(self) -> None:
-        # Also reached by `tfds build --config '{...}'`: a bad beta must not reach the metadata.
+        # Also reached by `tfds build --config '{...}'`: a name TFDS cannot parse back would
+        # build a dataset no reader can open, and a bad beta must not reach the metadata.
+        check_config_name(self.name)
         if self.beta is not None:
             self.beta = relabel.check_beta(self.beta)
         self.verify_archives = verification.check_verify_setting(self.verify_archives)
@@ -226,9 +243,11 @@ class Builder(internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip_regi
             download_config.max_examples_per_split, on_beam=on_beam
         )
         # `is_prepared()` would log TFDS's "Variant folder ... has no dataset_info.json".
-        if not on_beam and not (self.data_path / "dataset_info.json").exists():
-            # A bad IMAGENET_PI_BUILD_WORKERS is refused before anything is read.
-            self._build_workers = worker_count.resolve(self._build_workers)
+        if not (self.data_path / "dataset_info.json").exists():
+            self._check_data_dir_is_no_build()
+            if not on_beam:
+                # A bad IMAGENET_PI_BUILD_WORKERS is refused before anything is read.
+                self._build_workers = worker_count.resolve(self._build_workers)
 
         def check_reuse() -> None:
             requested = build_identity.requested_inputs(
@@ -243,6 +262,24 @@ class Builder(internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip_regi
 
         build_lock.prepare_once(
             self, super().download_and_prepare, check_reuse=check_reuse, **kwargs
+        )
+
+    def _check_data_dir_is_no_build(self) -> None:
+        """Refuses a data_dir that is a folder inside a build (its version, config or
+        `imagenet_pi` folder, as a file browser shows it), before TFDS builds a dataset
+        inside it, asking for a manual_dir the user never meant to give."""
+        from imagenet_pi import built_datasets
+
+        root = self.data_path.parents[2]  # <data_dir>/imagenet_pi/<config>/<version>
+        inside = built_datasets.inside_build(root, self.name, self.builder_config.name)
+        if inside is None:
+            return
+        config_dir, _ = inside
+        raise FileNotFoundError(
+            f"{self.name}/{self.builder_config.name}: data_dir {os.fspath(root)} is a folder "
+            f"inside the build of {self.name}/{config_dir.name}, not a data_dir: nothing is "
+            f"built there. Pass the data_dir that holds {self.name}/: "
+            f"data_dir={os.fspath(config_dir.parent.parent)}"
         )
 
     def as_dataset(self, *args, **kwargs):
@@ -261,6 +298,9 @@ class Builder(internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip_regi
             build_identity.check_read(self)
             self._build_checked = True
         build_identity.warn_if_partial(self)
+        if (self.data_path / "dataset_info.json").exists():
+            # One listing: a lost shard named with check-build, not as TensorFlow's NotFound.
+            damaged_builds.check_shards_exist(self)
 
     def _pinned_files(self) -> releases.PinnedFiles:
         return releases.pinned_files(self.url_infos, self.CSV_URL_ROOT)

@@ -60,6 +60,15 @@ def test_a_missing_shard_and_index_are_named(copied_build, capsys):
     assert f"{shard}: missing" in err and f"{index}: missing" in err
 
 
+def test_a_folder_in_the_place_of_a_shard_is_named_as_a_folder(copied_build, capsys):
+    shard = _shards(copied_build)[0]
+    os.remove(shard)
+    os.mkdir(shard)
+    code, _, err = _check(copied_build, capsys)
+    assert code == 1
+    assert f"{shard}: is an empty folder, not a file" in err
+
+
 def test_a_build_that_recorded_no_checksums_says_so(copied_build, capsys):
     metadata = os.path.join(copied_build, _VERSION, "metadata.json")
     with open(metadata) as file:

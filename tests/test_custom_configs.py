@@ -73,6 +73,20 @@ def test_names_tfds_cannot_parse_back_are_refused(custom_relabelled, name):
         imagenet_pi.custom_config(custom_relabelled[2], name)
 
 
+@pytest.mark.parametrize("beta", [1e16, 1e300, 1e-7, 0.3, 100.0, 0.1234567])
+def test_derived_name_is_one_tfds_can_parse_back_for_any_beta(beta):
+    name = custom_configs.default_name(beta, 0, "ab" * 32)
+    assert custom_configs.CONFIG_NAME_PATTERN.match(name), name
+
+
+def test_derived_names_of_betas_that_differ_past_six_digits_differ():
+    # The same draws (same CSVs) at betas that print alike with "%g" would share a name.
+    first = custom_configs.default_name(0.1234567, 0, "ab" * 32)
+    second = custom_configs.default_name(0.1234568, 0, "ab" * 32)
+    assert first != second
+    assert custom_configs.default_name(0.3, 1, "ab" * 32) == "beta_0.3_seed1_abababab"
+
+
 @pytest.mark.parametrize("beta", [0.0, -0.5, float("nan"), float("inf")])
 def test_bad_beta_is_refused_by_the_one_beta_check(custom_relabelled, beta):
     with pytest.raises(ValueError, match="beta must be a finite number > 0"):

@@ -1,9 +1,9 @@
 """Every reader of a build names a missing or damaged file of it, and the build check.
 
 A copy of a build with one shard damaged: deleted, emptied, cut in half, cut by its last
-byte, or cut where the format itself cannot tell (a TFRecord file after a whole record;
-an array_record file after its first 64 KiB block, which then reads as holding no
-records). Each reader (the tf.data and grain back ends, the PyTorch dataset, `stats`,
+byte, replaced by a folder, or cut where the format itself cannot tell (a TFRecord file
+after a whole record; an array_record file after its first 64 KiB block, which then reads
+as holding no records). Each reader (the tf.data and grain back ends, the PyTorch dataset, `stats`,
 `pi_lookup`) must raise `DamagedBuildError` naming that file and the command that checks
 every file of the build, whichever shard and whatever the damage.
 """
@@ -33,6 +33,7 @@ _DAMAGES = {
     "cut_in_half": ("train", 1),
     "last_byte_cut": ("train", 2),
     "cut_at_a_boundary": ("validation", 0),
+    "replaced_by_a_folder": ("train", 1),
 }
 # One damage a reader runs in the quick suite; all of them in the whole suite.
 _QUICK_DAMAGE = "cut_in_half"
@@ -69,8 +70,10 @@ def _damaged_copy(builds, file_format: str, damage: str, tmp_path) -> tuple[str,
     shard = os.fspath(builder.info.splits[split].filepaths[number])
     with open(shard, "rb") as file:
         content = file.read()
-    if damage == "deleted":
+    if damage in ("deleted", "replaced_by_a_folder"):
         os.remove(shard)
+        if damage == "replaced_by_a_folder":  # as a copy tool that failed half-way may leave
+            os.mkdir(shard)
         return data_dir, shard, split
     kept = {
         "emptied": 0,
@@ -205,6 +208,18 @@ def test_a_missing_shard_is_found_when_the_build_is_opened(builds, tmp_path):
     # A build check, which reports every file itself, opens it all the same.
     builder = built_datasets.open_built(_NAME, data_dir, check_shards=False)
     assert builder.info.splits["train"].num_examples == 12
+
+
+@pytest.mark.parametrize("file_format", _FORMATS)
+def test_tfds_load_names_a_missing_shard_with_the_build_check(builds, file_format, tmp_path):
+    # TensorFlow's NotFoundError would name the file with no word of check-build.
+    data_dir, shard, split = _damaged_copy(builds, file_format, "deleted", tmp_path)
+    with pytest.raises(damaged_builds.DamagedBuildError) as error:
+        if file_format == "tfrecord":
+            tfds.load(_NAME, split=split, data_dir=data_dir)
+        else:
+            tfds.data_source(_NAME, split=split, data_dir=data_dir)
+    _check_names(str(error.value), shard, data_dir)
 
 
 def test_a_cut_example_index_names_its_file(builds, tmp_path):

@@ -197,6 +197,25 @@ def test_split_slicing_at_load_time(built):
     assert sum(1 for _ in half) == num_train // 2
 
 
+@pytest.mark.parametrize("inside", ["version", "config", "dataset"])
+def test_a_data_dir_inside_a_build_is_refused_naming_the_data_dir(copied_build, inside):
+    # TFDS would look for imagenet_pi/high_noise/3.0.0 below it, find none and try to build
+    # there, failing on a manual_dir the user never meant to give.
+    version_dir = os.path.join(copied_build, "imagenet_pi", "high_noise", "3.0.0")
+    given = {
+        "version": version_dir,
+        "config": os.path.dirname(version_dir),
+        "dataset": os.path.dirname(os.path.dirname(version_dir)),
+    }[inside]
+    before = sorted(os.listdir(given))
+    with pytest.raises(FileNotFoundError) as error:
+        tfds.load("imagenet_pi/high_noise", split="train", data_dir=given)
+    message = str(error.value)
+    assert f"data_dir {given} is a folder inside the build of imagenet_pi/high_noise" in message
+    assert f"data_dir={copied_build}" in message
+    assert sorted(os.listdir(given)) == before  # nothing written there
+
+
 # --- ImagenetPiConfig refuses a beta that would reach the metadata wrong, however it is made -
 
 
@@ -212,6 +231,15 @@ def test_config_keeps_a_valid_beta_as_a_float(beta):
     config = ImagenetPiConfig(name="mine", beta=beta, annotations_dir="/abs/mine")
     assert config.beta == (None if beta is None else float(beta))
     assert config.beta is None or type(config.beta) is float
+
+
+@pytest.mark.parametrize("name", ["a/b", "x:1.0.0", "a,b", "a=b", "", " mine"])
+def test_config_refuses_a_name_tfds_cannot_parse_back(name):
+    # `tfds build --config '{"name": "a/b", ...}'` would build into imagenet_pi/a/b/, which
+    # `tfds.load("imagenet_pi/a/b")` cannot read.
+    with pytest.raises(ValueError, match="tfds.load can parse") as error:
+        ImagenetPiConfig(name=name, beta=0.3, annotations_dir="/abs/mine")
+    assert repr(name) in str(error.value)
 
 
 def test_config_and_relabel_share_one_check():

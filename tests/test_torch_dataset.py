@@ -4,6 +4,7 @@ with what torchvision users reach for: targets, classes, wnids, upstream order."
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import pickle
 import re
@@ -22,7 +23,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, DistributedSampler
 
 import imagenet_pi
-from imagenet_pi import fake_data, synsets
+from imagenet_pi import build_checks, fake_data, synsets
 from imagenet_pi.torch_dataset import ImageNetPI
 
 _CONFIG = "high_noise"
@@ -472,6 +473,11 @@ def test_build_without_example_index_names_it_and_the_slow_way(data_dir, tmp_pat
     shutil.copytree(data_dir, copy)
     version_dir = tfds.builder(f"imagenet_pi/{_CONFIG}", data_dir=str(copy)).data_path
     os.remove(version_dir / "example_index-train.npz")
+    # A build that wrote no index recorded none (one that did, and lost it, is damaged).
+    metadata_file = version_dir / "metadata.json"
+    metadata = json.loads(metadata_file.read_text())
+    del metadata[build_checks.METADATA_KEY]["example_index-train.npz"]
+    metadata_file.write_text(json.dumps(metadata))
     train = ImageNetPI(str(copy), split="train", config=_CONFIG)
     with pytest.raises(ValueError, match=r"no example index for split 'train'.*as_dict=True"):
         _ = train.targets

@@ -118,10 +118,20 @@ def read(
     Raises:
       ExampleIndexError: the file is not the one recorded (copied from another build of
         the same size, or damaged): its labels would not be those of the examples.
+      DamagedBuildError: the file is missing though the build recorded it, is a folder, is
+        of another size than recorded, or cannot be read.
     """
     index_path = path(data_dir, split)
     if not index_path.exists():
-        return None
+        if recorded is None:
+            return None
+        raise damaged_builds.damaged_file_error(
+            index_path, "missing: the build wrote it and recorded its size and sha256"
+        )
+    if index_path.is_dir():
+        raise damaged_builds.damaged_file_error(
+            index_path, "it is a folder, not the file the build wrote"
+        )
     if recorded is not None:
         written = record_files.sha256_of(index_path)
         if written.num_bytes != recorded["num_bytes"]:
@@ -132,12 +142,17 @@ def read(
             )
         found = written.sha256
         if found != recorded["sha256"]:
+            version_dir = index_path.parent  # <data_dir>/<dataset>/<config>/<version>
+            command = damaged_builds.check_build_command(
+                f"{version_dir.parent.parent.name}/{version_dir.parent.name}",
+                os.fspath(version_dir.parents[2]),
+            )
             raise ExampleIndexError(
                 f"{index_path} is not the example index this build wrote: its sha256 is "
                 f"{found}, the build recorded {recorded['sha256']}. It was copied from another "
                 "build or is damaged, and its labels would not be those of the examples. Copy "
-                "it again from the same build, or build the dataset again; `imagenet-pi "
-                "check-build --dataset <name> --data-dir <data_dir>` checks every file."
+                f"it again from the same build, or build the dataset again; `{command}` checks "
+                "every file."
             )
     try:
         with index_path.open("rb") as file, np.load(file) as arrays:

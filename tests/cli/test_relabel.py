@@ -118,6 +118,18 @@ def test_relabel_name_is_the_same_for_the_same_draws(predictions, tmp_path, caps
     assert _printed_name(_relabel_argv(predictions, tmp_path / "b"), capsys) == first
 
 
+@pytest.mark.parametrize("beta", ["1e20", "1e300"])
+def test_relabel_at_a_beta_printed_with_an_exponent_prints_a_name_tfds_can_load(
+    predictions, tmp_path, capsys, beta
+):
+    # f"{1e20:g}" is "1e+20": a '+' that no config name may hold.
+    argv = _relabel_argv(predictions, tmp_path / "out")
+    argv[argv.index("--beta") + 1] = beta
+    name = _printed_name(argv, capsys)
+    assert custom_configs.CONFIG_NAME_PATTERN.match(name), name
+    assert name == custom_configs.custom_config(tmp_path / "out").name
+
+
 def test_annotator_features_flag_copies_the_given_table(predictions, tmp_path):
     features = np.arange(32, dtype=np.float32).reshape(16, 2) / 10
     annotations.write_annotator_features(tmp_path / "given", features)
