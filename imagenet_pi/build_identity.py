@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from absl import logging
 
-from imagenet_pi import errors
+from imagenet_pi import errors, upstream
 
 if TYPE_CHECKING:
     from imagenet_pi.annotations import releases
@@ -360,14 +360,21 @@ def warn_if_partial(builder: Any) -> None:
         f"{split.num_examples} {name}" for name, split in sorted(builder.info.splits.items())
     )
     name = builder.info.full_name
+    data_dir = _data_dir_of(builder.data_dir)
+    config = name.rsplit("/", 1)[0]
+    if builder.builder_config.name in upstream.NOISE_LEVELS:
+        command = (
+            f"tfds build {config} --imports imagenet_pi --manual_dir <manual_dir> "
+            f"--data_dir {data_dir} --overwrite"
+        )
+    else:  # a custom config: its --config JSON (or custom_config) is the user's
+        command = "the command that built it, with --overwrite"
     # The same text warns once a process (the default filter), whichever reader asks.
     warnings.warn(
         PartialBuildWarning(
-            f"{name} in data_dir {_data_dir_of(builder.data_dir)} is a debug build, made with "
-            "max_examples_per_split="
+            f"{name} in data_dir {data_dir} is a debug build, made with max_examples_per_split="
             f"{recorded.max_examples_per_split}: it holds {sizes} examples, not the full "
-            f"dataset. To train or evaluate, build it in full: tfds build "
-            f"{name.rsplit('/', 1)[0]} --imports imagenet_pi --overwrite (without "
+            f"dataset. To train or evaluate, build it in full: {command} (without "
             "--max_examples_per_split)."
         ),
         stacklevel=1,

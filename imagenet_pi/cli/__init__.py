@@ -9,7 +9,9 @@ flag types and the flags commands share; `quiet` the filtering of TensorFlow's s
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
+import warnings
 from collections.abc import Sequence
 
 from imagenet_pi import errors
@@ -60,9 +62,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.check_flags(command_parsers[args.command], args)
     quiet.quiet_start_up(_COMMAND_OF_NAME[args.command].uses_tensorflow(args))
     try:
-        args.run(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = functools.partial(_show_warning, args.command)
+            args.run(args)
     except (errors.ImagenetPiError, ValueError, FileNotFoundError) as error:
         # Bad input: the message says what to do; a traceback would bury it.
         print(f"imagenet-pi {args.command}: error: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _show_warning(command: str, message, category, filename, lineno, file=None, line=None):
+    """A warning of this package as one line, `imagenet-pi <command>: warning: ...`; other
+    libraries' warnings as Python shows them."""
+    if category.__module__.split(".")[0] == "imagenet_pi":
+        print(f"imagenet-pi {command}: warning: {message}", file=file or sys.stderr)
+    else:
+        _SHOW_WARNING(message, category, filename, lineno, file, line)
+
+
+_SHOW_WARNING = warnings.showwarning

@@ -90,3 +90,25 @@ def test_stats_command_reads_the_version_folder_it_is_given(built_high_noise, ca
     argv = ["stats", "--dataset", _NAME, "--data-dir", _version_dir(data_dir), "--json"]
     assert cli.main([*argv, "--splits", "validation", "--no-progress"]) == 0
     assert json.loads(capsys.readouterr().out)["splits"]["validation"]["num_examples"] == 6
+
+
+def test_stats_of_a_debug_build_warns_in_one_line_with_the_command_to_build_in_full(
+    small_sample, tmp_path
+):
+    import identity_builds
+    import python_process
+
+    manual_dir, _ = small_sample
+    identity_builds.build(tmp_path, manual_dir, max_examples_per_split=2)
+    result = python_process.run_to_exit(
+        "from imagenet_pi import cli; raise SystemExit(cli.main(["
+        f"'stats', '--dataset', {_NAME!r}, '--data-dir', {str(tmp_path)!r}, '--json']))"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (line,) = [line for line in result.stderr.splitlines() if "debug build" in line]
+    assert line.startswith(f"imagenet-pi stats: warning: {_NAME}/3.0.0 in data_dir {tmp_path}")
+    assert "warnings.warn" not in result.stderr and "PartialBuildWarning" not in result.stderr
+    assert (
+        f"tfds build {_NAME} --imports imagenet_pi --manual_dir <manual_dir> "
+        f"--data_dir {tmp_path} --overwrite" in line
+    )
