@@ -24,7 +24,7 @@ from imagenet_pi import build_identity
 from imagenet_pi.damaged_builds import (  # re-exported: readers catch and call them here
     BuiltSplit,
     DamagedBuildError,
-    check_shards_exist,
+    check_shard_files,
     damaged_file_error,
     naming_damaged_shards,
 )
@@ -63,8 +63,8 @@ def open_built(
       file_format: "tfrecord" or "array_record" if the reader needs one; the builder
         then reads that format.
       reader: who reads it, for the messages (e.g. "the PyTorch dataset").
-      check_shards: refuse a build whose shard files are not all there. A build check,
-        which reports every file itself, passes False.
+      check_shards: refuse a build whose shard files are not all there, or not of the
+        size written. A build check, which reports every file itself, passes False.
 
     Warns:
       build_identity.PartialBuildWarning: it is a debug build (`max_examples_per_split`).
@@ -72,7 +72,8 @@ def open_built(
     Raises:
       FileNotFoundError: nothing of that name is built in `data_dir`.
       ValueError: it is built, but not in `file_format`.
-      DamagedBuildError: shard files of the build are missing (`check_shards`).
+      DamagedBuildError: shard files of the build are missing or of another size
+        (`check_shards`).
     """
     shown_dir = os.fspath(data_dir) if data_dir is not None else None
     builder = _builder(name, shown_dir)
@@ -98,7 +99,7 @@ def open_built(
         if builder.info.file_format.value != file_format:  # built in several: read that one
             builder = _builder(f"{name}:{builder.info.version}", _root(builder), file_format)
     if check_shards:
-        check_shards_exist(builder)
+        check_shard_files(builder)
     return builder
 
 

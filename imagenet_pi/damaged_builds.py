@@ -1,10 +1,11 @@
 """A damaged build: which file, and what is wrong with it.
 
 A build can be damaged after it was made (a shard deleted, a copy cut short). Missing
-shard files are found when a build is opened, cheaply (one listing of its folder,
-`check_shards_exist`); truncated ones when a reader reads them (`naming_damaged_shards`,
-`tf_read_error`, `inspect_shard`). Either way the reader raises `DamagedBuildError`,
-naming the file and the command that checks every file of the build.
+shard files, and shards of another size than the build wrote, are found when a build is
+opened, cheaply (one listing of its folder, `check_shard_files`); other damage when a
+reader reads them (`naming_damaged_shards`, `tf_read_error`, `inspect_shard`). Either
+way the reader raises `DamagedBuildError`, naming the file and the command that checks
+every file of the build.
 """
 
 from __future__ import annotations
@@ -32,14 +33,24 @@ def check_build_command(name: str, data_dir: str) -> str:
     return f"imagenet-pi check-build --dataset {name} --data-dir {data_dir}"
 
 
-def check_shards_exist(builder: tfds.core.DatasetBuilder) -> None:
-    """Raises DamagedBuildError if a shard file that dataset_info.json lists is missing.
+def check_shard_files(builder: tfds.core.DatasetBuilder) -> None:
+    """Raises DamagedBuildError if a shard file that dataset_info.json lists is missing, is
+    not a file, or has another size than the build recorded writing.
 
-    One listing of the build's folder, whatever the number of shards.
+    One listing of the build's folder, whatever the number of shards. Sizes are compared
+    where the folder is on a local disk (the listing gives them) and the build recorded
+    them (`build_checks`); a remote folder is checked for missing files only.
     """
-    present = {path.name for path in builder.data_path.iterdir()}
+    from imagenet_pi import build_checks  # it opens builds through `built_datasets`
+
+    folder = os.fspath(builder.data_path)
+    if os.path.isdir(folder):
+        with os.scandir(folder) as entries:
+            sizes = {entry.name: _file_size(entry) for entry in entries}
+    else:  # a remote file system: names only
+        sizes = {path.name: _UNKNOWN_SIZE for path in builder.data_path.iterdir()}
     expected = [path for split in builder.info.splits.values() for path in split.filepaths]
-    missing = [path for path in expected if epath.Path(path).name not in present]
+    missing = [path for path in expected if epath.Path(path).name not in sizes]
     if missing:
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         raise damaged_file_error(
@@ -47,6 +58,30 @@ def check_shards_exist(builder: tfds.core.DatasetBuilder) -> None:
             f"missing{more}: dataset_info.json lists {len(expected)} shard files, "
             f"{len(missing)} of them are not there",
         )
+    recorded = build_checks.recorded_files(builder)
+    for path in expected:
+        name = epath.Path(path).name
+        size = sizes[name]
+        if size is None:
+            raise damaged_file_error(path, "is a folder or a broken link, not a shard file")
+        written = recorded.get(name, {}).get("num_bytes")
+        if size != _UNKNOWN_SIZE and written is not None and size != int(written):
+            raise damaged_file_error(
+                path,
+                f"the file has {size} bytes where the build wrote {written} (cut short, "
+                "or changed since)",
+            )
+
+
+_UNKNOWN_SIZE = -1
+
+
+def _file_size(entry: os.DirEntry) -> int | None:
+    """The size of the file `entry` is (or links to); None if it is no regular file."""
+    try:
+        return entry.stat().st_size if entry.is_file() else None
+    except OSError:  # a broken link
+        return None
 
 
 def damaged_file_error(path: str | os.PathLike, problem: str) -> DamagedBuildError:

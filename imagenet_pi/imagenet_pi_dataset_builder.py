@@ -299,8 +299,9 @@ class Builder(internals.BuilderHooks, tfds.core.GeneratorBasedBuilder, skip_regi
             self._build_checked = True
         build_identity.warn_if_partial(self)
         if (self.data_path / "dataset_info.json").exists():
-            # One listing: a lost shard named with check-build, not as TensorFlow's NotFound.
-            damaged_builds.check_shards_exist(self)
+            # One listing: a lost or cut shard named with check-build, not as TensorFlow's
+            # NotFound or DataLoss (or array_record's empty records).
+            damaged_builds.check_shard_files(self)
 
     def _pinned_files(self) -> releases.PinnedFiles:
         return releases.pinned_files(self.url_infos, self.CSV_URL_ROOT)

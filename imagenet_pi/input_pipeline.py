@@ -217,7 +217,7 @@ def _open(
     if isinstance(dataset, str):
         return built_datasets.open_built(dataset, data_dir, file_format=file_format, reader=reader)
     built_datasets.check_file_format(dataset, file_format, reader)
-    damaged_builds.check_shards_exist(dataset)
+    damaged_builds.check_shard_files(dataset)
     return dataset
 
 

@@ -70,7 +70,7 @@ class PiTable:
         Raises:
           DamagedBuildError: a shard of the build is missing or damaged (names it).
         """
-        damaged_builds.check_shards_exist(builder)
+        damaged_builds.check_shard_files(builder)
         keys = ("file_name", "annotator_labels", "annotator_confidences")
         columns = {key: [] for key in keys}
         for batch in built_datasets.read_columns(builder, split, keys):
