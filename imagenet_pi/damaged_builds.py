@@ -21,7 +21,7 @@ from typing import Any
 import tensorflow_datasets as tfds
 from etils import epath
 
-from imagenet_pi import errors
+from imagenet_pi import errors, paths
 
 
 class DamagedBuildError(errors.ImagenetPiError, ValueError):
@@ -63,7 +63,7 @@ def check_shard_files(builder: tfds.core.DatasetBuilder) -> None:
         name = epath.Path(path).name
         size = sizes[name]
         if size is None:
-            raise damaged_file_error(path, "is a folder or a broken link, not a shard file")
+            raise damaged_file_error(path, paths.not_a_file(path) or "is not a regular file")
         written = recorded.get(name, {}).get("num_bytes")
         if size != _UNKNOWN_SIZE and written is not None and size != int(written):
             raise damaged_file_error(

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from imagenet_pi import paths as paths_lib
 from imagenet_pi import upstream
 from imagenet_pi.relabelling import temperature_sampling
 from imagenet_pi.relabelling.errors import InvalidPredictionsError, RelabelFileError
@@ -56,11 +57,15 @@ def predictions_path(split_dir: str | os.PathLike, model: str) -> pathlib.Path:
 def model_paths(split_dir: str | os.PathLike, models: Sequence[str]) -> list[pathlib.Path]:
     """The `<Model>.npy` of every model in `models`; raises naming the missing ones."""
     paths = [predictions_path(split_dir, model) for model in models]
-    missing = [path.name for path in paths if not path.is_file()]
-    if missing:
+    problems = {path.name: paths_lib.not_a_file(path) for path in paths}
+    problems = {name: problem for name, problem in problems.items() if problem is not None}
+    if problems:
+        if all(problem == paths_lib.MISSING for problem in problems.values()):
+            said = f"missing {list(problems)}"
+        else:
+            said = "; ".join(f"{name} {problem}" for name, problem in problems.items())
         raise FileNotFoundError(
-            f"{split_dir}: expected one <Model>.npy of predictions per annotator model, "
-            f"missing {missing}"
+            f"{split_dir}: expected one <Model>.npy of predictions per annotator model: {said}"
         )
     return paths
 
@@ -72,9 +77,10 @@ def read_file_names(split_dir: str | os.PathLike) -> np.ndarray:
     around it or a comma in it (the CSVs cannot hold one), and a name given twice.
     """
     path = pathlib.Path(split_dir) / FILE_NAMES_FILE
-    if not path.is_file():
+    problem = paths_lib.not_a_file(path)
+    if problem is not None:
         raise FileNotFoundError(
-            f"{path}: expected the image file names of the predictions, one a line; not found"
+            f"{path}: expected the image file names of the predictions, one a line; it {problem}"
         )
     lines = path.read_bytes().removeprefix(_UTF8_BOM).split(b"\n")
     if lines[-1] == b"":  # the line break that ends the last name
@@ -344,8 +350,25 @@ def open_predictions(source: str | os.PathLike | np.ndarray, index: int) -> tupl
     return name, values
 
 
+_NPY_MAGIC = b"\x93NUMPY"
+_NPZ_MAGIC = b"PK\x03\x04"  # a zip archive: said below
+
+
 def _memory_map(name: str) -> np.ndarray:
     """The array of a `.npy` file, memory-mapped; raises naming the file if it is not one."""
+    with open(name, "rb") as file:  # FileNotFoundError, IsADirectoryError: as they are
+        start = file.read(len(_NPY_MAGIC) + 16)
+    if not start:
+        raise InvalidPredictionsError(
+            f"{name}: expected a .npy file of shape (num_examples, num_classes) written by "
+            "numpy.save; it is empty (a write that did not finish?)"
+        )
+    if not start.startswith(_NPY_MAGIC) and not start.startswith(_NPZ_MAGIC):
+        # numpy would try it as a pickle, and say so: not the user's problem.
+        raise InvalidPredictionsError(
+            f"{name}: expected a .npy file of shape (num_examples, num_classes) written by "
+            f"numpy.save (it starts with {_NPY_MAGIC!r}); it starts with {start!r}"
+        )
     try:
         values = np.load(name, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:  # EOFError: an empty file

@@ -339,8 +339,9 @@ def test_unreadable_parameter_counts_name_the_file(predictions, tmp_path, capsys
 @pytest.mark.parametrize(
     "content, found",
     [
-        (b"", "could not read it"),
+        (b"", "it is empty"),
         ("truncated", "could not read it"),
+        (b"0.1,0.9\n", "it starts with b'0.1,0.9"),
         (np.ones(NUM_TRAIN, np.float32), f"found shape ({NUM_TRAIN},)"),
         (np.ones((NUM_TRAIN, 1000, 2), np.float32), f"found shape ({NUM_TRAIN}, 1000, 2)"),
         (np.ones((NUM_TRAIN, 1000), np.int32), "found dtype int32"),
