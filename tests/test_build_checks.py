@@ -20,6 +20,16 @@ def _check(data_dir: str, capsys) -> tuple[int, str, str]:
     return code, out, err
 
 
+def _edit_json(data_dir: str, file_name: str, edit) -> None:
+    """Changes the JSON file `file_name` of the build in place with `edit(content)`."""
+    path = os.path.join(data_dir, _VERSION, file_name)
+    with open(path) as file:
+        content = json.load(file)
+    edit(content)
+    with open(path, "w") as file:
+        json.dump(content, file)
+
+
 def _shards(data_dir: str) -> list[str]:
     builder = tfds.builder(_CONFIG, data_dir=data_dir)
     return [os.fspath(path) for split in builder.info.splits.values() for path in split.filepaths]
@@ -70,12 +80,9 @@ def test_a_folder_in_the_place_of_a_shard_is_named_as_a_folder(copied_build, cap
 
 
 def test_a_build_that_recorded_no_checksums_says_so(copied_build, capsys):
-    metadata = os.path.join(copied_build, _VERSION, "metadata.json")
-    with open(metadata) as file:
-        content = json.load(file)
-    del content[build_checks.METADATA_KEY]
-    with open(metadata, "w") as file:
-        json.dump(content, file)
+    _edit_json(
+        copied_build, "metadata.json", lambda content: content.pop(build_checks.METADATA_KEY)
+    )
     code, _, err = _check(copied_build, capsys)
     assert code == 1
     assert "records no checksums of its files" in err
@@ -101,12 +108,10 @@ def test_a_shard_file_the_build_did_not_write_is_named(copied_build, capsys):
 
 def test_recorded_shards_that_no_split_lists_are_named(copied_build, capsys):
     # dataset_info.json changed (or from another build): its train split is gone.
-    info_path = os.path.join(copied_build, _VERSION, "dataset_info.json")
-    with open(info_path) as file:
-        info = json.load(file)
-    info["splits"] = [split for split in info["splits"] if split["name"] != "train"]
-    with open(info_path, "w") as file:
-        json.dump(info, file)
+    def drop_train(info):
+        info["splits"] = [split for split in info["splits"] if split["name"] != "train"]
+
+    _edit_json(copied_build, "dataset_info.json", drop_train)
     code, _, err = _check(copied_build, capsys)
     assert code == 1
     assert "its metadata records shards that its splits do not list (imagenet_pi-train." in err
@@ -115,13 +120,11 @@ def test_recorded_shards_that_no_split_lists_are_named(copied_build, capsys):
 def test_shard_lengths_changed_in_dataset_info_are_named(copied_build, capsys):
     # Readers index examples by the shard lengths of dataset_info.json (array_record's
     # random access, TFDS's split slicing): changed, they read other examples than asked.
-    info_path = os.path.join(copied_build, _VERSION, "dataset_info.json")
-    with open(info_path) as file:
-        info = json.load(file)
-    (train,) = [split for split in info["splits"] if split["name"] == "train"]
-    train["shardLengths"] = [str(int(length) - 1) for length in train["shardLengths"]]
-    with open(info_path, "w") as file:
-        json.dump(info, file)
+    def shorten_train_shards(info):
+        (train,) = [split for split in info["splits"] if split["name"] == "train"]
+        train["shardLengths"] = [str(int(length) - 1) for length in train["shardLengths"]]
+
+    _edit_json(copied_build, "dataset_info.json", shorten_train_shards)
     code, _, err = _check(copied_build, capsys)
     assert code == 1
     assert "dataset_info.json gives shard imagenet_pi-train." in err

@@ -30,29 +30,25 @@ def test_tfds_build_command_builds_a_loadable_dataset(small_sample, tmp_path):
 
 
 @pytest.mark.slow
-def test_tfds_build_command_refuses_a_bad_beta_before_building(tmp_path, small_sample):
+@pytest.mark.parametrize(
+    ("name", "beta", "refusal"),
+    [
+        ("bad", 0, "beta must be a finite number > 0"),
+        # "a/b" would be built into imagenet_pi/a/b/, which tfds.load("imagenet_pi/a/b")
+        # cannot read.
+        ("a/b", 0.3, "name: expected letters, digits, '_', '.' or '-'"),
+    ],
+)
+def test_tfds_build_command_refuses_a_bad_config_before_building(
+    tmp_path, small_sample, name, beta, refusal
+):
     manual_dir, _ = small_sample
     config_json = json.dumps(
-        {"name": "bad", "beta": 0, "annotations_dir": os.path.join(manual_dir, "imagenet_pi")}
+        {"name": name, "beta": beta, "annotations_dir": os.path.join(manual_dir, "imagenet_pi")}
     )
     result = tfds_command.tfds_build(
         "imagenet_pi", manual_dir, str(tmp_path), "--config", config_json
     )
     assert result.returncode != 0
-    assert "beta must be a finite number > 0" in result.stderr
-    assert not os.path.exists(tmp_path / "imagenet_pi" / "bad")
-
-
-@pytest.mark.slow
-def test_tfds_build_command_refuses_a_name_tfds_cannot_load_before_building(tmp_path, small_sample):
-    # "a/b" would be built into imagenet_pi/a/b/, which tfds.load("imagenet_pi/a/b") cannot read.
-    manual_dir, _ = small_sample
-    config_json = json.dumps(
-        {"name": "a/b", "beta": 0.3, "annotations_dir": os.path.join(manual_dir, "imagenet_pi")}
-    )
-    result = tfds_command.tfds_build(
-        "imagenet_pi", manual_dir, str(tmp_path), "--config", config_json
-    )
-    assert result.returncode != 0
-    assert "name: expected letters, digits, '_', '.' or '-'" in result.stderr
-    assert not os.path.exists(tmp_path / "imagenet_pi" / "a")
+    assert refusal in result.stderr
+    assert not os.path.exists(tmp_path / "imagenet_pi" / name.split("/")[0])
