@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from imagenet_pi import annotations, relabel, synsets, upstream
+from imagenet_pi.ilsvrc import verification
 from imagenet_pi.relabelling import annotator_feature_table
 
 # A sample that builds in seconds yet spans several synsets: the tests' default.
@@ -153,7 +154,9 @@ def write_ilsvrc_tars(
     """Writes `ILSVRC2012_img_train.tar` and `ILSVRC2012_img_val.tar` into `out_dir`.
 
     `num_cmyk` train and validation images are CMYK JPEGs and `num_png` are PNGs,
-    all under ordinary `.JPEG` names, like the odd images of the real release.
+    all under ordinary `.JPEG` names, like the odd images of the real release. The tars
+    are recorded as a synthetic sample beside them (`verification.SYNTHETIC_SAMPLE_FILE`),
+    so that building from them does not warn that they are not the official tars.
 
     Raises:
       ValueError: a size out of its range (the message names the argument and the range),
@@ -211,6 +214,7 @@ def write_ilsvrc_tars(
             if image_format != "jpeg":
                 odd_images[name] = image_format
             _add_member(tar, name, encode_image(rng, image_size, image_format), mtime)
+    verification.record_synthetic_sample([train_tar, val_tar])
 
     return FakeIlsvrc(
         train_tar=train_tar,

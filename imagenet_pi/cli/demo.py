@@ -8,18 +8,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import logging
 import os
-import re
 import shutil
 import tempfile
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from imagenet_pi import fake_data, upstream
 from imagenet_pi.cli import arguments
 from imagenet_pi.cli.command import Command
-from imagenet_pi.cli.quiet import DropMessages
 
 if TYPE_CHECKING:
     import numpy as np
@@ -65,9 +61,8 @@ def _demo(args: argparse.Namespace, workdir: str) -> None:
     fake_data.write_sample(manual_dir, configs=[args.config], **arguments.sample_kwargs(args))
     print(f"2. Building {name} with the TFDS builder -> {data_dir}")
     builder = tfds.builder(name, data_dir=data_dir)
-    # The sample is small on purpose: the archive size warnings about it would only alarm.
     # TFDS's own "Downloading and preparing..." lines repeat step 2.
-    with _without_warnings_about(manual_dir), contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()):
         try:
             builder.download_and_prepare(
                 download_config=tfds.download.DownloadConfig(manual_dir=manual_dir)
@@ -119,18 +114,6 @@ def _privileged_information(example: dict, annotator_features: np.ndarray) -> li
             f"    {annotator:>9}  {label:>5}  {confidence:>10.3g}  {accuracy:>8.2f} {size:>9.2f}"
         )
     return lines
-
-
-@contextlib.contextmanager
-def _without_warnings_about(path: str) -> Iterator[None]:
-    """Silences the archive checks' records about `path` (the demo's own sample), only."""
-    filter_ = DropMessages(re.compile(re.escape(path)))
-    logger = logging.getLogger("imagenet_pi.ilsvrc.verification")
-    logger.addFilter(filter_)
-    try:
-        yield
-    finally:
-        logger.removeFilter(filter_)
 
 
 COMMAND = Command(

@@ -1,7 +1,9 @@
 """Checks of the ILSVRC2012 tars against the official sizes and sha256 sums.
 
 The size check is free and runs before every build from the tars: a mismatch is a
-warning, not an error, since a subset of the archives is legitimate for experiments.
+warning, not an error, since a subset of the archives is legitimate for experiments. The
+synthetic sample of `imagenet_pi.fake_data` records its tars' sizes beside them
+(`record_synthetic_sample`): building from it says so at INFO level, with no warning.
 The sha256 check reads all 155 GB (minutes to an hour), so it is opt-in:
 `imagenet-pi verify --manual_dir DIR`, or for a build the config's `verify_archives`,
 which defaults to the environment variable `IMAGENET_PI_VERIFY_ARCHIVES` (read once, when
@@ -12,9 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from imagenet_pi import errors, upstream
 
@@ -26,6 +29,8 @@ VERIFY_ENV_VAR = "IMAGENET_PI_VERIFY_ARCHIVES"
 _YES_WORDS = ("1", "true", "yes", "on")
 _NO_WORDS = ("", "0", "false", "no", "off")
 _CHUNK_BYTES = 8 << 20
+# Beside the tars of a synthetic sample: {"written_by": ..., "tars": {tar name: size}}.
+SYNTHETIC_SAMPLE_FILE = "imagenet_pi_synthetic_sample.json"
 
 
 class ChecksumError(errors.ImagenetPiError, ValueError):
@@ -80,6 +85,9 @@ def check_verify_setting(value: object) -> bool | None:
 def size_warnings(paths: Mapping[str, str], log: bool = True) -> list[str]:
     """Warnings for tars whose size differs from the official one (logged if `log`).
 
+    A tar of the synthetic sample (`record_synthetic_sample`, as written) is said to be
+    one, and logged at INFO level: it is no subset of the user's to warn about.
+
     Args:
       paths: official tar name (`upstream.TRAIN_TAR` or `upstream.VAL_TAR`) -> its path.
       log: also log each warning.
@@ -87,15 +95,45 @@ def size_warnings(paths: Mapping[str, str], log: bool = True) -> list[str]:
     warnings = []
     for name, path in paths.items():
         expected, found = upstream.ILSVRC_TAR_SIZES[name], os.path.getsize(path)
-        if found != expected:
-            # One short line: a subset made on purpose (a sample, a test) is legitimate.
-            warnings.append(
-                f"{path} has {found:,} bytes, not the official {expected:,}: a subset, or "
-                "incomplete (`imagenet-pi verify` checks it)"
-            )
-    for warning in warnings if log else ():
-        logger.warning(warning)
+        if found == expected:
+            continue
+        synthetic = _is_synthetic_sample(path, found)
+        # One short line: a subset made on purpose (a sample, a test) is legitimate.
+        warning = f"{path} has {found:,} bytes, not the official {expected:,}: " + (
+            "the synthetic sample of `imagenet-pi fake-data`"
+            if synthetic
+            else "a subset, or incomplete (`imagenet-pi verify` checks it)"
+        )
+        warnings.append(warning)
+        if log:
+            logger.log(logging.INFO if synthetic else logging.WARNING, warning)
     return warnings
+
+
+def record_synthetic_sample(tar_paths: Sequence[str]) -> None:
+    """Records tars just written as a synthetic sample, beside them (`SYNTHETIC_SAMPLE_FILE`).
+
+    A build from them then does not warn that they are not the official tars, as long as
+    each keeps the size recorded.
+    """
+    (folder,) = {os.path.dirname(os.path.abspath(path)) for path in tar_paths}
+    record = {
+        "written_by": "imagenet_pi.fake_data",
+        "tars": {os.path.basename(path): os.path.getsize(path) for path in tar_paths},
+    }
+    with open(os.path.join(folder, SYNTHETIC_SAMPLE_FILE), "w", encoding="utf-8") as file:
+        json.dump(record, file, indent=1)
+
+
+def _is_synthetic_sample(path: str, size: int) -> bool:
+    """Whether the tar at `path`, of `size` bytes, is a synthetic sample's, as recorded."""
+    record_path = os.path.join(os.path.dirname(os.path.abspath(path)), SYNTHETIC_SAMPLE_FILE)
+    try:
+        with open(record_path, encoding="utf-8") as file:
+            tars = json.load(file)["tars"]
+    except (OSError, ValueError, KeyError, TypeError):  # none, or not one we wrote
+        return False
+    return isinstance(tars, dict) and tars.get(os.path.basename(path)) == size
 
 
 def sha256(path: str, progress: bool = False) -> str:

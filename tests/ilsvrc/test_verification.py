@@ -30,6 +30,7 @@ def _actual_sums(manual_dir: str) -> dict[str, str]:
 
 def test_size_mismatch_warns_naming_both_sizes_before_the_build(fresh_sample, tmp_path, caplog):
     manual_dir, _ = fresh_sample
+    os.remove(os.path.join(manual_dir, verification.SYNTHETIC_SAMPLE_FILE))  # a subset of one's own
     train_tar = os.path.join(manual_dir, upstream.TRAIN_TAR)
     with caplog.at_level(logging.WARNING, logger="imagenet_pi"):
         in_process_builds.build(
@@ -41,6 +42,48 @@ def test_size_mismatch_warns_naming_both_sizes_before_the_build(fresh_sample, tm
     assert "not the official 147,897,477,120: a subset, or incomplete" in train_warning
     assert "imagenet-pi verify" in train_warning
     assert len(train_warning) - len(train_tar) < 120  # one short line, besides the path
+
+
+def test_the_synthetic_sample_builds_with_no_size_warning_and_is_said_to_be_one(
+    fresh_sample, tmp_path, caplog
+):
+    # fake_data records its tars beside them: they are no subset of the user's to warn about.
+    manual_dir, _ = fresh_sample
+    with caplog.at_level(logging.INFO, logger="imagenet_pi"):
+        in_process_builds.build(manual_dir, str(tmp_path / "data"))
+    records = [r for r in caplog.records if "not the official" in r.getMessage()]
+    assert len(records) == 2
+    assert {r.levelno for r in records} == {logging.INFO}
+    assert all("the synthetic sample of `imagenet-pi fake-data`" in r.getMessage() for r in records)
+
+
+def test_a_synthetic_samples_tar_of_another_size_than_written_warns(fresh_sample, tmp_path, caplog):
+    manual_dir, _ = fresh_sample
+    val_tar = os.path.join(manual_dir, upstream.VAL_TAR)
+    with open(val_tar, "ab") as file:
+        file.write(bytes(512))  # zero padding after the end: still a good tar, but changed
+    with caplog.at_level(logging.INFO, logger="imagenet_pi"):
+        in_process_builds.build(manual_dir, str(tmp_path / "data"))
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert [w for w in warnings if w.startswith(val_tar)] == [
+        f"{val_tar} has {os.path.getsize(val_tar):,} bytes, not the official "
+        f"{upstream.ILSVRC_TAR_SIZES[upstream.VAL_TAR]:,}: a subset, or incomplete "
+        "(`imagenet-pi verify` checks it)"
+    ]
+
+
+@pytest.mark.parametrize("record", ["{", '{"tars": [1]}', '{"tars": {"x.tar": 1}}'])
+def test_a_record_of_no_synthetic_sample_of_these_tars_leaves_the_warning(
+    small_sample, record, tmp_path
+):
+    manual_dir, _ = small_sample
+    folder = tmp_path / "manual"
+    folder.mkdir()
+    for name, path in _tar_paths(manual_dir).items():
+        os.symlink(path, folder / name)
+    (folder / verification.SYNTHETIC_SAMPLE_FILE).write_text(record)
+    said = verification.size_warnings(_tar_paths(str(folder)), log=False)
+    assert len(said) == 2 and all("a subset, or incomplete" in line for line in said)
 
 
 def test_official_sizes_give_no_warning(small_sample, monkeypatch, caplog):
