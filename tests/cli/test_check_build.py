@@ -8,6 +8,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from imagenet_pi import cli
 
 _CONFIG = "imagenet_pi/high_noise"
@@ -25,6 +27,7 @@ def test_an_intact_build_passes(copied_build, capsys):
     assert out.strip().endswith("files match the sizes and sha256 recorded when it was built.")
 
 
+@pytest.mark.slow  # the command in a process of its own, TensorFlow's start-up included
 def test_a_config_not_built_is_one_error_without_tfds_chatter(tmp_path):
     """TFDS's "Variant folder ... has no dataset_info.json" says what the error says."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("TF_")}

@@ -92,6 +92,7 @@ def test_stats_command_reads_the_version_folder_it_is_given(built_high_noise, ca
     assert json.loads(capsys.readouterr().out)["splits"]["validation"]["num_examples"] == 6
 
 
+@pytest.mark.slow  # the command in a process of its own, TensorFlow's start-up included
 def test_stats_of_a_debug_build_warns_in_one_line_with_the_command_to_build_in_full(
     small_sample, tmp_path
 ):

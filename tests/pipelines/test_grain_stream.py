@@ -163,7 +163,8 @@ for call in (lambda: next(stream), stream.get_state, lambda: stream.set_state(st
 """
 
 
-@pytest.mark.parametrize("stream", ["threads", pytest.param("workers", marks=pytest.mark.slow)])
+@pytest.mark.slow  # a process of its own a stream (seconds)
+@pytest.mark.parametrize("stream", ["threads", "workers"])
 def test_grain_streams_restart_at_a_state_and_refuse_everything_once_closed(builds, stream):
     script = _STREAM_LIFECYCLE.format(name=_NAME, data_dir=builds["grain"], stream=stream)
     result = run_to_exit(script + 'print("done", flush=True)\n')
