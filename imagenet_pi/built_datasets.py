@@ -173,22 +173,32 @@ def inside_build(
     `dataset`, not a data_dir: a version folder (`<root>/<dataset>/<config>/<version>`), a
     config folder, or the `<dataset>` folder (then `config`'s folder in it). Else None."""
     path = epath.Path(data_dir)
-    if _is_version_dir(path) and path.parent.parent.name == dataset:
+    if _is_version_dir(path, dataset) and path.parent.parent.name == dataset:
         return path.parent, path.name
-    if path.parent.name == dataset and _is_config_dir(path):
+    if path.parent.name == dataset and _is_config_dir(path, dataset):
         return path, None
-    if path.name == dataset and path.is_dir() and any(map(_is_config_dir, path.iterdir())):
+    if (
+        path.name == dataset
+        and path.is_dir()
+        and any(_is_config_dir(child, dataset) for child in path.iterdir())
+    ):
         return path / config, None
     return None
 
 
-def _is_version_dir(path: epath.Path) -> bool:
-    return (path / "dataset_info.json").exists()
+def _is_version_dir(path: epath.Path, dataset: str) -> bool:
+    """Whether `path` holds a build of `dataset` (its dataset_info.json names it): a data_dir
+    named like the dataset may hold builds of others (`<data_dir>/mnist/3.0.1`)."""
+    info = path / "dataset_info.json"
+    try:
+        return info.exists() and json.loads(info.read_text()).get("name") == dataset
+    except (OSError, ValueError, AttributeError):  # unreadable: not known to be one
+        return False
 
 
-def _is_config_dir(path: epath.Path) -> bool:
-    """Whether `path` holds a built version (`<version>/dataset_info.json`)."""
-    return path.is_dir() and any(map(_is_version_dir, path.iterdir()))
+def _is_config_dir(path: epath.Path, dataset: str) -> bool:
+    """Whether `path` holds a built version of `dataset` (`<version>/dataset_info.json`)."""
+    return path.is_dir() and any(_is_version_dir(child, dataset) for child in path.iterdir())
 
 
 def _root(builder: tfds.core.DatasetBuilder) -> str:

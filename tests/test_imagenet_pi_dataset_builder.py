@@ -14,7 +14,16 @@ import pytest
 import tensorflow_datasets as tfds
 
 import imagenet_pi
-from imagenet_pi import annotations, fake_data, ilsvrc, internals, relabel, synsets, upstream
+from imagenet_pi import (
+    annotations,
+    built_datasets,
+    fake_data,
+    ilsvrc,
+    internals,
+    relabel,
+    synsets,
+    upstream,
+)
 from imagenet_pi.generation import join
 from imagenet_pi.imagenet_pi_dataset_builder import ImagenetPiConfig
 
@@ -214,6 +223,23 @@ def test_a_data_dir_inside_a_build_is_refused_naming_the_data_dir(copied_build, 
     assert f"data_dir {given} is a folder inside the build of imagenet_pi/high_noise" in message
     assert f"data_dir={copied_build}" in message
     assert sorted(os.listdir(given)) == before  # nothing written there
+
+
+def test_a_data_dir_named_like_the_dataset_holding_other_datasets_is_a_data_dir(
+    small_sample, tmp_path
+):
+    # E.g. a project folder "imagenet_pi" holding a prepared imagenet2012 (and mnist, which
+    # has no configs): its builds are no config of imagenet_pi.
+    manual_dir, sample = small_sample
+    data_dir = tmp_path / "imagenet_pi"
+    for dataset, version in (("imagenet2012", "5.1.0"), ("mnist", "3.0.1")):
+        os.makedirs(data_dir / dataset / version)
+        (data_dir / dataset / version / "dataset_info.json").write_text(f'{{"name": "{dataset}"}}')
+    builder = in_process_builds.build(manual_dir, str(data_dir))
+    assert builder.info.splits["train"].num_examples == len(sample.train_file_names)
+    assert built_datasets.open_built("imagenet_pi/high_noise", str(data_dir)).data_dir == (
+        builder.data_dir
+    )
 
 
 # --- ImagenetPiConfig refuses a beta that would reach the metadata wrong, however it is made -
