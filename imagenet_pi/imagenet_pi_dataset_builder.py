@@ -40,12 +40,12 @@ from imagenet_pi.generation import (
 from imagenet_pi.ilsvrc import verification
 
 # What `tfds.load("imagenet_pi/<name>")` can parse back: no '/', ':', ',' or '='.
-CONFIG_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+CONFIG_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")  # whole names: fullmatch
 
 
 def check_config_name(name: object) -> str:
     """`name` if `tfds.load("imagenet_pi/<name>")` can parse it back; else ValueError."""
-    if not isinstance(name, str) or not CONFIG_NAME_PATTERN.match(name):
+    if not isinstance(name, str) or not CONFIG_NAME_PATTERN.fullmatch(name):
         raise ValueError(
             f"name: expected letters, digits, '_', '.' or '-' (a name tfds.load can parse in "
             f"'imagenet_pi/<name>'), found {name!r}"

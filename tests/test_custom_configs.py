@@ -76,7 +76,7 @@ def test_names_tfds_cannot_parse_back_are_refused(custom_relabelled, name):
 @pytest.mark.parametrize("beta", [1e16, 1e300, 1e-7, 0.3, 100.0, 0.1234567])
 def test_derived_name_is_one_tfds_can_parse_back_for_any_beta(beta):
     name = custom_configs.default_name(beta, 0, "ab" * 32)
-    assert custom_configs.CONFIG_NAME_PATTERN.match(name), name
+    assert custom_configs.CONFIG_NAME_PATTERN.fullmatch(name), name
 
 
 def test_derived_names_of_betas_that_differ_past_six_digits_differ():

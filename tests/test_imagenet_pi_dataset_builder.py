@@ -259,7 +259,7 @@ def test_config_keeps_a_valid_beta_as_a_float(beta):
     assert config.beta is None or type(config.beta) is float
 
 
-@pytest.mark.parametrize("name", ["a/b", "x:1.0.0", "a,b", "a=b", "", " mine"])
+@pytest.mark.parametrize("name", ["a/b", "x:1.0.0", "a,b", "a=b", "", " mine", "mine\n"])
 def test_config_refuses_a_name_tfds_cannot_parse_back(name):
     # `tfds build --config '{"name": "a/b", ...}'` would build into imagenet_pi/a/b/, which
     # `tfds.load("imagenet_pi/a/b")` cannot read.

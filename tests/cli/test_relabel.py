@@ -126,7 +126,7 @@ def test_relabel_at_a_beta_printed_with_an_exponent_prints_a_name_tfds_can_load(
     argv = _relabel_argv(predictions, tmp_path / "out")
     argv[argv.index("--beta") + 1] = beta
     name = _printed_name(argv, capsys)
-    assert custom_configs.CONFIG_NAME_PATTERN.match(name), name
+    assert custom_configs.CONFIG_NAME_PATTERN.fullmatch(name), name
     assert name == custom_configs.custom_config(tmp_path / "out").name
 
 
