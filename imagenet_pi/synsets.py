@@ -14,7 +14,7 @@ import re
 import numpy as np
 from etils import epath
 
-VALIDATION_NAME_PATTERN = re.compile(r"^ILSVRC2012_val_(\d{8})\.JPEG$")
+VALIDATION_NAME_PATTERN = re.compile(r"ILSVRC2012_val_(\d{8})\.JPEG")  # whole names: fullmatch
 
 
 def _tfds_table(name: str) -> list[str]:
@@ -63,7 +63,7 @@ def validation_synset(file_name: str) -> str:
     The official ground truth lists the images in file-name order, so image number k
     (1-based) is line k; this holds for any subset of the 50,000 images.
     """
-    match = VALIDATION_NAME_PATTERN.match(file_name)
+    match = VALIDATION_NAME_PATTERN.fullmatch(file_name)
     truth = _validation_synsets()
     if not match or not 1 <= int(match.group(1)) <= len(truth):
         raise ValueError(

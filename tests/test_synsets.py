@@ -36,7 +36,13 @@ def test_validation_image_k_has_the_synset_of_line_k_of_the_ground_truth():
 
 
 @pytest.mark.parametrize(
-    "name", ["ILSVRC2012_val_00000000.JPEG", "ILSVRC2012_val_00050001.JPEG", "val_1.JPEG"]
+    "name",
+    [
+        "ILSVRC2012_val_00000000.JPEG",
+        "ILSVRC2012_val_00050001.JPEG",
+        "val_1.JPEG",
+        "ILSVRC2012_val_00000001.JPEG\n",  # a '$' would let the newline pass
+    ],
 )
 def test_a_name_that_is_no_validation_image_is_refused_naming_it_and_the_range(name):
     with pytest.raises(ValueError) as error:

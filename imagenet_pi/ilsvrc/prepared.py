@@ -70,7 +70,7 @@ class TfrecordPart:
 def _check_prepared_label(name: str, synset: str, where: str) -> None:
     """The label of a prepared example agrees with its name (train) or the ground truth (val)."""
     fix = "The imagenet2012 was prepared from altered archives: prepare it again, or use the tars."
-    if synsets.VALIDATION_NAME_PATTERN.match(name):
+    if synsets.VALIDATION_NAME_PATTERN.fullmatch(name):
         try:
             truth = synsets.validation_synset(name)
         except ValueError as error:  # e.g. a number past 50000
