@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 from collections.abc import Callable
 
-from imagenet_pi import built_datasets, errors, paths
+from imagenet_pi import built_datasets, errors, internals, paths
 from imagenet_pi.generation import record_files, worker_count, worker_pool
 
 METADATA_KEY = "file_checksums"
@@ -87,7 +86,7 @@ def check_build(
         path = os.path.join(folder, file_name)
         verdicts[path] = _size_problem(path, int(expected["num_bytes"]))
     for file_name in sorted(os.listdir(folder)):
-        if _is_shard_name(builder, file_name) and file_name not in recorded:
+        if internals.is_shard_file_name(builder.name, file_name) and file_name not in recorded:
             verdicts[os.path.join(folder, file_name)] = (
                 "not written by this build (a shard file of no split, with no recorded "
                 "checksum, e.g. from another build): remove it"
@@ -133,7 +132,9 @@ def _recorded_for_every_shard(builder, folder: str) -> dict[str, dict[str, objec
         )
     _check_shard_lengths(builder, recorded)
     unlisted = sorted(
-        name for name in recorded if _is_shard_name(builder, name) and name not in shards
+        name
+        for name in recorded
+        if internals.is_shard_file_name(builder.name, name) and name not in shards
     )
     if unlisted:
         raise BuildCheckError(
@@ -160,12 +161,6 @@ def _check_shard_lengths(builder, recorded: dict[str, dict[str, object]]) -> Non
                     f"build wrote {written}: it was changed or mixed with another build's, "
                     "and readers would index other examples than asked. Build it again."
                 )
-
-
-def _is_shard_name(builder, file_name: str) -> bool:
-    """Whether `file_name` is named as a shard of `builder`'s dataset (any split, format)."""
-    pattern = rf"{re.escape(builder.name)}-[\w-]+\.\w+-\d{{5}}-of-\d{{5}}"
-    return re.fullmatch(pattern, file_name) is not None
 
 
 def _size_problem(path: str, expected: int) -> str | None:

@@ -23,7 +23,8 @@ TensorFlow Datasets:
 - what TFDS's writer does with a split, which `parallel_build` does on many processes and
   byte for byte the same for any worker count: the encoding and serialization of an
   example (`ExampleSerializer`, deterministic where TFDS's is not), the number of shards
-  and their boundaries (`shard_boundaries`), the shard file names (`shard_paths`), the
+  and their boundaries (`shard_boundaries`), the shard file names (`shard_paths`, and
+  `is_shard_file_name` for any split and format), the
   split's `SplitInfo` (`split_info`), and TFDS's progress bar (`progress_bar`).
 - a split's `num_bytes`, the sum of its serialized examples, which gives the size of its
   TFRecord files (`tfrecord_split_bytes`).
@@ -291,6 +292,14 @@ def shard_paths(template: tfds.core.ShardedFileTemplate, num_shards: int) -> lis
         os.fspath(template.sharded_filepath(shard_index=index, num_shards=num_shards))
         for index in range(num_shards)
     ]
+
+
+def is_shard_file_name(dataset_name: str, file_name: str) -> bool:
+    """Whether TFDS names `file_name` as a shard file of `dataset_name`, of any split and
+    file format (`<dataset>-<split>.<format>-00000-of-00003`)."""
+    template = tfds.core.ShardedFileTemplate(data_dir=epath.Path("."), dataset_name=dataset_name)
+    info = template.parse_filename_info(file_name)
+    return info is not None and info.dataset_name == dataset_name and info.shard_index is not None
 
 
 def split_info(

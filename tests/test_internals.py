@@ -395,6 +395,25 @@ def test_tfds_names_shard_files_as_shard_paths_says(tmp_path):
     )
 
 
+def test_tfds_shard_file_names_of_every_split_and_format_are_told_from_other_files(tmp_path):
+    names = []
+    for file_format in ("tfrecord", "array_record"):
+        builder = _plain_tiny(tmp_path / file_format, num_shards=3, file_format=file_format)
+        names += [
+            os.path.basename(os.fspath(path))
+            for split in builder.info.splits.values()
+            for path in split.filepaths
+        ]
+        others = [name for name in os.listdir(builder.data_dir) if name not in names]
+        assert others and not any(
+            internals.is_shard_file_name(builder.name, name) for name in others
+        ), others  # dataset_info.json, features.json, ...
+    assert len(names) == 6  # 3 shards of one split, in each format
+    assert all(internals.is_shard_file_name(builder.name, name) for name in names)
+    assert not internals.is_shard_file_name("another_dataset", names[0])
+    assert not internals.is_shard_file_name(builder.name, names[0] + ".tmp")
+
+
 def test_tfds_split_info_is_what_split_info_makes(tmp_path):
     builder = _plain_tiny(tmp_path, num_shards=3)
     split = builder.info.splits["train"]
