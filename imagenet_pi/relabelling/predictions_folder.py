@@ -356,27 +356,25 @@ _NPZ_MAGIC = b"PK\x03\x04"  # a zip archive: said below
 
 def _memory_map(name: str) -> np.ndarray:
     """The array of a `.npy` file, memory-mapped; raises naming the file if it is not one."""
+    expected = (
+        f"{name}: expected a .npy file of shape (num_examples, num_classes) written by numpy.save"
+    )
     with open(name, "rb") as file:  # FileNotFoundError, IsADirectoryError: as they are
         start = file.read(len(_NPY_MAGIC) + 16)
     if not start:
-        raise InvalidPredictionsError(
-            f"{name}: expected a .npy file of shape (num_examples, num_classes) written by "
-            "numpy.save; it is empty (a write that did not finish?)"
-        )
+        raise InvalidPredictionsError(f"{expected}; it is empty (a write that did not finish?)")
     if not start.startswith(_NPY_MAGIC) and not start.startswith(_NPZ_MAGIC):
         # numpy would try it as a pickle, and say so: not the user's problem.
         raise InvalidPredictionsError(
-            f"{name}: expected a .npy file of shape (num_examples, num_classes) written by "
-            f"numpy.save (it starts with {_NPY_MAGIC!r}); it starts with {start!r}"
+            f"{expected} (it starts with {_NPY_MAGIC!r}); it starts with {start!r}"
         )
     try:
         values = np.load(name, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError, EOFError) as error:  # EOFError: an empty file
+    except (ValueError, OSError, EOFError) as error:  # EOFError: a header cut short
         if isinstance(error, FileNotFoundError):
             raise
         raise InvalidPredictionsError(
-            f"{name}: expected a .npy file of shape (num_examples, num_classes) written by "
-            f"numpy.save, could not read it: {error or type(error).__name__}"
+            f"{expected}, could not read it: {error or type(error).__name__}"
         ) from error
     if not isinstance(values, np.ndarray):
         raise InvalidPredictionsError(f"{name}: expected a .npy array, found an .npz archive")
